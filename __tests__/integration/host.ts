@@ -1,0 +1,121 @@
+// Shared by the integration tests: what the host must have, service clients, and clean-up.
+// These tests use the real thing: podman, CRIU and the service images of `npm run images`,
+// reached through the real clients (redis-cli, mariadb, psql).
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { Podman } from '../../src/podman.js'
+
+const run = promisify(execFile)
+
+export const IMAGES = {
+  redis: 'localhost/warmstart/redis:7',
+  mariadb: 'localhost/warmstart/mariadb:10.11',
+  postgres: 'localhost/warmstart/postgres:15'
+} as const
+
+const SET_UP = 'run `sudo npm run setup && sudo npm run images` first'
+
+/** Fails (never skips) with what is missing when the host cannot run these tests. */
+export async function requireHost(
+  podman: Podman,
+  images: string[] = Object.values(IMAGES)
+): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    const sudo = await run('sudo', ['-n', 'true']).then(
+      () => true,
+      () => false
+    )
+    if (!sudo)
+      throw new Error(
+        `integration tests need root or passwordless sudo for rootful podman; ${SET_UP}`
+      )
+  }
+  const missing: string[] = []
+  for (const tool of ['podman', 'redis-cli', 'mariadb', 'psql']) {
+    const found = await run('sh', ['-c', `command -v ${tool}`]).then(
+      () => true,
+      () => false
+    )
+    if (!found) missing.push(tool)
+  }
+  const criu = await run('sh', ['-c', 'PATH=/usr/local/sbin:$PATH criu check']).then(
+    () => true,
+    () => false
+  )
+  if (!criu) missing.push('a CRIU that passes `criu check`')
+  if (missing.length) throw new Error(`integration tests need ${missing.join(', ')}; ${SET_UP}`)
+  for (const image of images) {
+    if (!(await podman.imageExists(image))) throw new Error(`image ${image} is missing; ${SET_UP}`)
+  }
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+export function tempDir(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `warmstart-test-${prefix}-`))
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args])
+  return stdout.trim()
+}
+
+export async function mariadb(port: number, sql: string): Promise<string> {
+  const { stdout } = await run('mariadb', [
+    '-h',
+    '127.0.0.1',
+    '-P',
+    String(port),
+    '-uroot',
+    '--batch',
+    '--skip-column-names',
+    '-e',
+    sql
+  ])
+  return stdout.trim()
+}
+
+export async function psql(port: number, sql: string): Promise<string> {
+  const { stdout } = await run('psql', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-U',
+    'postgres',
+    '-X',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-Atc',
+    sql
+  ])
+  return stdout.trim()
+}
+
+/** Retries `probe` until it succeeds or `seconds` pass; then throws its last error. */
+export async function eventually<T>(probe: () => Promise<T>, seconds = 30): Promise<T> {
+  const deadline = Date.now() + seconds * 1000
+  for (;;) {
+    try {
+      return await probe()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+}

@@ -1,0 +1,292 @@
+// The one seam between warmstart and podman: every podman command goes through this module.
+// Argv building and error shaping are pure functions (tested over recorded real output in
+// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
+// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
+import * as exec from '@actions/exec'
+import type { Logger } from './logger.js'
+
+export interface CommandResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+export interface CommandOptions {
+  /** Added to the inherited environment. */
+  env?: Record<string, string>
+}
+
+/** Runs one command to completion; never throws for a non-zero exit. */
+export type CommandRunner = (argv: string[], options?: CommandOptions) => Promise<CommandResult>
+
+export const runWithActionsExec: CommandRunner = async (argv, options = {}) => {
+  const [file, ...args] = argv
+  const env = options.env
+    ? { ...(process.env as Record<string, string>), ...options.env }
+    : undefined
+  const result = await exec.getExecOutput(file as string, args, {
+    ignoreReturnCode: true,
+    silent: true,
+    env
+  })
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }
+}
+
+export interface RunOptions {
+  image: string
+  name: string
+  /** `HOST:CONTAINER` or `IP:HOST:CONTAINER`, as `podman run --publish` takes them. */
+  ports?: string[]
+  /** Environment of the service; values never reach argv (see runArgs). */
+  env?: Record<string, string>
+  /** Extra `podman run` options, passed as given (`--flag=value` or separate words). */
+  options?: string[]
+  /** Replaces the image's CMD. */
+  command?: string[]
+  /** Replace a container of the same name (`podman run --replace`). */
+  replace?: boolean
+}
+
+export interface CheckpointOptions {
+  /** Write the checkpoint to this tar archive (`--export`). */
+  exportPath: string
+  /** Keep the container running after the checkpoint (`--leave-running`). */
+  leaveRunning?: boolean
+  /** Checkpoint held file locks (`--file-locks`): MariaDB needs it. */
+  fileLocks?: boolean
+  /** Checkpoint established TCP connections (`--tcp-established`). */
+  tcpEstablished?: boolean
+  /** Archive compression; `none` leaves compression to whoever stores the archive. */
+  compress?: 'none' | 'zstd' | 'gzip'
+}
+
+export interface RestoreOptions {
+  /** Import the container from this checkpoint archive (`--import`). */
+  importPath: string
+  /** Name of the restored container (`--name`); default: the checkpointed container's name. */
+  name?: string
+  /** Publish ports other than the checkpointed container's (`--publish`). */
+  ports?: string[]
+  fileLocks?: boolean
+  tcpEstablished?: boolean
+}
+
+export function runArgs(options: RunOptions): string[] {
+  const argv = ['run', '--detach', '--name', options.name]
+  if (options.replace) argv.push('--replace')
+  for (const port of options.ports ?? []) argv.push('--publish', port)
+  // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
+  // (visible in `ps`) and out of warmstart's debug log.
+  for (const name of Object.keys(options.env ?? {}).sort()) argv.push('--env', name)
+  argv.push(...(options.options ?? []), options.image, ...(options.command ?? []))
+  return argv
+}
+
+export function checkpointArgs(container: string, options: CheckpointOptions): string[] {
+  const argv = ['container', 'checkpoint', '--export', options.exportPath]
+  argv.push('--compress', options.compress ?? 'zstd')
+  if (options.leaveRunning) argv.push('--leave-running')
+  if (options.fileLocks) argv.push('--file-locks')
+  if (options.tcpEstablished) argv.push('--tcp-established')
+  argv.push(container)
+  return argv
+}
+
+export function restoreArgs(options: RestoreOptions): string[] {
+  const argv = ['container', 'restore', '--import', options.importPath]
+  if (options.name) argv.push('--name', options.name)
+  for (const port of options.ports ?? []) argv.push('--publish', port)
+  if (options.fileLocks) argv.push('--file-locks')
+  if (options.tcpEstablished) argv.push('--tcp-established')
+  return argv
+}
+
+/**
+ * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
+ * told to keep the variables whose values `--env NAME` reads from podman's environment.
+ */
+export function commandPrefix(uid: number, envNames: string[] = []): string[] {
+  if (uid === 0) return []
+  return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n']
+}
+
+/** The CRIU log file podman names when runc's checkpoint or restore fails. */
+export function criuLogPath(stderr: string): string | undefined {
+  // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
+  // quoted, escaped error message (`\nlog file: ...`).
+  const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr)
+  return match?.[1]
+}
+
+// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
+const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/]
+
+/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
+export function criuErrorLines(log: string, max = 8): string[] {
+  return log
+    .split('\n')
+    .filter((line) => /\bError \(/.test(line))
+    .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
+    .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
+    .slice(0, max)
+}
+
+export function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n')
+}
+
+/** A failed podman command: what ran, how it ended, and why if anyone said. */
+export class PodmanError extends Error {
+  constructor(
+    readonly argv: string[],
+    readonly exitCode: number,
+    readonly stderrTail: string,
+    readonly criuErrors: string[] = []
+  ) {
+    super(describeFailure(argv, exitCode, stderrTail, criuErrors))
+    this.name = 'PodmanError'
+  }
+}
+
+export function describeFailure(
+  argv: string[],
+  exitCode: number,
+  stderrTail: string,
+  criuErrors: string[]
+): string {
+  const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`]
+  if (stderrTail) lines.push(stderrTail)
+  if (criuErrors.length) lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`))
+  return lines.join('\n')
+}
+
+/** The parts of `podman container inspect` that warmstart reads. */
+export interface ContainerInfo {
+  Id: string
+  Name: string
+  ImageName?: string
+  Image: string
+  State: { Status: string; Running: boolean; Pid: number; ExitCode: number }
+}
+
+export interface ImageInfo {
+  Id: string
+  Digest?: string
+  RepoDigests?: string[]
+  Config?: { User?: string; Labels?: Record<string, string> | null }
+}
+
+export interface PodmanVersion {
+  Client: { Version: string }
+}
+
+export interface PodmanInfo {
+  host: {
+    arch: string
+    kernel: string
+    cgroupVersion: string
+    ociRuntime: { name: string; path: string; version: string }
+  }
+}
+
+export interface PodmanOptions {
+  runner?: CommandRunner
+  logger?: Logger
+  /** Defaults to the current process's uid. */
+  uid?: number
+}
+
+export class Podman {
+  private readonly runner: CommandRunner
+  private readonly uid: number
+  private readonly logger?: Logger
+
+  constructor(options: PodmanOptions = {}) {
+    this.runner = options.runner ?? runWithActionsExec
+    this.uid = options.uid ?? process.getuid?.() ?? 0
+    this.logger = options.logger
+  }
+
+  /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
+  async podman(argv: string[], options: { env?: Record<string, string> } = {}): Promise<string> {
+    const result = await this.attempt(argv, options)
+    if (result.exitCode !== 0) throw await this.failure(argv, result)
+    return result.stdout
+  }
+
+  /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
+  async attempt(
+    argv: string[],
+    options: { env?: Record<string, string> } = {}
+  ): Promise<CommandResult> {
+    this.logger?.debug(`podman ${argv.join(' ')}`)
+    const prefix = commandPrefix(this.uid, Object.keys(options.env ?? {}))
+    return this.runner([...prefix, 'podman', ...argv], { env: options.env })
+  }
+
+  async run(options: RunOptions): Promise<string> {
+    return (await this.podman(runArgs(options), { env: options.env })).trim()
+  }
+
+  /** Runs a command inside a running container; returns its result, whatever the exit code. */
+  async exec(container: string, command: string[]): Promise<CommandResult> {
+    return this.attempt(['exec', container, ...command])
+  }
+
+  async inspectContainer(container: string): Promise<ContainerInfo> {
+    const parsed = JSON.parse(await this.podman(['container', 'inspect', container]))
+    return (parsed as ContainerInfo[])[0] as ContainerInfo
+  }
+
+  async inspectImage(image: string): Promise<ImageInfo> {
+    const parsed = JSON.parse(await this.podman(['image', 'inspect', image]))
+    return (parsed as ImageInfo[])[0] as ImageInfo
+  }
+
+  async containerExists(container: string): Promise<boolean> {
+    return (await this.attempt(['container', 'exists', container])).exitCode === 0
+  }
+
+  async imageExists(image: string): Promise<boolean> {
+    return (await this.attempt(['image', 'exists', image])).exitCode === 0
+  }
+
+  async checkpoint(container: string, options: CheckpointOptions): Promise<void> {
+    await this.podman(checkpointArgs(container, options))
+  }
+
+  /** Restores a container from an exported checkpoint; returns the new container's id. */
+  async restore(options: RestoreOptions): Promise<string> {
+    const lines = (await this.podman(restoreArgs(options))).trim().split('\n')
+    return lines[lines.length - 1] ?? ''
+  }
+
+  /** Removes a container, running or not; a missing one is not an error. */
+  async rm(container: string): Promise<void> {
+    await this.podman(['rm', '--force', '--ignore', '--time', '5', container])
+  }
+
+  async logs(container: string, lines = 20): Promise<string> {
+    const result = await this.attempt(['logs', '--tail', String(lines), container])
+    return (result.stdout + result.stderr).trim()
+  }
+
+  async version(): Promise<PodmanVersion> {
+    return JSON.parse(await this.podman(['version', '--format', 'json'])) as PodmanVersion
+  }
+
+  async info(): Promise<PodmanInfo> {
+    return JSON.parse(await this.podman(['info', '--format', 'json'])) as PodmanInfo
+  }
+
+  /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
+  private async failure(argv: string[], result: CommandResult): Promise<PodmanError> {
+    const logPath = criuLogPath(result.stderr)
+    let criuErrors: string[] = []
+    if (logPath) {
+      const log = await this.runner([...commandPrefix(this.uid), 'cat', logPath])
+      if (log.exitCode === 0) criuErrors = criuErrorLines(log.stdout)
+    }
+    return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors)
+  }
+}
