@@ -56,13 +56,17 @@ export interface CheckpointOptions {
   fileLocks?: boolean
   /** Checkpoint established TCP connections (`--tcp-established`). */
   tcpEstablished?: boolean
+  /** Keep CRIU's images in the container, so that it can be restored in place (`--keep`). */
+  keep?: boolean
   /** Archive compression; `none` leaves compression to whoever stores the archive. */
   compress?: 'none' | 'zstd' | 'gzip'
 }
 
 export interface RestoreOptions {
-  /** Import the container from this checkpoint archive (`--import`). */
-  importPath: string
+  /** Import the container from this checkpoint archive (`--import`); absent: restore in place. */
+  importPath?: string
+  /** The container to restore in place from the images a `--keep` checkpoint left. */
+  container?: string
   /** Name of the restored container (`--name`); default: the checkpointed container's name. */
   name?: string
   /** Publish ports other than the checkpointed container's (`--publish`). */
@@ -86,6 +90,7 @@ export function checkpointArgs(container: string, options: CheckpointOptions): s
   const argv = ['container', 'checkpoint', '--export', options.exportPath]
   argv.push('--compress', options.compress ?? 'zstd')
   if (options.leaveRunning) argv.push('--leave-running')
+  if (options.keep) argv.push('--keep')
   if (options.fileLocks) argv.push('--file-locks')
   if (options.tcpEstablished) argv.push('--tcp-established')
   argv.push(container)
@@ -93,11 +98,17 @@ export function checkpointArgs(container: string, options: CheckpointOptions): s
 }
 
 export function restoreArgs(options: RestoreOptions): string[] {
-  const argv = ['container', 'restore', '--import', options.importPath]
+  const argv = ['container', 'restore']
+  if (options.importPath) argv.push('--import', options.importPath)
+  else argv.push('--keep')
   if (options.name) argv.push('--name', options.name)
   for (const port of options.ports ?? []) argv.push('--publish', port)
   if (options.fileLocks) argv.push('--file-locks')
   if (options.tcpEstablished) argv.push('--tcp-established')
+  if (!options.importPath) {
+    if (!options.container) throw new Error('restore needs an archive to import or a container')
+    argv.push(options.container)
+  }
   return argv
 }
 
@@ -134,6 +145,12 @@ export function criuErrorLines(log: string, max = 8): string[] {
 export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n')
 }
+
+// Kills every process whose command line names the container id ($1), descendants first.
+const KILL_PROCESS_TREES = `
+tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
+for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
+true`
 
 /** A failed podman command: what ran, how it ended, and why if anyone said. */
 export class PodmanError extends Error {
@@ -264,6 +281,28 @@ export class Podman {
   /** Removes a container, running or not; a missing one is not an error. */
   async rm(container: string): Promise<void> {
     await this.podman(['rm', '--force', '--ignore', '--time', '5', container])
+  }
+
+  /**
+   * Removes a container that a failed restore may have left half-made: when `rm` fails, the
+   * runtime processes still holding it (runc, conmon, a hung CRIU under them) are killed first.
+   */
+  async forceRemove(container: string): Promise<void> {
+    try {
+      await this.rm(container)
+    } catch (error) {
+      const id = (
+        await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])
+      ).stdout.trim()
+      if (!/^[0-9a-f]{64}$/.test(id)) throw error
+      this.logger?.debug(`killing the runtime processes of ${container} (${id})`)
+      await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id])
+      await this.rm(container)
+    }
+  }
+
+  async pull(image: string): Promise<void> {
+    await this.podman(['pull', '--quiet', image])
   }
 
   async logs(container: string, lines = 20): Promise<string> {

@@ -1,0 +1,3387 @@
+#!/usr/bin/env node
+import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+/******/ var __webpack_modules__ = ({
+
+/***/ 581:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(965);
+// Entry point of the `warmstart` command line.
+
+process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2));
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 965:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  iW: () => (/* binding */ main)
+});
+
+// UNUSED EXPORTS: VERSION, outputs
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "string_decoder"
+const external_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+;// CONCATENATED MODULE: external "os"
+const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+;// CONCATENATED MODULE: external "events"
+const external_events_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+;// CONCATENATED MODULE: external "child_process"
+const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+;// CONCATENATED MODULE: external "path"
+const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+;// CONCATENATED MODULE: external "assert"
+const external_assert_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+;// CONCATENATED MODULE: external "fs"
+const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+// export const {open} = 'fs'
+const IS_WINDOWS = process.platform === 'win32';
+/**
+ * Custom implementation of readlink to ensure Windows junctions
+ * maintain trailing backslash for backward compatibility with Node.js < 24
+ *
+ * In Node.js 20, Windows junctions (directory symlinks) always returned paths
+ * with trailing backslashes. Node.js 24 removed this behavior, which breaks
+ * code that relied on this format for path operations.
+ *
+ * This implementation restores the Node 20 behavior by adding a trailing
+ * backslash to all junction results on Windows.
+ */
+function readlink(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        const result = yield fs.promises.readlink(fsPath);
+        // On Windows, restore Node 20 behavior: add trailing backslash to all results
+        // since junctions on Windows are always directory links
+        if (IS_WINDOWS && !result.endsWith('\\')) {
+            return `${result}\\`;
+        }
+        return result;
+    });
+}
+// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
+const UV_FS_O_EXLOCK = 0x10000000;
+const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+function exists(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        try {
+            yield stat(fsPath);
+        }
+        catch (err) {
+            if (err.code === 'ENOENT') {
+                return false;
+            }
+            throw err;
+        }
+        return true;
+    });
+}
+function isDirectory(fsPath_1) {
+    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        return stats.isDirectory();
+    });
+}
+/**
+ * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
+ * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
+ */
+function isRooted(p) {
+    p = normalizeSeparators(p);
+    if (!p) {
+        throw new Error('isRooted() parameter "p" cannot be empty');
+    }
+    if (IS_WINDOWS) {
+        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
+        ); // e.g. C: or C:\hello
+    }
+    return p.startsWith('/');
+}
+/**
+ * Best effort attempt to determine whether a file exists and is executable.
+ * @param filePath    file path to check
+ * @param extensions  additional file extensions to try
+ * @return if file exists and is executable, returns the file path. otherwise empty string.
+ */
+function tryGetExecutablePath(filePath, extensions) {
+    return __awaiter(this, void 0, void 0, function* () {
+        let stats = undefined;
+        try {
+            // test file exists
+            stats = yield stat(filePath);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT') {
+                // eslint-disable-next-line no-console
+                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+            }
+        }
+        if (stats && stats.isFile()) {
+            if (IS_WINDOWS) {
+                // on Windows, test for valid extension
+                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
+                    return filePath;
+                }
+            }
+            else {
+                if (isUnixExecutable(stats)) {
+                    return filePath;
+                }
+            }
+        }
+        // try each extension
+        const originalFilePath = filePath;
+        for (const extension of extensions) {
+            filePath = originalFilePath + extension;
+            stats = undefined;
+            try {
+                stats = yield stat(filePath);
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT') {
+                    // eslint-disable-next-line no-console
+                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+                }
+            }
+            if (stats && stats.isFile()) {
+                if (IS_WINDOWS) {
+                    // preserve the case of the actual file (since an extension was appended)
+                    try {
+                        const directory = external_path_namespaceObject.dirname(filePath);
+                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        for (const actualName of yield readdir(directory)) {
+                            if (upperName === actualName.toUpperCase()) {
+                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                break;
+                            }
+                        }
+                    }
+                    catch (err) {
+                        // eslint-disable-next-line no-console
+                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
+                    }
+                    return filePath;
+                }
+                else {
+                    if (isUnixExecutable(stats)) {
+                        return filePath;
+                    }
+                }
+            }
+        }
+        return '';
+    });
+}
+function normalizeSeparators(p) {
+    p = p || '';
+    if (IS_WINDOWS) {
+        // convert slashes on Windows
+        p = p.replace(/\//g, '\\');
+        // remove redundant slashes
+        return p.replace(/\\\\+/g, '\\');
+    }
+    // remove redundant slashes
+    return p.replace(/\/\/+/g, '/');
+}
+// on Mac/Linux, test the execute bit
+//     R   W  X  R  W X R W X
+//   256 128 64 32 16 8 4 2 1
+function isUnixExecutable(stats) {
+    return ((stats.mode & 1) > 0 ||
+        ((stats.mode & 8) > 0 &&
+            process.getgid !== undefined &&
+            stats.gid === process.getgid()) ||
+        ((stats.mode & 64) > 0 &&
+            process.getuid !== undefined &&
+            stats.uid === process.getuid()));
+}
+// Get the path of cmd.exe in windows
+function getCmdPath() {
+    var _a;
+    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
+}
+//# sourceMappingURL=io-util.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+/**
+ * Copies a file or folder.
+ * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See CopyOptions.
+ */
+function cp(source_1, dest_1) {
+    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
+        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
+        // Dest is an existing file, but not forcing
+        if (destStat && destStat.isFile() && !force) {
+            return;
+        }
+        // If dest is an existing directory, should copy inside.
+        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
+            ? path.join(dest, path.basename(source))
+            : dest;
+        if (!(yield ioUtil.exists(source))) {
+            throw new Error(`no such file or directory: ${source}`);
+        }
+        const sourceStat = yield ioUtil.stat(source);
+        if (sourceStat.isDirectory()) {
+            if (!recursive) {
+                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
+            }
+            else {
+                yield cpDirRecursive(source, newDest, 0, force);
+            }
+        }
+        else {
+            if (path.relative(source, newDest) === '') {
+                // a file cannot be copied to itself
+                throw new Error(`'${newDest}' and '${source}' are the same file`);
+            }
+            yield io_copyFile(source, newDest, force);
+        }
+    });
+}
+/**
+ * Moves a path.
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See MoveOptions.
+ */
+function mv(source_1, dest_1) {
+    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        if (yield ioUtil.exists(dest)) {
+            let destExists = true;
+            if (yield ioUtil.isDirectory(dest)) {
+                // If dest is directory copy src into dest
+                dest = path.join(dest, path.basename(source));
+                destExists = yield ioUtil.exists(dest);
+            }
+            if (destExists) {
+                if (options.force == null || options.force) {
+                    yield rmRF(dest);
+                }
+                else {
+                    throw new Error('Destination already exists');
+                }
+            }
+        }
+        yield mkdirP(path.dirname(dest));
+        yield ioUtil.rename(source, dest);
+    });
+}
+/**
+ * Remove a path recursively with force
+ *
+ * @param inputPath path to remove
+ */
+function rmRF(inputPath) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (ioUtil.IS_WINDOWS) {
+            // Check for invalid characters
+            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
+            if (/[*"<>|]/.test(inputPath)) {
+                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
+            }
+        }
+        try {
+            // note if path does not exist, error is silent
+            yield ioUtil.rm(inputPath, {
+                force: true,
+                maxRetries: 3,
+                recursive: true,
+                retryDelay: 300
+            });
+        }
+        catch (err) {
+            throw new Error(`File was unable to be removed ${err}`);
+        }
+    });
+}
+/**
+ * Make a directory.  Creates the full path with folders in between
+ * Will throw if it fails
+ *
+ * @param   fsPath        path to create
+ * @returns Promise<void>
+ */
+function mkdirP(fsPath) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        ok(fsPath, 'a path argument must be provided');
+        yield ioUtil.mkdir(fsPath, { recursive: true });
+    });
+}
+/**
+ * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
+ * If you check and the tool does not exist, it will throw.
+ *
+ * @param     tool              name of the tool
+ * @param     check             whether to check if tool exists
+ * @returns   Promise<string>   path to tool
+ */
+function which(tool, check) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // recursive when check=true
+        if (check) {
+            const result = yield which(tool, false);
+            if (!result) {
+                if (IS_WINDOWS) {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
+                }
+                else {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
+                }
+            }
+            return result;
+        }
+        const matches = yield findInPath(tool);
+        if (matches && matches.length > 0) {
+            return matches[0];
+        }
+        return '';
+    });
+}
+/**
+ * Returns a list of all occurrences of the given tool on the system path.
+ *
+ * @returns   Promise<string[]>  the paths of the tool
+ */
+function findInPath(tool) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // build the list of extensions to try
+        const extensions = [];
+        if (IS_WINDOWS && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+                if (extension) {
+                    extensions.push(extension);
+                }
+            }
+        }
+        // if it's rooted, return it if exists. otherwise return empty.
+        if (isRooted(tool)) {
+            const filePath = yield tryGetExecutablePath(tool, extensions);
+            if (filePath) {
+                return [filePath];
+            }
+            return [];
+        }
+        // if any path separators, return empty
+        if (tool.includes(external_path_namespaceObject.sep)) {
+            return [];
+        }
+        // build the list of directories
+        //
+        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
+        // it feels like we should not do this. Checking the current directory seems like more of a use
+        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
+        // across platforms.
+        const directories = [];
+        if (process.env.PATH) {
+            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+                if (p) {
+                    directories.push(p);
+                }
+            }
+        }
+        // find all matches
+        const matches = [];
+        for (const directory of directories) {
+            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            if (filePath) {
+                matches.push(filePath);
+            }
+        }
+        return matches;
+    });
+}
+function readCopyOptions(options) {
+    const force = options.force == null ? true : options.force;
+    const recursive = Boolean(options.recursive);
+    const copySourceDirectory = options.copySourceDirectory == null
+        ? true
+        : Boolean(options.copySourceDirectory);
+    return { force, recursive, copySourceDirectory };
+}
+function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        // Ensure there is not a run away recursive copy
+        if (currentDepth >= 255)
+            return;
+        currentDepth++;
+        yield mkdirP(destDir);
+        const files = yield ioUtil.readdir(sourceDir);
+        for (const fileName of files) {
+            const srcFile = `${sourceDir}/${fileName}`;
+            const destFile = `${destDir}/${fileName}`;
+            const srcFileStat = yield ioUtil.lstat(srcFile);
+            if (srcFileStat.isDirectory()) {
+                // Recurse
+                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
+            }
+            else {
+                yield io_copyFile(srcFile, destFile, force);
+            }
+        }
+        // Change the mode for the newly created directory
+        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
+    });
+}
+// Buffered file copy
+function io_copyFile(srcFile, destFile, force) {
+    return io_awaiter(this, void 0, void 0, function* () {
+        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
+            // unlink/re-link it
+            try {
+                yield ioUtil.lstat(destFile);
+                yield ioUtil.unlink(destFile);
+            }
+            catch (e) {
+                // Try to override file permission
+                if (e.code === 'EPERM') {
+                    yield ioUtil.chmod(destFile, '0666');
+                    yield ioUtil.unlink(destFile);
+                }
+                // other errors = it doesn't exist, no work to do
+            }
+            // Copy over symlink
+            const symlinkFull = yield ioUtil.readlink(srcFile);
+            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
+        }
+        else if (!(yield ioUtil.exists(destFile)) || force) {
+            yield ioUtil.copyFile(srcFile, destFile);
+        }
+    });
+}
+//# sourceMappingURL=io.js.map
+;// CONCATENATED MODULE: external "timers"
+const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+/* eslint-disable @typescript-eslint/unbound-method */
+const toolrunner_IS_WINDOWS = process.platform === 'win32';
+/*
+ * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
+ */
+class ToolRunner extends external_events_namespaceObject.EventEmitter {
+    constructor(toolPath, args, options) {
+        super();
+        if (!toolPath) {
+            throw new Error("Parameter 'toolPath' cannot be null or empty.");
+        }
+        this.toolPath = toolPath;
+        this.args = args || [];
+        this.options = options || {};
+    }
+    _debug(message) {
+        if (this.options.listeners && this.options.listeners.debug) {
+            this.options.listeners.debug(message);
+        }
+    }
+    _getCommandString(options, noPrefix) {
+        const toolPath = this._getSpawnFileName();
+        const args = this._getSpawnArgs(options);
+        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
+        if (toolrunner_IS_WINDOWS) {
+            // Windows + cmd file
+            if (this._isCmdFile()) {
+                cmd += toolPath;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows + verbatim
+            else if (options.windowsVerbatimArguments) {
+                cmd += `"${toolPath}"`;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows (regular)
+            else {
+                cmd += this._windowsQuoteCmdArg(toolPath);
+                for (const a of args) {
+                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
+                }
+            }
+        }
+        else {
+            // OSX/Linux - this can likely be improved with some form of quoting.
+            // creating processes on Unix is fundamentally different than Windows.
+            // on Unix, execvp() takes an arg array.
+            cmd += toolPath;
+            for (const a of args) {
+                cmd += ` ${a}`;
+            }
+        }
+        return cmd;
+    }
+    _processLineBuffer(data, strBuffer, onLine) {
+        try {
+            let s = strBuffer + data.toString();
+            let n = s.indexOf(external_os_namespaceObject.EOL);
+            while (n > -1) {
+                const line = s.substring(0, n);
+                onLine(line);
+                // the rest of the string ...
+                s = s.substring(n + external_os_namespaceObject.EOL.length);
+                n = s.indexOf(external_os_namespaceObject.EOL);
+            }
+            return s;
+        }
+        catch (err) {
+            // streaming lines to console is best effort.  Don't fail a build.
+            this._debug(`error processing line. Failed with error ${err}`);
+            return '';
+        }
+    }
+    _getSpawnFileName() {
+        if (toolrunner_IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                return process.env['COMSPEC'] || 'cmd.exe';
+            }
+        }
+        return this.toolPath;
+    }
+    _getSpawnArgs(options) {
+        if (toolrunner_IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
+                for (const a of this.args) {
+                    argline += ' ';
+                    argline += options.windowsVerbatimArguments
+                        ? a
+                        : this._windowsQuoteCmdArg(a);
+                }
+                argline += '"';
+                return [argline];
+            }
+        }
+        return this.args;
+    }
+    _endsWith(str, end) {
+        return str.endsWith(end);
+    }
+    _isCmdFile() {
+        const upperToolPath = this.toolPath.toUpperCase();
+        return (this._endsWith(upperToolPath, '.CMD') ||
+            this._endsWith(upperToolPath, '.BAT'));
+    }
+    _windowsQuoteCmdArg(arg) {
+        // for .exe, apply the normal quoting rules that libuv applies
+        if (!this._isCmdFile()) {
+            return this._uvQuoteCmdArg(arg);
+        }
+        // otherwise apply quoting rules specific to the cmd.exe command line parser.
+        // the libuv rules are generic and are not designed specifically for cmd.exe
+        // command line parser.
+        //
+        // for a detailed description of the cmd.exe command line parser, refer to
+        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
+        // need quotes for empty arg
+        if (!arg) {
+            return '""';
+        }
+        // determine whether the arg needs to be quoted
+        const cmdSpecialChars = [
+            ' ',
+            '\t',
+            '&',
+            '(',
+            ')',
+            '[',
+            ']',
+            '{',
+            '}',
+            '^',
+            '=',
+            ';',
+            '!',
+            "'",
+            '+',
+            ',',
+            '`',
+            '~',
+            '|',
+            '<',
+            '>',
+            '"'
+        ];
+        let needsQuotes = false;
+        for (const char of arg) {
+            if (cmdSpecialChars.some(x => x === char)) {
+                needsQuotes = true;
+                break;
+            }
+        }
+        // short-circuit if quotes not needed
+        if (!needsQuotes) {
+            return arg;
+        }
+        // the following quoting rules are very similar to the rules that by libuv applies.
+        //
+        // 1) wrap the string in quotes
+        //
+        // 2) double-up quotes - i.e. " => ""
+        //
+        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
+        //    doesn't work well with a cmd.exe command line.
+        //
+        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
+        //    for example, the command line:
+        //          foo.exe "myarg:""my val"""
+        //    is parsed by a .NET console app into an arg array:
+        //          [ "myarg:\"my val\"" ]
+        //    which is the same end result when applying libuv quoting rules. although the actual
+        //    command line from libuv quoting rules would look like:
+        //          foo.exe "myarg:\"my val\""
+        //
+        // 3) double-up slashes that precede a quote,
+        //    e.g.  hello \world    => "hello \world"
+        //          hello\"world    => "hello\\""world"
+        //          hello\\"world   => "hello\\\\""world"
+        //          hello world\    => "hello world\\"
+        //
+        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
+        //    the reasons for including this as a .cmd quoting rule are:
+        //
+        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
+        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
+        //
+        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
+        //       haven't heard any complaints about that aspect.
+        //
+        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
+        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
+        // by using %%.
+        //
+        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
+        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
+        //
+        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
+        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
+        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
+        // to an external program.
+        //
+        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
+        // % can be escaped within a .cmd file.
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\'; // double the slash
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '"'; // double the quote
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _uvQuoteCmdArg(arg) {
+        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
+        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
+        // is used.
+        //
+        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
+        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
+        // pasting copyright notice from Node within this function:
+        //
+        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
+        //
+        //      Permission is hereby granted, free of charge, to any person obtaining a copy
+        //      of this software and associated documentation files (the "Software"), to
+        //      deal in the Software without restriction, including without limitation the
+        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+        //      sell copies of the Software, and to permit persons to whom the Software is
+        //      furnished to do so, subject to the following conditions:
+        //
+        //      The above copyright notice and this permission notice shall be included in
+        //      all copies or substantial portions of the Software.
+        //
+        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+        //      IN THE SOFTWARE.
+        if (!arg) {
+            // Need double quotation for empty argument
+            return '""';
+        }
+        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
+            // No quotation needed
+            return arg;
+        }
+        if (!arg.includes('"') && !arg.includes('\\')) {
+            // No embedded double quotes or backslashes, so I can just wrap
+            // quote marks around the whole thing.
+            return `"${arg}"`;
+        }
+        // Expected input/output:
+        //   input : hello"world
+        //   output: "hello\"world"
+        //   input : hello""world
+        //   output: "hello\"\"world"
+        //   input : hello\world
+        //   output: hello\world
+        //   input : hello\\world
+        //   output: hello\\world
+        //   input : hello\"world
+        //   output: "hello\\\"world"
+        //   input : hello\\"world
+        //   output: "hello\\\\\"world"
+        //   input : hello world\
+        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
+        //                             but it appears the comment is wrong, it should be "hello world\\"
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\';
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '\\';
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _cloneExecOptions(options) {
+        options = options || {};
+        const result = {
+            cwd: options.cwd || process.cwd(),
+            env: options.env || process.env,
+            silent: options.silent || false,
+            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
+            failOnStdErr: options.failOnStdErr || false,
+            ignoreReturnCode: options.ignoreReturnCode || false,
+            delay: options.delay || 10000
+        };
+        result.outStream = options.outStream || process.stdout;
+        result.errStream = options.errStream || process.stderr;
+        return result;
+    }
+    _getSpawnOptions(options, toolPath) {
+        options = options || {};
+        const result = {};
+        result.cwd = options.cwd;
+        result.env = options.env;
+        result['windowsVerbatimArguments'] =
+            options.windowsVerbatimArguments || this._isCmdFile();
+        if (options.windowsVerbatimArguments) {
+            result.argv0 = `"${toolPath}"`;
+        }
+        return result;
+    }
+    /**
+     * Exec a tool.
+     * Output will be streamed to the live console.
+     * Returns promise with return code
+     *
+     * @param     tool     path to tool to exec
+     * @param     options  optional exec options.  See ExecOptions
+     * @returns   number
+     */
+    exec() {
+        return toolrunner_awaiter(this, void 0, void 0, function* () {
+            // root the tool path if it is unrooted and contains relative pathing
+            if (!isRooted(this.toolPath) &&
+                (this.toolPath.includes('/') ||
+                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
+                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
+                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+            }
+            // if the tool is only a file name, then resolve it from the PATH
+            // otherwise verify it exists (add extension on Windows if necessary)
+            this.toolPath = yield which(this.toolPath, true);
+            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
+                this._debug(`exec tool: ${this.toolPath}`);
+                this._debug('arguments:');
+                for (const arg of this.args) {
+                    this._debug(`   ${arg}`);
+                }
+                const optionsNonNull = this._cloneExecOptions(this.options);
+                if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                }
+                const state = new ExecState(optionsNonNull, this.toolPath);
+                state.on('debug', (message) => {
+                    this._debug(message);
+                });
+                if (this.options.cwd && !(yield exists(this.options.cwd))) {
+                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
+                }
+                const fileName = this._getSpawnFileName();
+                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                let stdbuffer = '';
+                if (cp.stdout) {
+                    cp.stdout.on('data', (data) => {
+                        if (this.options.listeners && this.options.listeners.stdout) {
+                            this.options.listeners.stdout(data);
+                        }
+                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                            optionsNonNull.outStream.write(data);
+                        }
+                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.stdline) {
+                                this.options.listeners.stdline(line);
+                            }
+                        });
+                    });
+                }
+                let errbuffer = '';
+                if (cp.stderr) {
+                    cp.stderr.on('data', (data) => {
+                        state.processStderr = true;
+                        if (this.options.listeners && this.options.listeners.stderr) {
+                            this.options.listeners.stderr(data);
+                        }
+                        if (!optionsNonNull.silent &&
+                            optionsNonNull.errStream &&
+                            optionsNonNull.outStream) {
+                            const s = optionsNonNull.failOnStdErr
+                                ? optionsNonNull.errStream
+                                : optionsNonNull.outStream;
+                            s.write(data);
+                        }
+                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.errline) {
+                                this.options.listeners.errline(line);
+                            }
+                        });
+                    });
+                }
+                cp.on('error', (err) => {
+                    state.processError = err.message;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    state.CheckComplete();
+                });
+                cp.on('exit', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                cp.on('close', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                state.on('done', (error, exitCode) => {
+                    if (stdbuffer.length > 0) {
+                        this.emit('stdline', stdbuffer);
+                    }
+                    if (errbuffer.length > 0) {
+                        this.emit('errline', errbuffer);
+                    }
+                    cp.removeAllListeners();
+                    if (error) {
+                        reject(error);
+                    }
+                    else {
+                        resolve(exitCode);
+                    }
+                });
+                if (this.options.input) {
+                    if (!cp.stdin) {
+                        throw new Error('child process missing stdin');
+                    }
+                    cp.stdin.end(this.options.input);
+                }
+            }));
+        });
+    }
+}
+/**
+ * Convert an arg string to an array of args. Handles escaping
+ *
+ * @param    argString   string of arguments
+ * @returns  string[]    array of arguments
+ */
+function argStringToArray(argString) {
+    const args = [];
+    let inQuotes = false;
+    let escaped = false;
+    let arg = '';
+    function append(c) {
+        // we only escape double quotes.
+        if (escaped && c !== '"') {
+            arg += '\\';
+        }
+        arg += c;
+        escaped = false;
+    }
+    for (let i = 0; i < argString.length; i++) {
+        const c = argString.charAt(i);
+        if (c === '"') {
+            if (!escaped) {
+                inQuotes = !inQuotes;
+            }
+            else {
+                append(c);
+            }
+            continue;
+        }
+        if (c === '\\' && escaped) {
+            append(c);
+            continue;
+        }
+        if (c === '\\' && inQuotes) {
+            escaped = true;
+            continue;
+        }
+        if (c === ' ' && !inQuotes) {
+            if (arg.length > 0) {
+                args.push(arg);
+                arg = '';
+            }
+            continue;
+        }
+        append(c);
+    }
+    if (arg.length > 0) {
+        args.push(arg.trim());
+    }
+    return args;
+}
+class ExecState extends external_events_namespaceObject.EventEmitter {
+    constructor(options, toolPath) {
+        super();
+        this.processClosed = false; // tracks whether the process has exited and stdio is closed
+        this.processError = '';
+        this.processExitCode = 0;
+        this.processExited = false; // tracks whether the process has exited
+        this.processStderr = false; // tracks whether stderr was written to
+        this.delay = 10000; // 10 seconds
+        this.done = false;
+        this.timeout = null;
+        if (!toolPath) {
+            throw new Error('toolPath must not be empty');
+        }
+        this.options = options;
+        this.toolPath = toolPath;
+        if (options.delay) {
+            this.delay = options.delay;
+        }
+    }
+    CheckComplete() {
+        if (this.done) {
+            return;
+        }
+        if (this.processClosed) {
+            this._setResult();
+        }
+        else if (this.processExited) {
+            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
+        }
+    }
+    _debug(message) {
+        this.emit('debug', message);
+    }
+    _setResult() {
+        // determine whether there is an error
+        let error;
+        if (this.processExited) {
+            if (this.processError) {
+                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
+            }
+            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
+                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
+            }
+            else if (this.processStderr && this.options.failOnStdErr) {
+                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
+            }
+        }
+        // clear the timeout
+        if (this.timeout) {
+            clearTimeout(this.timeout);
+            this.timeout = null;
+        }
+        this.done = true;
+        this.emit('done', error, this.processExitCode);
+    }
+    static HandleTimeout(state) {
+        if (state.done) {
+            return;
+        }
+        if (!state.processClosed && state.processExited) {
+            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
+            state._debug(message);
+        }
+        state._setResult();
+    }
+}
+//# sourceMappingURL=toolrunner.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+/**
+ * Exec a command.
+ * Output will be streamed to the live console.
+ * Returns promise with return code
+ *
+ * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
+ * @param     args               optional arguments for tool. Escaping is handled by the lib.
+ * @param     options            optional exec options.  See ExecOptions
+ * @returns   Promise<number>    exit code
+ */
+function exec(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        const commandArgs = argStringToArray(commandLine);
+        if (commandArgs.length === 0) {
+            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
+        }
+        // Path to tool to execute should be first arg
+        const toolPath = commandArgs[0];
+        args = commandArgs.slice(1).concat(args || []);
+        const runner = new ToolRunner(toolPath, args, options);
+        return runner.exec();
+    });
+}
+/**
+ * Exec a command and get the output.
+ * Output will be streamed to the live console.
+ * Returns promise with the exit code and collected stdout and stderr
+ *
+ * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
+ * @param     args                  optional arguments for tool. Escaping is handled by the lib.
+ * @param     options               optional exec options.  See ExecOptions
+ * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
+ */
+function getExecOutput(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        var _a, _b;
+        let stdout = '';
+        let stderr = '';
+        //Using string decoder covers the case where a mult-byte character is split
+        const stdoutDecoder = new external_string_decoder_namespaceObject.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_namespaceObject.StringDecoder('utf8');
+        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
+        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
+        const stdErrListener = (data) => {
+            stderr += stderrDecoder.write(data);
+            if (originalStdErrListener) {
+                originalStdErrListener(data);
+            }
+        };
+        const stdOutListener = (data) => {
+            stdout += stdoutDecoder.write(data);
+            if (originalStdoutListener) {
+                originalStdoutListener(data);
+            }
+        };
+        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        //flush any remaining characters
+        stdout += stdoutDecoder.end();
+        stderr += stderrDecoder.end();
+        return {
+            exitCode,
+            stdout,
+            stderr
+        };
+    });
+}
+//# sourceMappingURL=exec.js.map
+;// CONCATENATED MODULE: ./src/podman.ts
+// The one seam between warmstart and podman: every podman command goes through this module.
+// Argv building and error shaping are pure functions (tested over recorded real output in
+// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
+// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
+
+const runWithActionsExec = async (argv, options = {}) => {
+    const [file, ...args] = argv;
+    const env = options.env
+        ? { ...process.env, ...options.env }
+        : undefined;
+    const result = await getExecOutput(file, args, {
+        ignoreReturnCode: true,
+        silent: true,
+        env
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+function runArgs(options) {
+    const argv = ['run', '--detach', '--name', options.name];
+    if (options.replace)
+        argv.push('--replace');
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
+    // (visible in `ps`) and out of warmstart's debug log.
+    for (const name of Object.keys(options.env ?? {}).sort())
+        argv.push('--env', name);
+    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
+    return argv;
+}
+function checkpointArgs(container, options) {
+    const argv = ['container', 'checkpoint', '--export', options.exportPath];
+    argv.push('--compress', options.compress ?? 'zstd');
+    if (options.leaveRunning)
+        argv.push('--leave-running');
+    if (options.keep)
+        argv.push('--keep');
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    argv.push(container);
+    return argv;
+}
+function restoreArgs(options) {
+    const argv = ['container', 'restore'];
+    if (options.importPath)
+        argv.push('--import', options.importPath);
+    else
+        argv.push('--keep');
+    if (options.name)
+        argv.push('--name', options.name);
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    if (!options.importPath) {
+        if (!options.container)
+            throw new Error('restore needs an archive to import or a container');
+        argv.push(options.container);
+    }
+    return argv;
+}
+/**
+ * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
+ * told to keep the variables whose values `--env NAME` reads from podman's environment.
+ */
+function commandPrefix(uid, envNames = []) {
+    if (uid === 0)
+        return [];
+    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
+}
+/** The CRIU log file podman names when runc's checkpoint or restore fails. */
+function criuLogPath(stderr) {
+    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
+    // quoted, escaped error message (`\nlog file: ...`).
+    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
+    return match?.[1];
+}
+// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
+const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
+/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
+function criuErrorLines(log, max = 8) {
+    return log
+        .split('\n')
+        .filter((line) => /\bError \(/.test(line))
+        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
+        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
+        .slice(0, max);
+}
+function tail(text, lines) {
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+// Kills every process whose command line names the container id ($1), descendants first.
+const KILL_PROCESS_TREES = `
+tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
+for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
+true`;
+/** A failed podman command: what ran, how it ended, and why if anyone said. */
+class PodmanError extends Error {
+    argv;
+    exitCode;
+    stderrTail;
+    criuErrors;
+    constructor(argv, exitCode, stderrTail, criuErrors = []) {
+        super(describeFailure(argv, exitCode, stderrTail, criuErrors));
+        this.argv = argv;
+        this.exitCode = exitCode;
+        this.stderrTail = stderrTail;
+        this.criuErrors = criuErrors;
+        this.name = 'PodmanError';
+    }
+}
+function describeFailure(argv, exitCode, stderrTail, criuErrors) {
+    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
+    if (stderrTail)
+        lines.push(stderrTail);
+    if (criuErrors.length)
+        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
+    return lines.join('\n');
+}
+class Podman {
+    runner;
+    uid;
+    logger;
+    constructor(options = {}) {
+        this.runner = options.runner ?? runWithActionsExec;
+        this.uid = options.uid ?? process.getuid?.() ?? 0;
+        this.logger = options.logger;
+    }
+    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
+    async podman(argv, options = {}) {
+        const result = await this.attempt(argv, options);
+        if (result.exitCode !== 0)
+            throw await this.failure(argv, result);
+        return result.stdout;
+    }
+    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
+    async attempt(argv, options = {}) {
+        this.logger?.debug(`podman ${argv.join(' ')}`);
+        const prefix = commandPrefix(this.uid, Object.keys(options.env ?? {}));
+        return this.runner([...prefix, 'podman', ...argv], { env: options.env });
+    }
+    async run(options) {
+        return (await this.podman(runArgs(options), { env: options.env })).trim();
+    }
+    /** Runs a command inside a running container; returns its result, whatever the exit code. */
+    async exec(container, command) {
+        return this.attempt(['exec', container, ...command]);
+    }
+    async inspectContainer(container) {
+        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
+        return parsed[0];
+    }
+    async inspectImage(image) {
+        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
+        return parsed[0];
+    }
+    async containerExists(container) {
+        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
+    }
+    async imageExists(image) {
+        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
+    }
+    async checkpoint(container, options) {
+        await this.podman(checkpointArgs(container, options));
+    }
+    /** Restores a container from an exported checkpoint; returns the new container's id. */
+    async restore(options) {
+        const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
+        return lines[lines.length - 1] ?? '';
+    }
+    /** Removes a container, running or not; a missing one is not an error. */
+    async rm(container) {
+        await this.podman(['rm', '--force', '--ignore', '--time', '5', container]);
+    }
+    /**
+     * Removes a container that a failed restore may have left half-made: when `rm` fails, the
+     * runtime processes still holding it (runc, conmon, a hung CRIU under them) are killed first.
+     */
+    async forceRemove(container) {
+        try {
+            await this.rm(container);
+        }
+        catch (error) {
+            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
+            if (!/^[0-9a-f]{64}$/.test(id))
+                throw error;
+            this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
+            await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
+            await this.rm(container);
+        }
+    }
+    async pull(image) {
+        await this.podman(['pull', '--quiet', image]);
+    }
+    async logs(container, lines = 20) {
+        const result = await this.attempt(['logs', '--tail', String(lines), container]);
+        return (result.stdout + result.stderr).trim();
+    }
+    async version() {
+        return JSON.parse(await this.podman(['version', '--format', 'json']));
+    }
+    async info() {
+        return JSON.parse(await this.podman(['info', '--format', 'json']));
+    }
+    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
+    async failure(argv, result) {
+        const logPath = criuLogPath(result.stderr);
+        let criuErrors = [];
+        if (logPath) {
+            const log = await this.runner([...commandPrefix(this.uid), 'cat', logPath]);
+            if (log.exitCode === 0)
+                criuErrors = criuErrorLines(log.stdout);
+        }
+        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/userns.ts
+// Why some services need a user namespace to be checkpointed, and on which hosts.
+//
+// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
+// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
+// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
+// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
+// GitHub's runners have the capability under `sudo`, so none of this applies there.
+//
+// The way round it: run the container in its own user namespace. Root outside owns that namespace
+// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
+// with it: a user-namespaced container's network is not restored (it comes back without an IP),
+// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
+// host's network, ports cannot be published: the service listens on the host port directly.
+
+const CAP_SYS_RESOURCE = 24n;
+/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
+function hasSysResource(capabilityHex) {
+    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
+/** The bounding capability set from the text of `/proc/self/status`. */
+function boundingSet(procStatus) {
+    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
+}
+/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
+function hostCanDumpOtherUsers(procStatus = (0,external_node_fs_namespaceObject.readFileSync)('/proc/self/status', 'utf8')) {
+    const set = boundingSet(procStatus);
+    return set === undefined ? true : hasSysResource(set);
+}
+/** Whether an image's configured user is someone other than root. */
+function runsAsNonRoot(imageUser) {
+    const user = (imageUser ?? '').split(':')[0] ?? '';
+    return user !== '' && user !== 'root' && user !== '0';
+}
+/** The `podman run` options that make a non-root service checkpointable on such a host. */
+const USERNS_RUN_OPTIONS = [
+    '--uidmap=0:100000:65536',
+    '--gidmap=0:100000:65536',
+    '--network=host',
+    '--tmpfs=/sys'
+];
+/** Whether a service must run in a user namespace here to be checkpointed. */
+function needsUserNamespace(host, imageUser) {
+    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
+}
+
+;// CONCATENATED MODULE: ./src/host.ts
+// Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
+// into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
+
+
+/** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
+function parseCpuinfo(text) {
+    const first = text.split(/\n\s*\n/)[0] ?? '';
+    const field = (...names) => {
+        for (const name of names) {
+            const match = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first);
+            if (match)
+                return match[1].trim();
+        }
+        return '';
+    };
+    return {
+        vendor: field('vendor_id', 'CPU implementer'),
+        model: field('model name', 'CPU part', 'cpu model'),
+        flags: field('flags', 'Features').split(/\s+/).filter(Boolean).sort()
+    };
+}
+/** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
+function parseCriuVersion(output) {
+    return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
+}
+/** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
+class HostReader {
+    options;
+    runner;
+    prefix;
+    constructor(options) {
+        this.options = options;
+        this.runner = options.runner ?? runWithActionsExec;
+        this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
+    }
+    /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
+    async criuStatus() {
+        const criu = this.options.criu ?? 'criu';
+        // warmstart's set-up puts a private CRIU in /usr/local/sbin, first on runc's PATH.
+        const script = `PATH=/usr/local/sbin:$PATH; "$1" --version && "$1" check`;
+        const result = await this.runner([...this.prefix, 'sh', '-c', script, 'sh', criu]);
+        const version = parseCriuVersion(result.stdout);
+        if (result.exitCode === 0)
+            return { ok: true, version };
+        const said = (result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ');
+        const reason = version
+            ? `criu check fails: ${said}`
+            : `CRIU is not installed (${criu}: ${said || 'not found'}); run warmstart's set-up`;
+        return { ok: false, version, reason };
+    }
+    async fingerprint(criu) {
+        const info = await this.options.podman.info();
+        const cpu = parseCpuinfo((0,external_node_fs_namespaceObject.readFileSync)('/proc/cpuinfo', 'utf8'));
+        return {
+            arch: info.host.arch,
+            cpuVendor: cpu.vendor,
+            cpuModel: cpu.model,
+            cpuFlags: cpu.flags,
+            kernel: info.host.kernel,
+            criu: criu.version,
+            podman: (await this.options.podman.version()).Client.Version,
+            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
+            cgroup: info.host.cgroupVersion
+        };
+    }
+    canDumpOtherUsers() {
+        return hostCanDumpOtherUsers();
+    }
+}
+function firstLine(text) {
+    return text.split('\n')[0]?.trim() ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/key.ts
+// The cache key: everything a checkpoint depends on, composed by one pure function.
+//
+// Shape: warmstart-<name>-<host digest>-<user key>-<spec digest>. The host digest comes before the
+// user's part so that every restore-key prefix a user writes (`v1-`) still pins the host: a
+// partial hit can never cross CPUs, kernels or CRIU versions.
+
+/** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
+const CHECKPOINT_FORMAT = 1;
+function composeKey(inputs) {
+    const { spec, host } = inputs;
+    const hostComponents = {
+        'host.arch': host.arch,
+        'host.cpu-vendor': host.cpuVendor,
+        'host.cpu-model': host.cpuModel,
+        'host.cpu-flags': digest(host.cpuFlags.join(' ')),
+        'host.kernel': host.kernel,
+        'host.criu': host.criu,
+        'host.podman': host.podman,
+        'host.runtime': host.runtime,
+        'host.cgroup': host.cgroup,
+        format: String(CHECKPOINT_FORMAT)
+    };
+    const specComponents = {
+        image: inputs.imageId,
+        ports: [...spec.ports].sort().join(' '),
+        // Values may be secrets: only their digest is shown.
+        env: digest(canonicalEnv(spec.env)),
+        options: spec.options.join(' '),
+        command: JSON.stringify(spec.command),
+        warmup: spec.warmup,
+        'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
+        'file-locks': String(spec.fileLocks),
+        'tcp-established': String(spec.tcpEstablished),
+        'user-namespace': String(inputs.userNamespace)
+    };
+    const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`;
+    const user = spec.key ? `${spec.key}-` : '';
+    const key = `${prefix}${user}${digest(canonical(specComponents)).slice(0, 16)}`;
+    return { key, prefix, components: { ...hostComponents, ...specComponents, key: spec.key } };
+}
+/** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */
+function restoreKeyPrefixes(prefix, restoreKeys) {
+    return restoreKeys.map((restoreKey) => `${prefix}${restoreKey}`);
+}
+function canonicalEnv(env) {
+    return Object.keys(env)
+        .sort()
+        .map((name) => `${name}=${env[name]}`)
+        .join('\n');
+}
+function canonical(components) {
+    return Object.keys(components)
+        .sort()
+        .map((name) => `${name}=${components[name]}`)
+        .join('\n');
+}
+function digest(text) {
+    return (0,external_node_crypto_namespaceObject.createHash)('sha256').update(text).digest('hex');
+}
+
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+;// CONCATENATED MODULE: ./src/shell.ts
+// The seam to host shell commands (warm-up, `cmd:` readiness probes): run with `sh -c`, an added
+// environment, and each output line handed to a callback as it comes.
+
+/** Runs `sh -c COMMAND`; returns its exit code. */
+async function runShell(command, options = {}) {
+    const onLine = options.onLine ?? (() => undefined);
+    return exec('sh', ['-c', command], {
+        ignoreReturnCode: true,
+        silent: true,
+        env: { ...process.env, ...options.env },
+        listeners: { stdline: onLine, errline: onLine }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/spec.ts
+// The service spec: one typed, validated description of the service to start warm. The action's
+// inputs, the command line's flags and the JSON spec file all use the same names and end here.
+const SPEC_FIELDS = [
+    'image',
+    'name',
+    'ports',
+    'env',
+    'options',
+    'command',
+    'ready',
+    'ready-timeout',
+    'warmup',
+    'key',
+    'file-locks',
+    'tcp-established'
+];
+class SpecError extends Error {
+    field;
+    constructor(field, message) {
+        super(`${field}: ${message}`);
+        this.field = field;
+        this.name = 'SpecError';
+    }
+}
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PORT = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/;
+const DEFAULT_READY_TIMEOUT_SECONDS = 120;
+function parseSpec(raw) {
+    const unknown = Object.keys(raw).filter((field) => !SPEC_FIELDS.includes(field));
+    if (unknown.length) {
+        throw new SpecError(unknown[0], `unknown field; known fields: ${SPEC_FIELDS.join(', ')}`);
+    }
+    const image = spec_text(raw.image, 'image');
+    if (!image)
+        throw new SpecError('image', 'required: the container image to run, e.g. postgres:15');
+    if (/\s/.test(image))
+        throw new SpecError('image', `"${image}" contains white space`);
+    const name = spec_text(raw.name, 'name') || defaultName(image);
+    if (!NAME.test(name)) {
+        throw new SpecError('name', `"${name}" is not a valid container name (letters, digits, _ . -)`);
+    }
+    const ports = list(raw.ports, 'ports');
+    for (const port of ports) {
+        const match = PORT.exec(port);
+        if (!match || !validPort(match[1]) || !validPort(match[2])) {
+            throw new SpecError('ports', `"${port}" is not HOST:CONTAINER (e.g. 15432:5432)`);
+        }
+    }
+    return {
+        image,
+        name,
+        ports,
+        env: environment(list(raw.env, 'env')),
+        options: list(raw.options, 'options'),
+        command: words(raw.command, 'command'),
+        ready: probeText(spec_text(raw.ready, 'ready')),
+        readyTimeoutSeconds: seconds(raw['ready-timeout'], 'ready-timeout'),
+        warmup: spec_text(raw.warmup, 'warmup'),
+        key: cacheKeyPart(spec_text(raw.key, 'key')),
+        fileLocks: flag(raw['file-locks'], 'file-locks', true),
+        tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false)
+    };
+}
+/** `docker.io/library/postgres:15` -> `warmstart-postgres`. */
+function defaultName(image) {
+    const last = image.split('@')[0]?.split('/').pop() ?? '';
+    const base = last.split(':')[0]?.replace(/[^a-zA-Z0-9_.-]/g, '-') ?? '';
+    return `warmstart-${base || 'service'}`;
+}
+/** The host ports of `ports`, in order (`127.0.0.1:15432:5432` -> 15432). */
+function hostPorts(ports) {
+    return ports.map((port) => {
+        const match = PORT.exec(port);
+        return { host: Number(match?.[1]), container: Number(match?.[2]) };
+    });
+}
+/**
+ * Splits a command line into words the way a POSIX shell does for plain words, single and
+ * double quotes and backslashes; no expansion. `command` given as one string goes through it.
+ */
+function splitWords(line) {
+    const result = [];
+    let word = '';
+    let inWord = false;
+    let quote;
+    for (let i = 0; i < line.length; i++) {
+        const char = line[i];
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+            else if (char === '\\' && quote === '"' && i + 1 < line.length)
+                word += line[++i];
+            else
+                word += char;
+        }
+        else if (char === '"' || char === "'") {
+            quote = char;
+            inWord = true;
+        }
+        else if (char === '\\' && i + 1 < line.length) {
+            word += line[++i];
+            inWord = true;
+        }
+        else if (/\s/.test(char)) {
+            if (inWord)
+                result.push(word);
+            word = '';
+            inWord = false;
+        }
+        else {
+            word += char;
+            inWord = true;
+        }
+    }
+    if (quote)
+        throw new Error(`unterminated ${quote} quote`);
+    if (inWord)
+        result.push(word);
+    return result;
+}
+function spec_text(value, field) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value !== 'string')
+        throw new SpecError(field, `must be a string, got ${typeof value}`);
+    return value.trim();
+}
+/** An array of strings, or one string with one item per line. */
+function list(value, field) {
+    if (value === undefined || value === null || value === '')
+        return [];
+    if (typeof value === 'string') {
+        return value
+            .split('\n')
+            .map((line) => line.trim())
+            .filter((line) => line !== '');
+    }
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+        return value.map((item) => item.trim()).filter((item) => item !== '');
+    }
+    throw new SpecError(field, 'must be an array of strings (or one item per line)');
+}
+function words(value, field) {
+    if (Array.isArray(value))
+        return list(value, field);
+    const line = spec_text(value, field);
+    try {
+        return splitWords(line);
+    }
+    catch (error) {
+        throw new SpecError(field, error.message);
+    }
+}
+function environment(lines) {
+    const env = {};
+    for (const line of lines) {
+        const at = line.indexOf('=');
+        const name = at > 0 ? line.slice(0, at) : line;
+        // Never echo the value: it may be a password.
+        if (at <= 0 || !ENV_NAME.test(name)) {
+            throw new SpecError('env', `"${name}" is not NAME=value with NAME made of letters, digits and _`);
+        }
+        env[name] = line.slice(at + 1);
+    }
+    return env;
+}
+function seconds(value, field) {
+    if (value === undefined || value === null || value === '')
+        return DEFAULT_READY_TIMEOUT_SECONDS;
+    const number = typeof value === 'number' ? value : Number(String(value).replace(/s$/, ''));
+    if (!Number.isFinite(number) || number <= 0) {
+        throw new SpecError(field, `"${String(value)}" is not a positive number of seconds`);
+    }
+    return number;
+}
+function flag(value, field, fallback) {
+    if (value === undefined || value === null || value === '')
+        return fallback;
+    if (typeof value === 'boolean')
+        return value;
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new SpecError(field, `"${String(value)}" is not true or false`);
+}
+function probeText(ready) {
+    if (ready && !/^(tcp:\/\/|https?:\/\/|exec:|cmd:)/.test(ready)) {
+        throw new SpecError('ready', `"${ready}" is not tcp://HOST:PORT, http(s)://URL, exec:CMD or cmd:CMD`);
+    }
+    return ready;
+}
+function cacheKeyPart(key) {
+    if (key.includes(','))
+        throw new SpecError('key', 'must not contain commas (cache keys cannot)');
+    if (key.length > 200)
+        throw new SpecError('key', 'is longer than 200 characters');
+    return key;
+}
+function validPort(port) {
+    const number = Number(port);
+    return Number.isInteger(number) && number >= 1 && number <= 65535;
+}
+
+;// CONCATENATED MODULE: ./src/ready.ts
+// Readiness: when a started or restored service answers. A probe is parsed once (pure), then
+// polled until it passes, the container stops, or the timeout runs out.
+
+
+
+/** The probe a spec asks for; without one, TCP on the first published port, else "running". */
+function parseProbe(ready, ports) {
+    if (ready.startsWith('tcp://')) {
+        const match = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(ready);
+        if (!match)
+            throw new Error(`ready: "${ready}" is not tcp://HOST:PORT`);
+        return {
+            kind: 'tcp',
+            host: match[1].replace(/^\[|\]$/g, ''),
+            port: Number(match[2])
+        };
+    }
+    if (/^https?:\/\//.test(ready))
+        return { kind: 'http', url: ready };
+    if (ready.startsWith('exec:'))
+        return { kind: 'exec', command: ready.slice(5).trim() };
+    if (ready.startsWith('cmd:'))
+        return { kind: 'cmd', command: ready.slice(4).trim() };
+    const first = hostPorts(ports)[0];
+    return first ? { kind: 'tcp', host: '127.0.0.1', port: first.host } : { kind: 'running' };
+}
+function describeProbe(probe) {
+    switch (probe.kind) {
+        case 'tcp':
+            return `tcp://${probe.host}:${probe.port}`;
+        case 'http':
+            return probe.url;
+        case 'exec':
+            return `exec:${probe.command}`;
+        case 'cmd':
+            return `cmd:${probe.command}`;
+        case 'running':
+            return 'container running';
+    }
+}
+/** One attempt: resolves true when the service answered. */
+async function probeOnce(probe, context) {
+    switch (probe.kind) {
+        case 'tcp':
+            return tcpConnects(probe.host, probe.port);
+        case 'http':
+            return httpAnswers2xx(probe.url);
+        case 'exec':
+            return ((await context.podman.exec(context.container, ['sh', '-c', probe.command])).exitCode === 0);
+        case 'cmd':
+            return (await runShell(probe.command, { env: context.env })) === 0;
+        case 'running':
+            return true;
+    }
+}
+class NotReadyError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'NotReadyError';
+    }
+}
+/**
+ * Polls until the probe passes. Fails early when the container stops, and on timeout; both
+ * errors carry the container's last log lines, where the reason usually is.
+ */
+async function waitUntilReady(probe, context, timeoutSeconds) {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (let attempt = 0;; attempt++) {
+        if (await probeOnce(probe, context).catch(() => false))
+            return;
+        const state = (await context.podman.inspectContainer(context.container)).State;
+        if (!state.Running) {
+            throw new NotReadyError(`${context.container} stopped (${state.Status}, exit code ${state.ExitCode}) before ${describeProbe(probe)} answered. Last log lines:\n${await context.podman.logs(context.container)}`);
+        }
+        if (Date.now() > deadline) {
+            throw new NotReadyError(`${context.container} did not answer ${describeProbe(probe)} within ${timeoutSeconds} s (raise ready-timeout if it needs longer). Last log lines:\n${await context.podman.logs(context.container)}`);
+        }
+        // Fast at first (a restored service answers at once), then gentler.
+        await sleep(attempt < 20 ? 100 : 500);
+    }
+}
+function tcpConnects(host, port) {
+    return new Promise((resolve) => {
+        const socket = new external_node_net_namespaceObject.Socket();
+        const done = (ok) => {
+            socket.destroy();
+            resolve(ok);
+        };
+        socket.setTimeout(2000, () => done(false));
+        socket.once('error', () => done(false));
+        socket.connect(port, host, () => done(true));
+    });
+}
+async function httpAnswers2xx(url) {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    await response.body?.cancel();
+    return response.status >= 200 && response.status < 300;
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+;// CONCATENATED MODULE: ./src/timings.ts
+// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
+class Timings {
+    started = performance.now();
+    spent = {};
+    /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
+    async time(phase, work) {
+        const start = performance.now();
+        try {
+            return await work();
+        }
+        finally {
+            this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000);
+        }
+    }
+    sinceStart() {
+        return round((performance.now() - this.started) / 1000);
+    }
+    phases() {
+        return { ...this.spent };
+    }
+}
+function round(seconds) {
+    return Math.round(seconds * 1000) / 1000;
+}
+
+;// CONCATENATED MODULE: ./src/engine.ts
+// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
+// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
+//
+// Failure policy, in one place: anything wrong on the warm path (a miss, a damaged archive, a
+// restore or readiness failure) falls back to a cold start with a warning; anything wrong with
+// checkpointing or storing is a warning and the service stays up. Only a service that cannot be
+// started at all, or a warm-up that fails, fails `up`.
+
+
+
+
+
+
+
+
+
+
+
+
+/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
+class UpError extends Error {
+    exitCode;
+    constructor(message, exitCode = 1) {
+        super(message);
+        this.exitCode = exitCode;
+        this.name = 'UpError';
+    }
+}
+async function up(spec, options) {
+    const timings = new Timings();
+    const warnings = [];
+    const { podman, store, logger } = options;
+    const warn = (message) => {
+        warnings.push(message);
+        logger.warning(message);
+    };
+    const plan = await logger.group(`Prepare ${spec.name}`, () => prepare(spec, options, timings));
+    logger.info(`cache key: ${plan.key.key}`);
+    for (const [name, value] of Object.entries(plan.key.components)) {
+        logger.debug(`key ${name}: ${value}`);
+    }
+    const result = (outcome) => ({
+        cacheHit: outcome.cacheHit,
+        restored: outcome.restored,
+        containerId: outcome.id,
+        containerName: spec.name,
+        cacheKey: plan.key.key,
+        startupSeconds: outcome.startupSeconds,
+        checkpointBytes: outcome.bytes,
+        saved: outcome.saved,
+        timings: timings.phases(),
+        warnings
+    });
+    let cacheHit = false;
+    if (plan.criu.ok) {
+        const hit = await timings
+            .time('lookup', () => store.lookup(plan.key.key))
+            .catch((error) => {
+            warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
+            return undefined;
+        });
+        if (hit) {
+            cacheHit = true;
+            logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
+            try {
+                const id = await logger.group(`Restore ${spec.name}`, () => restoreWarm(plan, hit, options, timings));
+                const startupSeconds = timings.sinceStart();
+                return result({
+                    cacheHit,
+                    restored: true,
+                    id,
+                    startupSeconds,
+                    bytes: hit.bytes,
+                    saved: false
+                });
+            }
+            catch (error) {
+                warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`);
+                await podman
+                    .forceRemove(spec.name)
+                    .catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
+                await store.discard(hit.key).catch(() => undefined);
+            }
+        }
+        else {
+            logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
+        }
+    }
+    else {
+        warn(`${plan.criu.reason}: starting cold without a checkpoint`);
+    }
+    await logger.group(`Start ${spec.name}`, () => startCold(plan, options, timings));
+    await warmUp(plan, options, timings);
+    const startupSeconds = timings.sinceStart();
+    const stored = await checkpointAndStore(plan, options, timings, warn);
+    return result({ cacheHit, restored: false, startupSeconds, ...stored });
+}
+/** Removes the service's container, whatever state it is in. */
+async function down(name, options) {
+    await options.podman.forceRemove(name);
+}
+/** Reads the host and the image, decides how to run the service, composes the key. */
+async function prepare(spec, options, timings) {
+    const { podman, logger } = options;
+    if (await podman.containerExists(spec.name)) {
+        if (!options.replace) {
+            throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
+        }
+        logger.info(`replacing the existing container ${spec.name}`);
+        await podman.forceRemove(spec.name);
+    }
+    if (!(await podman.imageExists(spec.image))) {
+        await timings
+            .time('pull', () => podman.pull(spec.image))
+            .catch((error) => {
+            throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
+        });
+    }
+    const image = await podman.inspectImage(spec.image);
+    const host = options.host ?? new HostReader({ podman });
+    const criu = await host.criuStatus();
+    const fingerprint = await host.fingerprint(criu);
+    let userNamespace = needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.Config?.User);
+    let noCheckpointReason;
+    if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
+        // In a user namespace the service shares the host's network and cannot be remapped.
+        noCheckpointReason = `${spec.image} runs as user ${image.Config?.User}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
+        userNamespace = false;
+    }
+    const run = {
+        image: spec.image,
+        name: spec.name,
+        ports: userNamespace ? [] : spec.ports,
+        env: spec.env,
+        options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
+        command: spec.command
+    };
+    if (userNamespace)
+        logger.info(`${spec.image} runs as ${image.Config?.User}: using a user namespace on the host network (see docs/host-setup.md)`);
+    const key = composeKey({
+        spec,
+        imageId: image.Digest ?? image.Id,
+        warmupScript: warmupScriptContents(spec.warmup),
+        host: fingerprint,
+        userNamespace
+    });
+    return {
+        spec,
+        run,
+        probe: parseProbe(spec.ready, spec.ports),
+        key,
+        criu,
+        noCheckpointReason,
+        serviceEnv: serviceEnvironment(spec)
+    };
+}
+/** Restores from a stored archive, checks it first, and waits until the service answers. */
+async function restoreWarm(plan, hit, options, timings) {
+    const { podman } = options;
+    await timings.time('verify', () => verifyArchive(hit));
+    const id = await timings.time('restore', () => podman.restore({
+        importPath: hit.archivePath,
+        name: plan.spec.name,
+        fileLocks: plan.spec.fileLocks,
+        tcpEstablished: plan.spec.tcpEstablished
+    }));
+    await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds));
+    return id;
+}
+/** Starts the container and waits until it is ready; nothing is left behind when that fails. */
+async function startCold(plan, options, timings) {
+    const { podman, logger } = options;
+    let id;
+    try {
+        id = await timings.time('start', () => podman.run(plan.run));
+    }
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
+    }
+    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
+    try {
+        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds));
+    }
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new UpError(message(error));
+    }
+    return id;
+}
+/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
+async function warmUp(plan, options, timings) {
+    const { podman, logger } = options;
+    const { spec } = plan;
+    if (!spec.warmup)
+        return;
+    const exitCode = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runWarmup(plan, logger)));
+    if (exitCode === 0)
+        return;
+    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
+    await podman.forceRemove(spec.name).catch(() => undefined);
+    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed`, exitCode);
+}
+function runWarmup(plan, logger) {
+    return runShell(plan.spec.warmup, {
+        env: plan.serviceEnv,
+        onLine: (line) => logger.info(`  ${line}`)
+    });
+}
+/** Checkpoints the warmed-up service and hands the archive to the store; failures only warn. */
+async function checkpointAndStore(plan, options, timings, warn) {
+    const { podman, logger, store } = options;
+    const { spec } = plan;
+    const notSaved = async () => ({
+        id: await containerId(podman, spec.name),
+        bytes: 0,
+        saved: false
+    });
+    if (!plan.criu.ok)
+        return notSaved();
+    if (plan.noCheckpointReason) {
+        warn(`no checkpoint: ${plan.noCheckpointReason}`);
+        return notSaved();
+    }
+    const workDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-'));
+    try {
+        const archive = (0,external_node_path_namespaceObject.join)(workDir, `${spec.name}.tar${options.compress === 'none' ? '' : '.zst'}`);
+        const checkpointed = await logger.group(`Checkpoint ${spec.name}`, () => checkpointConsistently(plan, options, timings, archive, warn));
+        if (!checkpointed.ok)
+            return { id: checkpointed.id, bytes: 0, saved: false };
+        const bytes = (0,external_node_fs_namespaceObject.statSync)(archive).size;
+        const sha256 = await timings.time('hash', () => sha256File(archive));
+        const metadata = {
+            format: CHECKPOINT_FORMAT,
+            sha256,
+            bytes,
+            image: spec.image,
+            createdAt: new Date().toISOString()
+        };
+        const outcome = await timings
+            .time('store', () => store.save(plan.key.key, archive, metadata))
+            .catch((error) => {
+            warn(`the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`);
+            return { saved: false, bytes, reason: undefined };
+        });
+        if (outcome.saved)
+            logger.info(`stored ${formatBytes(bytes)} under ${plan.key.key}`);
+        else if (outcome.reason)
+            logger.info(`not stored: ${outcome.reason}`);
+        return { id: checkpointed.id, bytes, saved: outcome.saved };
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.rmSync)(workDir, { recursive: true, force: true });
+    }
+}
+/**
+ * Checkpoints with the service stopped, then restores it in place: the archive's files and memory
+ * are from the same instant. (`--leave-running` resumes the service before podman tars its files,
+ * so a database writing in the background would leave files newer than its memory.)
+ */
+async function checkpointConsistently(plan, options, timings, archive, warn) {
+    const { podman } = options;
+    const { spec } = plan;
+    try {
+        await timings.time('checkpoint', () => podman.checkpoint(spec.name, {
+            exportPath: archive,
+            keep: true,
+            fileLocks: spec.fileLocks,
+            tcpEstablished: spec.tcpEstablished,
+            compress: options.compress ?? 'zstd'
+        }));
+    }
+    catch (error) {
+        warn(`checkpoint failed, the service keeps running without one: ${message(error)}`);
+        const running = (await podman.inspectContainer(spec.name)).State.Running;
+        if (running)
+            return { ok: false, id: await containerId(podman, spec.name) };
+        // CRIU stopped it after all: start again cold, without another checkpoint attempt.
+        await podman.forceRemove(spec.name);
+        await startCold(plan, options, timings);
+        await warmUp(plan, options, timings);
+        return { ok: false, id: await containerId(podman, spec.name) };
+    }
+    try {
+        await timings.time('resume', async () => {
+            await podman.restore({
+                container: spec.name,
+                fileLocks: spec.fileLocks,
+                tcpEstablished: spec.tcpEstablished
+            });
+            await waitUntilReady(plan.probe, probeContext(plan, options), spec.readyTimeoutSeconds);
+        });
+        return { ok: true, id: await containerId(podman, spec.name) };
+    }
+    catch (error) {
+        // The archive is fine; only this container could not be resumed. Import it instead.
+        warn(`resuming ${spec.name} in place failed, importing its checkpoint instead: ${message(error)}`);
+        await podman.forceRemove(spec.name);
+        const id = await timings.time('resume', async () => {
+            const restored = await podman.restore({
+                importPath: archive,
+                name: spec.name,
+                fileLocks: spec.fileLocks,
+                tcpEstablished: spec.tcpEstablished
+            });
+            await waitUntilReady(plan.probe, probeContext(plan, options), spec.readyTimeoutSeconds);
+            return restored;
+        });
+        return { ok: true, id };
+    }
+}
+/** The archive must be the one stored: same size, same SHA-256. */
+async function verifyArchive(hit) {
+    const expected = hit.metadata.sha256;
+    if (typeof expected !== 'string')
+        throw new Error('the stored entry records no SHA-256');
+    const actualBytes = (0,external_node_fs_namespaceObject.statSync)(hit.archivePath).size;
+    if (typeof hit.metadata.bytes === 'number' && actualBytes !== hit.metadata.bytes) {
+        throw new Error(`the archive is ${actualBytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
+    }
+    const actual = await sha256File(hit.archivePath);
+    if (actual !== expected)
+        throw new Error(`the archive's SHA-256 is ${actual}, ${expected} was stored (damaged?)`);
+}
+/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
+function serviceEnvironment(spec) {
+    const env = {
+        WARMSTART_CONTAINER: spec.name,
+        WARMSTART_IMAGE: spec.image,
+        WARMSTART_HOST: '127.0.0.1'
+    };
+    const ports = hostPorts(spec.ports);
+    if (ports[0])
+        env.WARMSTART_PORT = String(ports[0].host);
+    for (const port of ports)
+        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
+    return env;
+}
+/** The contents of a script file the warm-up's first word names, so that editing it changes the key. */
+function warmupScriptContents(warmup) {
+    if (!warmup)
+        return undefined;
+    let words;
+    try {
+        words = splitWords(warmup);
+    }
+    catch {
+        return undefined;
+    }
+    const candidates = words.slice(0, 2).filter((word) => /[/.]/.test(word) && (0,external_node_fs_namespaceObject.existsSync)(word));
+    const file = candidates.find((word) => (0,external_node_fs_namespaceObject.statSync)(word).isFile());
+    return file ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : undefined;
+}
+function probeContext(plan, options) {
+    return { podman: options.podman, container: plan.spec.name, env: plan.serviceEnv };
+}
+async function containerId(podman, name) {
+    return (await podman.inspectContainer(name)).Id;
+}
+/** Names the port and its holder when the start failed because a port was taken. */
+async function explainStartFailure(error, podman) {
+    const text = message(error);
+    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
+    if (!port)
+        return text;
+    const holder = (await podman.attempt(['ps', '--filter', `publish=${port}`, '--format', '{{.Names}}'])).stdout.trim();
+    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
+}
+function sha256File(path) {
+    return new Promise((resolve, reject) => {
+        const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+        (0,external_node_fs_namespaceObject.createReadStream)(path)
+            .on('data', (chunk) => hash.update(chunk))
+            .on('error', reject)
+            .on('end', () => resolve(hash.digest('hex')));
+    });
+}
+function message(error) {
+    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/logger.ts
+/** For the command line: progress on stderr, so that stdout carries only results (`--json`). */
+function consoleLogger(options = {}) {
+    const write = (line) => void process.stderr.write(`${line}\n`);
+    return {
+        debug: (message) => (options.verbose ? write(`  debug: ${message}`) : undefined),
+        info: (message) => write(message),
+        warning: (message) => write(`warning: ${message}`),
+        group: async (title, work) => {
+            write(`==> ${title}`);
+            return work();
+        }
+    };
+}
+/** Says nothing: for callers that only want results. */
+const silentLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warning: () => undefined,
+    group: (_title, work) => work()
+};
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/store/local.ts
+// The checkpoint store for laptops, self-hosted runners and other CI: a directory on this machine.
+//
+// Layout, all in one flat directory:
+//   <keyhash>-<unique>.tar  an archive; immutable once it has this name, always complete
+//   <keyhash>.json          the pointer of a key: key, archive name, bytes, times, metadata
+//   <keyhash>.used          when the entry was last looked up (a hint for LRU pruning)
+//   .tmp-<unique>           a file being written; renamed into place once complete and synced
+//
+// Saving never overwrites a file in place: the archive gets a fresh name and the pointer is
+// replaced by rename(2), so readers and concurrent writers (threads or processes) see either the
+// old entry or the new one, never a mix. The last rename wins. An archive no pointer names is
+// garbage, removed only once it has been left alone for a grace period, because a reader that
+// read the pointer just before it was replaced may still be about to open it.
+
+
+
+
+const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
+const MAX_KEY_LENGTH = 512;
+/** How long garbage (temp files, unreferenced archives) is left alone before prune removes it. */
+const GARBAGE_GRACE_MS = 10 * 60 * 1000;
+const POINTER_FILE = /^([0-9a-f]{32})\.json$/;
+const USE_RECORD_FILE = /^([0-9a-f]{32})\.used$/;
+const ARCHIVE_FILE = /^([0-9a-f]{32})-[0-9a-f-]+\.tar$/;
+const TEMP_PREFIX = '.tmp-';
+class LocalDirectoryStore {
+    description;
+    dir;
+    maxBytes;
+    now;
+    constructor(options) {
+        const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+        if (!Number.isFinite(maxBytes) || maxBytes < 0) {
+            throw new Error(`local store size cap must be a number of bytes >= 0, got ${maxBytes}`);
+        }
+        this.dir = external_node_path_namespaceObject.resolve(options.dir);
+        this.maxBytes = maxBytes;
+        this.now = options.now ?? Date.now;
+        this.description = `local directory ${this.dir}`;
+    }
+    async lookup(key, restoreKeys = []) {
+        assertValidKey(key);
+        const entry = (await this.exactEntry(key)) ?? (await this.newestEntryByPrefix(restoreKeys));
+        if (!entry)
+            return undefined;
+        await this.recordUse(entry.key);
+        return {
+            key: entry.key,
+            archivePath: entry.archivePath,
+            bytes: entry.bytes,
+            metadata: entry.metadata
+        };
+    }
+    async save(key, archivePath, metadata) {
+        assertValidKey(key);
+        assertValidMetadata(metadata);
+        let bytes;
+        try {
+            bytes = await fileSize(archivePath);
+            if (bytes <= this.maxBytes)
+                await this.publish(key, archivePath, metadata);
+        }
+        catch (error) {
+            throw new Error(`cannot save checkpoint in ${this.description}: ${reason(error)}`, {
+                cause: error
+            });
+        }
+        if (bytes > this.maxBytes) {
+            const why = `the archive (${bytes} bytes) is larger than the store's cap of ${this.maxBytes} bytes`;
+            return { saved: false, bytes, reason: why };
+        }
+        try {
+            await this.prune();
+        }
+        catch (error) {
+            throw new Error(`saved, but cannot prune ${this.description}: ${reason(error)}`, {
+                cause: error
+            });
+        }
+        return { saved: true, bytes };
+    }
+    async discard(key) {
+        assertValidKey(key);
+        const hash = keyHash(key);
+        const removed = await this.removePointerIf(hash, async () => true);
+        if (removed)
+            await this.removeArchiveAndUseRecord(hash, removed.pointer);
+    }
+    /** Every intact entry, most recently used first. */
+    async list() {
+        return (await this.scan()).entries;
+    }
+    /**
+     * Removes least recently used entries until the archives fit the cap, and garbage: damaged
+     * pointers, use records of missing entries, and temp files and unreferenced archives untouched
+     * for the grace period. Returns the entries removed (or that would be, on a dry run).
+     */
+    async prune(options = {}) {
+        const cap = options.maxBytes ?? this.maxBytes;
+        const scan = await this.scan();
+        const victims = leastRecentlyUsedBeyondCap(scan.entries, cap);
+        if (options.dryRun)
+            return victims;
+        const evicted = [];
+        for (const victim of victims) {
+            if (await this.evict(victim))
+                evicted.push(victim);
+        }
+        await this.removeGarbage(scan, new Set(evicted.map((entry) => entry.key)));
+        return evicted;
+    }
+    // --- lookup ---
+    async exactEntry(key) {
+        const hash = keyHash(key);
+        const pointer = await readPointer(this.pointerPath(hash), hash);
+        if (!pointer || pointer.key !== key)
+            return undefined;
+        return this.intactEntry(hash, pointer);
+    }
+    /** For each prefix in order, the most recently created entry whose key starts with it. */
+    async newestEntryByPrefix(prefixes) {
+        // An empty prefix would match every entry, e.g. another service's checkpoint: never useful.
+        const usable = prefixes.filter((prefix) => prefix.length > 0);
+        if (usable.length === 0)
+            return undefined;
+        const byCreation = (await this.list()).sort((a, b) => b.createdAt - a.createdAt);
+        for (const prefix of usable) {
+            const match = byCreation.find((entry) => entry.key.startsWith(prefix));
+            if (match)
+                return match;
+        }
+        return undefined;
+    }
+    /**
+     * Remembers that the entry was used, in its own small file so that the pointer (which a
+     * concurrent save may be replacing) is never rewritten. Only a hint for pruning: a store a
+     * reader may not write to still serves hits, so failures are ignored.
+     */
+    async recordUse(key) {
+        const hash = keyHash(key);
+        try {
+            // Not synced: losing the hint in a crash only makes the entry look older.
+            const temp = await writeTempFile(this.dir, String(this.now()), { durable: false });
+            await promises_namespaceObject.rename(temp, this.useRecordPath(hash));
+        }
+        catch {
+            // See above: the lookup has succeeded whether or not the hint is written.
+        }
+    }
+    // --- save ---
+    async publish(key, source, metadata) {
+        await promises_namespaceObject.mkdir(this.dir, { recursive: true, mode: 0o700 });
+        const hash = keyHash(key);
+        const archive = `${hash}-${uniqueSuffix()}.tar`;
+        const tempArchive = await copyIntoTempFile(this.dir, source);
+        let tempPointer;
+        try {
+            const bytes = await fileSize(tempArchive);
+            await promises_namespaceObject.rename(tempArchive, external_node_path_namespaceObject.join(this.dir, archive));
+            // The archive's name must be on disk before any pointer that names it.
+            await syncDirectory(this.dir);
+            const createdAt = this.now();
+            const pointer = {
+                version: 1,
+                key,
+                archive,
+                bytes,
+                createdAt,
+                lastUsedAt: createdAt,
+                metadata
+            };
+            tempPointer = await writeTempFile(this.dir, JSON.stringify(pointer, null, 2), {
+                durable: true
+            });
+            await this.refreshDisplacedArchive(hash, archive);
+            await promises_namespaceObject.rename(tempPointer, this.pointerPath(hash));
+            await syncDirectory(this.dir);
+        }
+        finally {
+            await promises_namespaceObject.rm(tempArchive, { force: true });
+            if (tempPointer)
+                await promises_namespaceObject.rm(tempPointer, { force: true });
+        }
+    }
+    /**
+     * Touches the archive the pointer about to be replaced names, so that its grace period starts
+     * now: a reader that got its path just before the replacement can still open it.
+     */
+    async refreshDisplacedArchive(hash, newArchive) {
+        const current = await readPointer(this.pointerPath(hash), hash);
+        if (!current || current.archive === newArchive)
+            return;
+        const now = new Date();
+        await promises_namespaceObject.utimes(external_node_path_namespaceObject.join(this.dir, current.archive), now, now).catch(ignoreMissing);
+    }
+    // --- prune ---
+    /** Removes an entry if its pointer still names the archive it had when the victim was chosen. */
+    async evict(victim) {
+        const hash = keyHash(victim.key);
+        const archive = external_node_path_namespaceObject.basename(victim.archivePath);
+        const removed = await this.removePointerIf(hash, async (p) => p?.archive === archive);
+        if (removed)
+            await this.removeArchiveAndUseRecord(hash, removed.pointer);
+        return removed !== undefined;
+    }
+    async removeGarbage(scan, evictedKeys) {
+        for (const hash of scan.damagedPointers) {
+            await this.removePointerIf(hash, async (p) => !p || !(await this.intactEntry(hash, p)));
+        }
+        const liveHashes = new Set(scan.entries.filter((e) => !evictedKeys.has(e.key)).map((e) => keyHash(e.key)));
+        for (const hash of scan.useRecords) {
+            if (!liveHashes.has(hash))
+                await promises_namespaceObject.rm(this.useRecordPath(hash), { force: true });
+        }
+        const referenced = new Set(scan.entries.map((entry) => external_node_path_namespaceObject.basename(entry.archivePath)));
+        const unreferenced = scan.archives.filter((name) => !referenced.has(name));
+        for (const name of [...unreferenced, ...scan.tempFiles]) {
+            await removeIfUntouchedFor(external_node_path_namespaceObject.join(this.dir, name), GARBAGE_GRACE_MS);
+        }
+    }
+    /**
+     * Takes the pointer away by renaming it, then deletes it if `shouldRemove` still agrees. A
+     * pointer that a concurrent save published after the caller looked is put back (unless an even
+     * newer one has arrived), so pruning never deletes an entry it did not choose. Returns what was
+     * removed (`pointer` undefined for a corrupt one), or undefined if nothing was.
+     */
+    async removePointerIf(hash, shouldRemove) {
+        const taken = tempPath(this.dir);
+        try {
+            await promises_namespaceObject.rename(this.pointerPath(hash), taken);
+        }
+        catch (error) {
+            if (isErrno(error, 'ENOENT', 'ENOTDIR'))
+                return undefined;
+            throw error;
+        }
+        try {
+            // A temp file keeps its old time through the rename: freshen it, or a concurrent prune
+            // would take it for a crashed writer's leftover.
+            const now = new Date();
+            await promises_namespaceObject.utimes(taken, now, now);
+            const pointer = await readPointer(taken, hash);
+            if (await shouldRemove(pointer))
+                return { pointer };
+            await promises_namespaceObject.link(taken, this.pointerPath(hash)).catch((error) => {
+                if (!isErrno(error, 'EEXIST'))
+                    throw error;
+            });
+            return undefined;
+        }
+        finally {
+            await promises_namespaceObject.rm(taken, { force: true });
+        }
+    }
+    async removeArchiveAndUseRecord(hash, pointer) {
+        if (pointer)
+            await promises_namespaceObject.rm(external_node_path_namespaceObject.join(this.dir, pointer.archive), { force: true });
+        await promises_namespaceObject.rm(this.useRecordPath(hash), { force: true });
+    }
+    // --- reading the directory ---
+    async scan() {
+        const scan = {
+            entries: [],
+            damagedPointers: [],
+            archives: [],
+            useRecords: [],
+            tempFiles: []
+        };
+        for (const name of await this.readDirectory()) {
+            const pointerHash = POINTER_FILE.exec(name)?.[1];
+            const useRecordHash = USE_RECORD_FILE.exec(name)?.[1];
+            if (pointerHash) {
+                const entry = await this.entryAt(pointerHash);
+                if (entry)
+                    scan.entries.push(entry);
+                else
+                    scan.damagedPointers.push(pointerHash);
+            }
+            else if (useRecordHash)
+                scan.useRecords.push(useRecordHash);
+            else if (ARCHIVE_FILE.test(name))
+                scan.archives.push(name);
+            else if (name.startsWith(TEMP_PREFIX))
+                scan.tempFiles.push(name);
+            // Anything else is not ours: left alone.
+        }
+        scan.entries.sort(byMostRecentUse);
+        return scan;
+    }
+    /** The directory's file names; none when it does not exist (yet). */
+    async readDirectory() {
+        try {
+            return await promises_namespaceObject.readdir(this.dir);
+        }
+        catch (error) {
+            if (isErrno(error, 'ENOENT', 'ENOTDIR'))
+                return [];
+            throw new Error(`cannot read ${this.description}: ${reason(error)}`, { cause: error });
+        }
+    }
+    async entryAt(hash) {
+        const pointer = await readPointer(this.pointerPath(hash), hash);
+        return pointer && this.intactEntry(hash, pointer);
+    }
+    /** The entry a pointer describes, if its archive is there with the size recorded. */
+    async intactEntry(hash, pointer) {
+        const archivePath = external_node_path_namespaceObject.join(this.dir, pointer.archive);
+        const stats = await promises_namespaceObject.stat(archivePath).catch(ignoreMissing);
+        if (!stats?.isFile() || stats.size !== pointer.bytes)
+            return undefined;
+        const lastUse = await readUseRecord(this.useRecordPath(hash));
+        return {
+            key: pointer.key,
+            archivePath,
+            bytes: pointer.bytes,
+            createdAt: pointer.createdAt,
+            lastUsedAt: Math.max(pointer.lastUsedAt, lastUse ?? 0),
+            metadata: pointer.metadata
+        };
+    }
+    pointerPath(hash) {
+        return external_node_path_namespaceObject.join(this.dir, `${hash}.json`);
+    }
+    useRecordPath(hash) {
+        return external_node_path_namespaceObject.join(this.dir, `${hash}.used`);
+    }
+}
+/**
+ * Where the command line keeps checkpoints by default: the XDG cache directory. A relative
+ * XDG_CACHE_HOME is invalid by the XDG spec and ignored.
+ */
+function defaultStoreDir(env, home) {
+    const xdgCache = env.XDG_CACHE_HOME;
+    const cache = xdgCache && external_node_path_namespaceObject.isAbsolute(xdgCache) ? xdgCache : external_node_path_namespaceObject.join(home, '.cache');
+    return external_node_path_namespaceObject.join(cache, 'warmstart', 'checkpoints');
+}
+function assertValidKey(key) {
+    if (key.length === 0)
+        throw new Error('checkpoint key is empty');
+    if (key.length > MAX_KEY_LENGTH) {
+        throw new Error(`checkpoint key is ${key.length} characters long, more than ${MAX_KEY_LENGTH}: ${key.slice(0, 40)}...`);
+    }
+}
+/** Metadata must survive JSON unchanged, or the entry would read back as corrupt. */
+function assertValidMetadata(metadata) {
+    for (const [name, value] of Object.entries(metadata)) {
+        if (typeof value === 'number' && !Number.isFinite(value)) {
+            throw new Error(`checkpoint metadata ${name} is ${value}, which JSON cannot hold`);
+        }
+    }
+}
+/** File names are derived from the key so that any string can be a key. */
+function keyHash(key) {
+    return (0,external_node_crypto_namespaceObject.createHash)('sha256').update(key).digest('hex').slice(0, 32);
+}
+/** Unique across processes (pid) and within one (random). */
+function uniqueSuffix() {
+    return `${process.pid}-${(0,external_node_crypto_namespaceObject.randomBytes)(8).toString('hex')}`;
+}
+function tempPath(dir) {
+    return external_node_path_namespaceObject.join(dir, `${TEMP_PREFIX}${uniqueSuffix()}`);
+}
+/** Copies `source` to a new temp file in `dir`, private, synced, with a fresh modification time. */
+async function copyIntoTempFile(dir, source) {
+    const temp = tempPath(dir);
+    try {
+        // FICLONE: a copy-on-write clone where the filesystem can (btrfs, xfs), else a plain copy.
+        await promises_namespaceObject.copyFile(source, temp, external_node_fs_namespaceObject.constants.COPYFILE_FICLONE);
+        const file = await promises_namespaceObject.open(temp, 'r+');
+        try {
+            // The archive holds service memory (passwords included): owner only.
+            await file.chmod(0o600);
+            // A fresh time keeps prune from taking the new archive for old garbage before it is named.
+            const now = new Date();
+            await file.utimes(now, now);
+            await file.sync();
+        }
+        finally {
+            await file.close();
+        }
+        return temp;
+    }
+    catch (error) {
+        await promises_namespaceObject.rm(temp, { force: true });
+        throw error;
+    }
+}
+async function writeTempFile(dir, content, options) {
+    const temp = tempPath(dir);
+    const file = await promises_namespaceObject.open(temp, 'wx', 0o600);
+    try {
+        await file.writeFile(content, 'utf8');
+        if (options.durable)
+            await file.sync();
+    }
+    catch (error) {
+        await file.close();
+        await promises_namespaceObject.rm(temp, { force: true });
+        throw error;
+    }
+    await file.close();
+    return temp;
+}
+/** Makes renames in `dir` survive a crash. */
+async function syncDirectory(dir) {
+    const handle = await promises_namespaceObject.open(dir, 'r');
+    try {
+        await handle.sync();
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** The pointer in `file`; undefined when it is missing or is not a valid pointer for `hash`. */
+async function readPointer(file, hash) {
+    const text = await promises_namespaceObject.readFile(file, 'utf8').catch(ignoreMissing);
+    if (text === undefined)
+        return undefined;
+    try {
+        return parsePointer(JSON.parse(text), hash);
+    }
+    catch {
+        // Half-written by a crash before it was synced, or edited by hand: as good as absent.
+        return undefined;
+    }
+}
+function parsePointer(value, hash) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const p = value;
+    const valid = p.version === 1 &&
+        typeof p.key === 'string' &&
+        keyHash(p.key) === hash &&
+        typeof p.archive === 'string' &&
+        // Also keeps a tampered pointer from naming a file outside the store.
+        ARCHIVE_FILE.exec(p.archive)?.[1] === hash &&
+        Number.isSafeInteger(p.bytes) &&
+        p.bytes >= 0 &&
+        Number.isFinite(p.createdAt) &&
+        Number.isFinite(p.lastUsedAt) &&
+        isEntryMetadata(p.metadata);
+    return valid ? value : undefined;
+}
+function isEntryMetadata(value) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        return false;
+    return Object.values(value).every((v) => ['string', 'number', 'boolean'].includes(typeof v));
+}
+async function readUseRecord(file) {
+    const text = await promises_namespaceObject.readFile(file, 'utf8').catch(ignoreMissing);
+    const time = Number(text);
+    return text !== undefined && Number.isFinite(time) ? time : undefined;
+}
+async function fileSize(file) {
+    return (await promises_namespaceObject.stat(file)).size;
+}
+/** The entries to drop, least recently used first, so that the rest fit in `cap` bytes. */
+function leastRecentlyUsedBeyondCap(entries, cap) {
+    const leastRecentFirst = [...entries].sort(byMostRecentUse).reverse();
+    let total = entries.reduce((sum, entry) => sum + entry.bytes, 0);
+    const victims = [];
+    for (const entry of leastRecentFirst) {
+        if (total <= cap)
+            break;
+        victims.push(entry);
+        total -= entry.bytes;
+    }
+    return victims;
+}
+function byMostRecentUse(a, b) {
+    return b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt || a.key.localeCompare(b.key);
+}
+/** Removes `file` unless it was modified within `graceMs`, by the real clock. */
+async function removeIfUntouchedFor(file, graceMs) {
+    const stats = await promises_namespaceObject.stat(file).catch(ignoreMissing);
+    if (stats && Date.now() - stats.mtimeMs > graceMs)
+        await promises_namespaceObject.rm(file, { force: true });
+}
+// Duck-typed rather than `instanceof Error`: errors from another realm (a vm context, as under
+// jest) are not instances of this realm's Error.
+function isErrno(error, ...codes) {
+    const code = error?.code;
+    return typeof code === 'string' && codes.includes(code);
+}
+/** For `.catch`: a missing file reads as undefined; every other error still throws. */
+function ignoreMissing(error) {
+    if (isErrno(error, 'ENOENT', 'ENOTDIR'))
+        return undefined;
+    throw error;
+}
+function reason(error) {
+    const message = error?.message;
+    return typeof message === 'string' ? message : String(error);
+}
+
+;// CONCATENATED MODULE: ./src/cli/help.ts
+// The command line's help texts: every flag, with an example.
+const spec = `Service (the names of the action's inputs; a --spec file uses the same names as JSON fields,
+with ports, env and options as arrays of strings):
+  --spec FILE            read the service from a JSON file; flags override its fields
+  --image IMAGE          container image (required)
+  --name NAME            container name (default: warmstart-<image name>)
+  --ports HOST:CONTAINER publish a port; repeat for more (e.g. --ports 15432:5432)
+  --env NAME=VALUE       service environment; repeat for more (values are never printed)
+  --options=OPTION       extra podman run option; repeat (e.g. --options=--shm-size=256m)
+  --command "CMD ARGS"   replace the image's command
+  --ready PROBE          tcp://HOST:PORT, http(s)://URL (2xx), exec:CMD (in the container) or
+                         cmd:CMD (on the host); default: TCP on the first published port
+  --ready-timeout SECS   how long to wait for the probe (default 120)
+  --warmup "CMD"         host shell command run once the service is ready on a cold start; it
+                         sees WARMSTART_CONTAINER, WARMSTART_HOST, WARMSTART_PORT and
+                         WARMSTART_PORT_<container port>
+  --key TEXT             your part of the cache key (e.g. a hash of your migrations)
+  --no-file-locks        do not checkpoint file locks (on by default; MariaDB needs them)
+  --tcp-established      checkpoint open TCP connections too`;
+const HELP = {
+    main: `warmstart: start database-backed test services warm.
+
+Usage: warmstart COMMAND [OPTIONS]
+
+Commands:
+  up      start a service: restore it from its checkpoint, or start it cold, warm it up and
+          checkpoint it for next time
+  down    remove a service's container
+  ls      list the checkpoints in the local store
+  prune   remove least recently used checkpoints
+  key     print the cache key of a service without starting anything
+
+Run warmstart COMMAND --help for its options.
+
+Exit codes: 0 success; 1 the service could not be started (or another failure); 2 bad usage or
+spec; when the warm-up fails, its own exit code.`,
+    up: `Usage: warmstart up [SERVICE OPTIONS] [--store DIR] [--json] [--replace] [-v]
+
+${spec}
+
+Other options:
+  --store DIR   the local checkpoint store (default: $XDG_CACHE_HOME/warmstart/checkpoints or
+                ~/.cache/warmstart/checkpoints)
+  --json        print the outputs as JSON on stdout (progress stays on stderr)
+  --replace     remove a container of the same name first
+  -v, --verbose debug lines: podman commands, cache key components
+
+Example:
+  warmstart up --image localhost/warmstart/redis:7 --name cache --ports 16379:6379 \\
+    --warmup 'redis-cli -p $WARMSTART_PORT debug populate 100000'`,
+    key: `Usage: warmstart key [SERVICE OPTIONS] [--json] [--explain]
+
+Prints the cache key up would use, without starting anything (the image must be present).
+${spec}
+
+  --json      print {"cache-key": ...}
+  --explain   print every component of the key and its value
+
+Example:
+  warmstart key --spec postgres.json --explain`,
+    down: `Usage: warmstart down NAME
+
+Removes the container NAME, running or not (the checkpoints stay in the store).
+
+Example:
+  warmstart down warmstart-postgres`,
+    ls: `Usage: warmstart ls [--store DIR] [--json]
+
+Lists the checkpoints in the local store, most recently used first.
+
+Example:
+  warmstart ls --json`,
+    prune: `Usage: warmstart prune [--store DIR] [--max-size SIZE | --all] [--dry-run] [--json]
+
+Removes least recently used checkpoints until the store holds at most SIZE (default 10G).
+  --max-size SIZE   e.g. 500M, 10G
+  --all             remove every checkpoint
+  --dry-run         only say what would be removed
+
+Example:
+  warmstart prune --max-size 2G`
+};
+
+;// CONCATENATED MODULE: external "node:util"
+const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+;// CONCATENATED MODULE: ./src/cli/parse.ts
+// Command-line parsing, pure: argv in, a command to run out (or a usage error). The flags carry
+// the spec fields' names, which are the action inputs' names.
+
+class UsageError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UsageError';
+    }
+}
+const specOptions = {
+    spec: { type: 'string' },
+    image: { type: 'string' },
+    name: { type: 'string' },
+    ports: { type: 'string', multiple: true },
+    env: { type: 'string', multiple: true },
+    options: { type: 'string', multiple: true },
+    command: { type: 'string' },
+    ready: { type: 'string' },
+    'ready-timeout': { type: 'string' },
+    warmup: { type: 'string' },
+    key: { type: 'string' },
+    'file-locks': { type: 'boolean' },
+    'no-file-locks': { type: 'boolean' },
+    'tcp-established': { type: 'boolean' }
+};
+const common = {
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
+};
+function parseCommand(argv) {
+    const [name, ...rest] = argv;
+    if (!name || name === 'help' || name === '--help' || name === '-h')
+        return { name: 'help', topic: rest[0] };
+    if (name === '--version' || name === 'version')
+        return { name: 'version' };
+    switch (name) {
+        case 'up': {
+            const values = parse(rest, {
+                ...specOptions,
+                ...common,
+                store: { type: 'string' },
+                replace: { type: 'boolean', default: false },
+                verbose: { type: 'boolean', short: 'v', default: false }
+            }, 0);
+            if (values.help)
+                return { name: 'help', topic: 'up' };
+            return {
+                name: 'up',
+                spec: rawSpec(values),
+                specFile: values.spec,
+                store: values.store,
+                json: values.json === true,
+                replace: values.replace === true,
+                verbose: values.verbose === true
+            };
+        }
+        case 'key': {
+            const values = parse(rest, { ...specOptions, ...common, explain: { type: 'boolean', default: false } }, 0);
+            if (values.help)
+                return { name: 'help', topic: 'key' };
+            return {
+                name: 'key',
+                spec: rawSpec(values),
+                specFile: values.spec,
+                json: values.json === true,
+                explain: values.explain === true
+            };
+        }
+        case 'down': {
+            const { values, positionals } = parseWithPositionals(rest, common);
+            if (values.help)
+                return { name: 'help', topic: 'down' };
+            if (positionals.length !== 1)
+                throw new UsageError('down takes one container name: warmstart down NAME');
+            return { name: 'down', container: positionals[0] };
+        }
+        case 'ls': {
+            const values = parse(rest, { ...common, store: { type: 'string' } }, 0);
+            if (values.help)
+                return { name: 'help', topic: 'ls' };
+            return { name: 'ls', store: values.store, json: values.json === true };
+        }
+        case 'prune': {
+            const values = parse(rest, {
+                ...common,
+                store: { type: 'string' },
+                'max-size': { type: 'string' },
+                all: { type: 'boolean', default: false },
+                'dry-run': { type: 'boolean', default: false }
+            }, 0);
+            if (values.help)
+                return { name: 'help', topic: 'prune' };
+            const maxSize = values['max-size'] === undefined ? undefined : parseSize(values['max-size']);
+            return {
+                name: 'prune',
+                store: values.store,
+                maxSize,
+                all: values.all === true,
+                dryRun: values['dry-run'] === true,
+                json: values.json === true
+            };
+        }
+        default:
+            throw new UsageError(`unknown command "${name}"; commands: up, down, ls, prune, key (warmstart --help)`);
+    }
+}
+/** `10G`, `500M`, `2048` (bytes) -> bytes. */
+function parseSize(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+    if (!match)
+        throw new UsageError(`--max-size: "${text}" is not a size such as 500M or 10G`);
+    const power = ' KMGT'.indexOf((match[2] || ' ').toUpperCase());
+    return Math.round(Number(match[1]) * 1024 ** power);
+}
+function parse(args, options, positionals) {
+    const parsed = parseWithPositionals(args, options);
+    if (parsed.positionals.length > positionals) {
+        throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}" (an option value that starts with -- is written --options=--flag=value)`);
+    }
+    return parsed.values;
+}
+function parseWithPositionals(args, options) {
+    try {
+        const { values, positionals } = (0,external_node_util_namespaceObject.parseArgs)({
+            args,
+            options,
+            strict: true,
+            allowPositionals: true
+        });
+        return { values: values, positionals };
+    }
+    catch (error) {
+        throw new UsageError(error.message.replace(/^Unknown option/, 'unknown option'));
+    }
+}
+/** The spec fields given as flags; a spec file's fields are overridden by them. */
+function rawSpec(values) {
+    const spec = {};
+    for (const field of [
+        'image',
+        'name',
+        'ports',
+        'env',
+        'options',
+        'command',
+        'ready',
+        'ready-timeout',
+        'warmup',
+        'key'
+    ]) {
+        if (values[field] !== undefined)
+            spec[field] = values[field];
+    }
+    if (values['file-locks'] && values['no-file-locks'])
+        throw new UsageError('--file-locks and --no-file-locks contradict each other');
+    if (values['file-locks'])
+        spec['file-locks'] = true;
+    if (values['no-file-locks'])
+        spec['file-locks'] = false;
+    if (values['tcp-established'])
+        spec['tcp-established'] = true;
+    return spec;
+}
+
+;// CONCATENATED MODULE: ./src/cli/main.ts
+// The command line: parse, run the engine, print. No logic of its own beyond that.
+
+
+
+
+
+
+
+
+
+
+
+
+
+const VERSION = '0.1.0';
+const processIo = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text)
+};
+/** Runs one command line; resolves to the process exit code. */
+async function main(argv, io = processIo) {
+    try {
+        return await execute(parseCommand(argv), io);
+    }
+    catch (error) {
+        if (error instanceof UsageError || error instanceof SpecError) {
+            io.stderr(`warmstart: ${error.message}\n`);
+            return 2;
+        }
+        io.stderr(`warmstart: ${message(error)}\n`);
+        return error instanceof UpError ? error.exitCode : 1;
+    }
+}
+async function execute(command, io) {
+    switch (command.name) {
+        case 'help':
+            io.stdout(`${HELP[command.topic ?? 'main'] ?? HELP.main}\n`);
+            return 0;
+        case 'version':
+            io.stdout(`warmstart ${VERSION}\n`);
+            return 0;
+        case 'up': {
+            const spec = loadSpec(command.spec, command.specFile);
+            const logger = consoleLogger({ verbose: command.verbose });
+            const podman = new Podman({ logger });
+            const store = openStore(command.store);
+            const result = await up(spec, { podman, store, logger, replace: command.replace });
+            io.stdout(command.json ? `${JSON.stringify(outputs(result), null, 2)}\n` : describeUp(result));
+            return 0;
+        }
+        case 'key': {
+            const spec = loadSpec(command.spec, command.specFile);
+            const podman = new Podman({ logger: silentLogger });
+            const image = await podman.inspectImage(spec.image).catch((error) => {
+                throw new Error(`image ${spec.image} is not here (pull it first): ${message(error)}`);
+            });
+            const host = new HostReader({ podman });
+            const key = composeKey({
+                spec,
+                imageId: image.Digest ?? image.Id,
+                warmupScript: warmupScriptContents(spec.warmup),
+                host: await host.fingerprint(await host.criuStatus()),
+                userNamespace: needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.Config?.User)
+            });
+            if (command.json)
+                io.stdout(`${JSON.stringify(command.explain ? { 'cache-key': key.key, components: key.components } : { 'cache-key': key.key })}\n`);
+            else if (command.explain) {
+                const width = Math.max(...Object.keys(key.components).map((name) => name.length));
+                io.stdout(`${key.key}\n${Object.entries(key.components)
+                    .map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)
+                    .join('\n')}\n`);
+            }
+            else
+                io.stdout(`${key.key}\n`);
+            return 0;
+        }
+        case 'down':
+            await down(command.container, { podman: new Podman() });
+            io.stderr(`removed ${command.container}\n`);
+            return 0;
+        case 'ls': {
+            const store = openStore(command.store);
+            const entries = await store.list();
+            if (command.json) {
+                io.stdout(`${JSON.stringify(entries, null, 2)}\n`);
+            }
+            else if (!entries.length) {
+                io.stdout(`no checkpoints in ${store.description}\n`);
+            }
+            else {
+                for (const entry of entries) {
+                    io.stdout(`${entry.key}  ${formatBytes(entry.bytes)}  last used ${new Date(entry.lastUsedAt).toISOString()}\n`);
+                }
+            }
+            return 0;
+        }
+        case 'prune': {
+            const store = openStore(command.store);
+            const removed = await store.prune({
+                maxBytes: command.all ? 0 : command.maxSize,
+                dryRun: command.dryRun
+            });
+            if (command.json)
+                io.stdout(`${JSON.stringify(removed, null, 2)}\n`);
+            else {
+                const verb = command.dryRun ? 'would remove' : 'removed';
+                io.stdout(`${verb} ${removed.length} checkpoint(s), ${formatBytes(removed.reduce((sum, entry) => sum + entry.bytes, 0))}\n`);
+            }
+            return 0;
+        }
+    }
+}
+function loadSpec(flags, file) {
+    let fromFile = {};
+    if (file) {
+        let text;
+        try {
+            text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+        }
+        catch (error) {
+            throw new UsageError(`--spec: cannot read ${file}: ${message(error)}`);
+        }
+        try {
+            fromFile = JSON.parse(text);
+        }
+        catch (error) {
+            throw new UsageError(`--spec: ${file} is not JSON: ${message(error)}`);
+        }
+        if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+            throw new UsageError(`--spec: ${file} must hold a JSON object`);
+        }
+    }
+    return parseSpec({ ...fromFile, ...flags });
+}
+function openStore(dir) {
+    return new LocalDirectoryStore({ dir: dir ?? defaultStoreDir(process.env, (0,external_node_os_namespaceObject.homedir)()) });
+}
+/** The action's output names, plus the phase timings and warnings. */
+function outputs(result) {
+    return {
+        'cache-hit': result.cacheHit,
+        restored: result.restored,
+        'container-id': result.containerId,
+        'container-name': result.containerName,
+        'cache-key': result.cacheKey,
+        'startup-seconds': result.startupSeconds,
+        'checkpoint-bytes': result.checkpointBytes,
+        saved: result.saved,
+        timings: result.timings,
+        warnings: result.warnings
+    };
+}
+function describeUp(result) {
+    const how = result.restored ? 'restored from its checkpoint' : 'started cold';
+    const phases = Object.entries(result.timings)
+        .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`)
+        .join(', ');
+    const stored = result.saved ? `; checkpoint of ${formatBytes(result.checkpointBytes)} stored` : '';
+    return `${result.containerName} is up: ${how} in ${result.startupSeconds.toFixed(1)} s (${phases})${stored}\n`;
+}
+
+
+/***/ })
+
+/******/ });
+/************************************************************************/
+/******/ // The module cache
+/******/ var __webpack_module_cache__ = {};
+/******/ 
+/******/ // The require function
+/******/ function __nccwpck_require__(moduleId) {
+/******/ 	// Check if module is in cache
+/******/ 	var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 	if (cachedModule !== undefined) {
+/******/ 		return cachedModule.exports;
+/******/ 	}
+/******/ 	// Create a new module (and put it into the cache)
+/******/ 	var module = __webpack_module_cache__[moduleId] = {
+/******/ 		// no module.id needed
+/******/ 		// no module.loaded needed
+/******/ 		exports: {}
+/******/ 	};
+/******/ 
+/******/ 	// Execute the module function
+/******/ 	var threw = true;
+/******/ 	try {
+/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		threw = false;
+/******/ 	} finally {
+/******/ 		if(threw) delete __webpack_module_cache__[moduleId];
+/******/ 	}
+/******/ 
+/******/ 	// Return the exports of the module
+/******/ 	return module.exports;
+/******/ }
+/******/ 
+/************************************************************************/
+/******/ /* webpack/runtime/asset-relocator-loader */
+/******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
+/******/ 
+/******/ /* webpack/runtime/async module */
+/******/ (() => {
+/******/ 	var webpackQueues = typeof Symbol === "function" ? Symbol("webpack queues") : "__webpack_queues__";
+/******/ 	var webpackExports = typeof Symbol === "function" ? Symbol("webpack exports") : "__webpack_exports__";
+/******/ 	var webpackError = typeof Symbol === "function" ? Symbol("webpack error") : "__webpack_error__";
+/******/ 	var resolveQueue = (queue) => {
+/******/ 		if(queue && queue.d < 1) {
+/******/ 			queue.d = 1;
+/******/ 			queue.forEach((fn) => (fn.r--));
+/******/ 			queue.forEach((fn) => (fn.r-- ? fn.r++ : fn()));
+/******/ 		}
+/******/ 	}
+/******/ 	var wrapDeps = (deps) => (deps.map((dep) => {
+/******/ 		if(dep !== null && typeof dep === "object") {
+/******/ 			if(dep[webpackQueues]) return dep;
+/******/ 			if(dep.then) {
+/******/ 				var queue = [];
+/******/ 				queue.d = 0;
+/******/ 				dep.then((r) => {
+/******/ 					obj[webpackExports] = r;
+/******/ 					resolveQueue(queue);
+/******/ 				}, (e) => {
+/******/ 					obj[webpackError] = e;
+/******/ 					resolveQueue(queue);
+/******/ 				});
+/******/ 				var obj = {};
+/******/ 				obj[webpackQueues] = (fn) => (fn(queue));
+/******/ 				return obj;
+/******/ 			}
+/******/ 		}
+/******/ 		var ret = {};
+/******/ 		ret[webpackQueues] = x => {};
+/******/ 		ret[webpackExports] = dep;
+/******/ 		return ret;
+/******/ 	}));
+/******/ 	__nccwpck_require__.a = (module, body, hasAwait) => {
+/******/ 		var queue;
+/******/ 		hasAwait && ((queue = []).d = -1);
+/******/ 		var depQueues = new Set();
+/******/ 		var exports = module.exports;
+/******/ 		var currentDeps;
+/******/ 		var outerResolve;
+/******/ 		var reject;
+/******/ 		var promise = new Promise((resolve, rej) => {
+/******/ 			reject = rej;
+/******/ 			outerResolve = resolve;
+/******/ 		});
+/******/ 		promise[webpackExports] = exports;
+/******/ 		promise[webpackQueues] = (fn) => (queue && fn(queue), depQueues.forEach(fn), promise["catch"](x => {}));
+/******/ 		module.exports = promise;
+/******/ 		body((deps) => {
+/******/ 			currentDeps = wrapDeps(deps);
+/******/ 			var fn;
+/******/ 			var getResult = () => (currentDeps.map((d) => {
+/******/ 				if(d[webpackError]) throw d[webpackError];
+/******/ 				return d[webpackExports];
+/******/ 			}))
+/******/ 			var promise = new Promise((resolve) => {
+/******/ 				fn = () => (resolve(getResult));
+/******/ 				fn.r = 0;
+/******/ 				var fnQueue = (q) => (q !== queue && !depQueues.has(q) && (depQueues.add(q), q && !q.d && (fn.r++, q.push(fn))));
+/******/ 				currentDeps.map((dep) => (dep[webpackQueues](fnQueue)));
+/******/ 			});
+/******/ 			return fn.r ? promise : getResult();
+/******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
+/******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/define property getters */
+/******/ (() => {
+/******/ 	// define getter functions for harmony exports
+/******/ 	__nccwpck_require__.d = (exports, definition) => {
+/******/ 		for(var key in definition) {
+/******/ 			if(__nccwpck_require__.o(definition, key) && !__nccwpck_require__.o(exports, key)) {
+/******/ 				Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
+/******/ 			}
+/******/ 		}
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/hasOwnProperty shorthand */
+/******/ (() => {
+/******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/************************************************************************/
+/******/ 
+/******/ // startup
+/******/ // Load entry module and return exports
+/******/ // This entry module used 'module' so it can't be inlined
+/******/ var __webpack_exports__ = __nccwpck_require__(581);
+/******/ __webpack_exports__ = await __webpack_exports__;
+/******/ 

@@ -1,0 +1,176 @@
+// The command line: parse, run the engine, print. No logic of its own beyond that.
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { down, formatBytes, message, up, UpError, type UpResult } from '../engine.js'
+import { HostReader } from '../host.js'
+import { composeKey } from '../key.js'
+import { consoleLogger, silentLogger } from '../logger.js'
+import { Podman } from '../podman.js'
+import { needsUserNamespace } from '../userns.js'
+import { parseSpec, SpecError, type RawSpec, type ServiceSpec } from '../spec.js'
+import { warmupScriptContents } from '../engine.js'
+import { LocalDirectoryStore, defaultStoreDir } from '../store/local.js'
+import { HELP } from './help.js'
+import { parseCommand, UsageError, type Command } from './parse.js'
+
+export const VERSION = '0.1.0'
+
+export interface Io {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+const processIo: Io = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text)
+}
+
+/** Runs one command line; resolves to the process exit code. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  try {
+    return await execute(parseCommand(argv), io)
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof SpecError) {
+      io.stderr(`warmstart: ${error.message}\n`)
+      return 2
+    }
+    io.stderr(`warmstart: ${message(error)}\n`)
+    return error instanceof UpError ? error.exitCode : 1
+  }
+}
+
+async function execute(command: Command, io: Io): Promise<number> {
+  switch (command.name) {
+    case 'help':
+      io.stdout(`${HELP[command.topic ?? 'main'] ?? HELP.main}\n`)
+      return 0
+    case 'version':
+      io.stdout(`warmstart ${VERSION}\n`)
+      return 0
+    case 'up': {
+      const spec = loadSpec(command.spec, command.specFile)
+      const logger = consoleLogger({ verbose: command.verbose })
+      const podman = new Podman({ logger })
+      const store = openStore(command.store)
+      const result = await up(spec, { podman, store, logger, replace: command.replace })
+      io.stdout(command.json ? `${JSON.stringify(outputs(result), null, 2)}\n` : describeUp(result))
+      return 0
+    }
+    case 'key': {
+      const spec = loadSpec(command.spec, command.specFile)
+      const podman = new Podman({ logger: silentLogger })
+      const image = await podman.inspectImage(spec.image).catch((error: unknown) => {
+        throw new Error(`image ${spec.image} is not here (pull it first): ${message(error)}`)
+      })
+      const host = new HostReader({ podman })
+      const key = composeKey({
+        spec,
+        imageId: image.Digest ?? image.Id,
+        warmupScript: warmupScriptContents(spec.warmup),
+        host: await host.fingerprint(await host.criuStatus()),
+        userNamespace: needsUserNamespace(
+          { canDumpOtherUsers: host.canDumpOtherUsers() },
+          image.Config?.User
+        )
+      })
+      if (command.json)
+        io.stdout(
+          `${JSON.stringify(command.explain ? { 'cache-key': key.key, components: key.components } : { 'cache-key': key.key })}\n`
+        )
+      else if (command.explain) {
+        const width = Math.max(...Object.keys(key.components).map((name) => name.length))
+        io.stdout(
+          `${key.key}\n${Object.entries(key.components)
+            .map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)
+            .join('\n')}\n`
+        )
+      } else io.stdout(`${key.key}\n`)
+      return 0
+    }
+    case 'down':
+      await down(command.container, { podman: new Podman() })
+      io.stderr(`removed ${command.container}\n`)
+      return 0
+    case 'ls': {
+      const store = openStore(command.store)
+      const entries = await store.list()
+      if (command.json) {
+        io.stdout(`${JSON.stringify(entries, null, 2)}\n`)
+      } else if (!entries.length) {
+        io.stdout(`no checkpoints in ${store.description}\n`)
+      } else {
+        for (const entry of entries) {
+          io.stdout(
+            `${entry.key}  ${formatBytes(entry.bytes)}  last used ${new Date(entry.lastUsedAt).toISOString()}\n`
+          )
+        }
+      }
+      return 0
+    }
+    case 'prune': {
+      const store = openStore(command.store)
+      const removed = await store.prune({
+        maxBytes: command.all ? 0 : command.maxSize,
+        dryRun: command.dryRun
+      })
+      if (command.json) io.stdout(`${JSON.stringify(removed, null, 2)}\n`)
+      else {
+        const verb = command.dryRun ? 'would remove' : 'removed'
+        io.stdout(
+          `${verb} ${removed.length} checkpoint(s), ${formatBytes(removed.reduce((sum, entry) => sum + entry.bytes, 0))}\n`
+        )
+      }
+      return 0
+    }
+  }
+}
+
+function loadSpec(flags: RawSpec, file?: string): ServiceSpec {
+  let fromFile: RawSpec = {}
+  if (file) {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new UsageError(`--spec: cannot read ${file}: ${message(error)}`)
+    }
+    try {
+      fromFile = JSON.parse(text) as RawSpec
+    } catch (error) {
+      throw new UsageError(`--spec: ${file} is not JSON: ${message(error)}`)
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new UsageError(`--spec: ${file} must hold a JSON object`)
+    }
+  }
+  return parseSpec({ ...fromFile, ...flags })
+}
+
+function openStore(dir?: string): LocalDirectoryStore {
+  return new LocalDirectoryStore({ dir: dir ?? defaultStoreDir(process.env, homedir()) })
+}
+
+/** The action's output names, plus the phase timings and warnings. */
+export function outputs(result: UpResult): Record<string, unknown> {
+  return {
+    'cache-hit': result.cacheHit,
+    restored: result.restored,
+    'container-id': result.containerId,
+    'container-name': result.containerName,
+    'cache-key': result.cacheKey,
+    'startup-seconds': result.startupSeconds,
+    'checkpoint-bytes': result.checkpointBytes,
+    saved: result.saved,
+    timings: result.timings,
+    warnings: result.warnings
+  }
+}
+
+function describeUp(result: UpResult): string {
+  const how = result.restored ? 'restored from its checkpoint' : 'started cold'
+  const phases = Object.entries(result.timings)
+    .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`)
+    .join(', ')
+  const stored = result.saved ? `; checkpoint of ${formatBytes(result.checkpointBytes)} stored` : ''
+  return `${result.containerName} is up: ${how} in ${result.startupSeconds.toFixed(1)} s (${phases})${stored}\n`
+}

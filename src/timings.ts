@@ -1,0 +1,43 @@
+// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
+
+export type Phase =
+  | 'pull'
+  | 'lookup'
+  | 'verify'
+  | 'restore'
+  | 'start'
+  | 'ready'
+  | 'warmup'
+  | 'checkpoint'
+  | 'resume'
+  | 'hash'
+  | 'store'
+
+export type PhaseTimings = Partial<Record<Phase, number>>
+
+export class Timings {
+  private readonly started = performance.now()
+  private readonly spent: PhaseTimings = {}
+
+  /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
+  async time<T>(phase: Phase, work: () => Promise<T>): Promise<T> {
+    const start = performance.now()
+    try {
+      return await work()
+    } finally {
+      this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000)
+    }
+  }
+
+  sinceStart(): number {
+    return round((performance.now() - this.started) / 1000)
+  }
+
+  phases(): PhaseTimings {
+    return { ...this.spent }
+  }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000
+}
