@@ -281,24 +281,30 @@ async function warmUp(plan: Plan, options: EngineOptions, timings: Timings): Pro
   const { podman, logger } = options
   const { spec } = plan
   if (!spec.warmup) return
+  const output: string[] = []
   const exitCode = await logger.group(`Warm up ${spec.name}`, () =>
-    timings.time('warmup', () => runWarmup(plan, logger))
+    timings.time('warmup', () =>
+      runShell(spec.warmup, {
+        env: plan.serviceEnv,
+        onLine: (line) => {
+          logger.info(`  ${line}`)
+          output.push(line)
+          if (output.length > WARMUP_OUTPUT_LINES) output.shift()
+        }
+      })
+    )
   )
   if (exitCode === 0) return
   logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`)
   await podman.forceRemove(spec.name).catch(() => undefined)
   throw new UpError(
-    `the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed`,
+    `the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`,
     exitCode
   )
 }
 
-function runWarmup(plan: Plan, logger: Logger): Promise<number> {
-  return runShell(plan.spec.warmup, {
-    env: plan.serviceEnv,
-    onLine: (line) => logger.info(`  ${line}`)
-  })
-}
+/** How much of a failed warm-up's output its error repeats. */
+const WARMUP_OUTPUT_LINES = 15
 
 /** Checkpoints the warmed-up service and hands the archive to the store; failures only warn. */
 async function checkpointAndStore(
@@ -470,9 +476,7 @@ async function explainStartFailure(error: unknown, podman: Podman): Promise<stri
   const text = message(error)
   const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1]
   if (!port) return text
-  const holder = (
-    await podman.attempt(['ps', '--filter', `publish=${port}`, '--format', '{{.Names}}'])
-  ).stdout.trim()
+  const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ')
   return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`
 }
 

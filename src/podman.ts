@@ -193,6 +193,12 @@ export interface ImageInfo {
   Config?: { User?: string; Labels?: Record<string, string> | null }
 }
 
+/** An entry of `podman ps --format json`. */
+interface PsEntry {
+  Names: string[]
+  Ports?: Array<{ host_port: number; container_port: number; range?: number }> | null
+}
+
 export interface PodmanVersion {
   Client: { Version: string }
 }
@@ -284,21 +290,40 @@ export class Podman {
   }
 
   /**
-   * Removes a container that a failed restore may have left half-made: when `rm` fails, the
-   * runtime processes still holding it (runc, conmon, a hung CRIU under them) are killed first.
+   * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
+   * restore left half-made (a hung CRIU still holds it) or while its cleanup still holds the
+   * shm mount ("device or resource busy"): then the runtime processes still naming it (runc,
+   * conmon, CRIU under them) are killed, and removal is tried again.
    */
   async forceRemove(container: string): Promise<void> {
-    try {
-      await this.rm(container)
-    } catch (error) {
+    for (let attempt = 1; ; attempt++) {
       const id = (
         await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])
       ).stdout.trim()
-      if (!/^[0-9a-f]{64}$/.test(id)) throw error
-      this.logger?.debug(`killing the runtime processes of ${container} (${id})`)
-      await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id])
-      await this.rm(container)
+      try {
+        await this.rm(container)
+        return
+      } catch (error) {
+        if (attempt === 3) throw error
+        if (/^[0-9a-f]{64}$/.test(id)) {
+          this.logger?.debug(`killing the runtime processes of ${container} (${id})`)
+          await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id])
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+      }
     }
+  }
+
+  /** Names of the containers that publish host port `port`. */
+  async containersPublishing(port: number): Promise<string[]> {
+    const listed = JSON.parse(await this.podman(['ps', '--format', 'json'])) as PsEntry[]
+    return listed
+      .filter((entry) =>
+        (entry.Ports ?? []).some(
+          (p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)
+        )
+      )
+      .map((entry) => entry.Names[0] ?? '')
   }
 
   async pull(image: string): Promise<void> {

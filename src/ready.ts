@@ -27,13 +27,16 @@ export function parseProbe(ready: string, ports: string[]): Probe {
   if (ready.startsWith('exec:')) return { kind: 'exec', command: ready.slice(5).trim() }
   if (ready.startsWith('cmd:')) return { kind: 'cmd', command: ready.slice(4).trim() }
   const first = hostPorts(ports)[0]
-  return first ? { kind: 'tcp', host: '127.0.0.1', port: first.host } : { kind: 'running' }
+  if (!first) return { kind: 'running' }
+  // A port published on every address is reached on loopback; one bound to an address, there.
+  const host = !first.address || first.address === '0.0.0.0' ? '127.0.0.1' : first.address
+  return { kind: 'tcp', host, port: first.host }
 }
 
 export function describeProbe(probe: Probe): string {
   switch (probe.kind) {
     case 'tcp':
-      return `tcp://${probe.host}:${probe.port}`
+      return `tcp://${probe.host.includes(':') ? `[${probe.host}]` : probe.host}:${probe.port}`
     case 'http':
       return probe.url
     case 'exec':
@@ -66,7 +69,7 @@ export async function probeOnce(probe: Probe, context: ProbeContext): Promise<bo
     case 'cmd':
       return (await runShell(probe.command, { env: context.env })) === 0
     case 'running':
-      return true
+      return (await context.podman.inspectContainer(context.container)).State.Running
   }
 }
 

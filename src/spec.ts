@@ -73,6 +73,7 @@ const PORT =
   /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/
 
 export const DEFAULT_READY_TIMEOUT_SECONDS = 120
+const MAX_NAME_LENGTH = 128
 
 export function parseSpec(raw: RawSpec): ServiceSpec {
   const unknown = Object.keys(raw).filter((field) => !SPEC_FIELDS.includes(field as keyof RawSpec))
@@ -88,6 +89,10 @@ export function parseSpec(raw: RawSpec): ServiceSpec {
   const name = text(raw.name, 'name') || defaultName(image)
   if (!NAME.test(name)) {
     throw new SpecError('name', `"${name}" is not a valid container name (letters, digits, _ . -)`)
+  }
+  // The name is part of the cache key, which may not exceed 512 characters.
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new SpecError('name', `is ${name.length} characters long; at most ${MAX_NAME_LENGTH}`)
   }
   const ports = list(raw.ports, 'ports')
   for (const port of ports) {
@@ -119,11 +124,18 @@ export function defaultName(image: string): string {
   return `warmstart-${base || 'service'}`
 }
 
-/** The host ports of `ports`, in order (`127.0.0.1:15432:5432` -> 15432). */
-export function hostPorts(ports: string[]): Array<{ host: number; container: number }> {
+/** The published ports, in order: `127.0.0.1:15432:5432` -> address 127.0.0.1, host 15432, container 5432. */
+export function hostPorts(
+  ports: string[]
+): Array<{ address?: string; host: number; container: number }> {
   return ports.map((port) => {
     const match = PORT.exec(port)
-    return { host: Number(match?.[1]), container: Number(match?.[2]) }
+    const address = /^(.*):\d+:\d+/.exec(port.replace(/\/(tcp|udp)$/, ''))?.[1]
+    return {
+      address: address?.replace(/^\[|\]$/g, ''),
+      host: Number(match?.[1]),
+      container: Number(match?.[2])
+    }
   })
 }
 
@@ -140,8 +152,14 @@ export function splitWords(line: string): string[] {
     const char = line[i] as string
     if (quote) {
       if (char === quote) quote = undefined
-      else if (char === '\\' && quote === '"' && i + 1 < line.length) word += line[++i]
-      else word += char
+      else if (
+        char === '\\' &&
+        quote === '"' &&
+        i + 1 < line.length &&
+        '$`"\\\n'.includes(line[i + 1] as string)
+      ) {
+        word += line[++i]
+      } else word += char
     } else if (char === '"' || char === "'") {
       quote = char
       inWord = true
@@ -184,7 +202,11 @@ function list(value: unknown, field: string): string[] {
 }
 
 function words(value: unknown, field: string): string[] {
-  if (Array.isArray(value)) return list(value, field)
+  if (Array.isArray(value)) {
+    // An array is taken word for word: empty and space-padded arguments are deliberate.
+    if (value.every((item) => typeof item === 'string')) return [...(value as string[])]
+    throw new SpecError(field, 'must be a string or an array of strings')
+  }
   const line = text(value, field)
   try {
     return splitWords(line)
@@ -197,7 +219,7 @@ function environment(lines: string[]): Record<string, string> {
   const env: Record<string, string> = {}
   for (const line of lines) {
     const at = line.indexOf('=')
-    const name = at > 0 ? line.slice(0, at) : line
+    const name = at >= 0 ? line.slice(0, at) : line
     // Never echo the value: it may be a password.
     if (at <= 0 || !ENV_NAME.test(name)) {
       throw new SpecError(

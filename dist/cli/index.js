@@ -1351,21 +1351,35 @@ class Podman {
         await this.podman(['rm', '--force', '--ignore', '--time', '5', container]);
     }
     /**
-     * Removes a container that a failed restore may have left half-made: when `rm` fails, the
-     * runtime processes still holding it (runc, conmon, a hung CRIU under them) are killed first.
+     * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
+     * restore left half-made (a hung CRIU still holds it) or while its cleanup still holds the
+     * shm mount ("device or resource busy"): then the runtime processes still naming it (runc,
+     * conmon, CRIU under them) are killed, and removal is tried again.
      */
     async forceRemove(container) {
-        try {
-            await this.rm(container);
-        }
-        catch (error) {
+        for (let attempt = 1;; attempt++) {
             const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
-            if (!/^[0-9a-f]{64}$/.test(id))
-                throw error;
-            this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
-            await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
-            await this.rm(container);
+            try {
+                await this.rm(container);
+                return;
+            }
+            catch (error) {
+                if (attempt === 3)
+                    throw error;
+                if (/^[0-9a-f]{64}$/.test(id)) {
+                    this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
+                    await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
+                }
+                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+            }
         }
+    }
+    /** Names of the containers that publish host port `port`. */
+    async containersPublishing(port) {
+        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
+        return listed
+            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
+            .map((entry) => entry.Names[0] ?? '');
     }
     async pull(image) {
         await this.podman(['pull', '--quiet', image]);
@@ -1621,6 +1635,7 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PORT = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/;
 const DEFAULT_READY_TIMEOUT_SECONDS = 120;
+const MAX_NAME_LENGTH = 128;
 function parseSpec(raw) {
     const unknown = Object.keys(raw).filter((field) => !SPEC_FIELDS.includes(field));
     if (unknown.length) {
@@ -1634,6 +1649,10 @@ function parseSpec(raw) {
     const name = spec_text(raw.name, 'name') || defaultName(image);
     if (!NAME.test(name)) {
         throw new SpecError('name', `"${name}" is not a valid container name (letters, digits, _ . -)`);
+    }
+    // The name is part of the cache key, which may not exceed 512 characters.
+    if (name.length > MAX_NAME_LENGTH) {
+        throw new SpecError('name', `is ${name.length} characters long; at most ${MAX_NAME_LENGTH}`);
     }
     const ports = list(raw.ports, 'ports');
     for (const port of ports) {
@@ -1663,11 +1682,16 @@ function defaultName(image) {
     const base = last.split(':')[0]?.replace(/[^a-zA-Z0-9_.-]/g, '-') ?? '';
     return `warmstart-${base || 'service'}`;
 }
-/** The host ports of `ports`, in order (`127.0.0.1:15432:5432` -> 15432). */
+/** The published ports, in order: `127.0.0.1:15432:5432` -> address 127.0.0.1, host 15432, container 5432. */
 function hostPorts(ports) {
     return ports.map((port) => {
         const match = PORT.exec(port);
-        return { host: Number(match?.[1]), container: Number(match?.[2]) };
+        const address = /^(.*):\d+:\d+/.exec(port.replace(/\/(tcp|udp)$/, ''))?.[1];
+        return {
+            address: address?.replace(/^\[|\]$/g, ''),
+            host: Number(match?.[1]),
+            container: Number(match?.[2])
+        };
     });
 }
 /**
@@ -1684,8 +1708,12 @@ function splitWords(line) {
         if (quote) {
             if (char === quote)
                 quote = undefined;
-            else if (char === '\\' && quote === '"' && i + 1 < line.length)
+            else if (char === '\\' &&
+                quote === '"' &&
+                i + 1 < line.length &&
+                '$`"\\\n'.includes(line[i + 1])) {
                 word += line[++i];
+            }
             else
                 word += char;
         }
@@ -1737,8 +1765,12 @@ function list(value, field) {
     throw new SpecError(field, 'must be an array of strings (or one item per line)');
 }
 function words(value, field) {
-    if (Array.isArray(value))
-        return list(value, field);
+    if (Array.isArray(value)) {
+        // An array is taken word for word: empty and space-padded arguments are deliberate.
+        if (value.every((item) => typeof item === 'string'))
+            return [...value];
+        throw new SpecError(field, 'must be a string or an array of strings');
+    }
     const line = spec_text(value, field);
     try {
         return splitWords(line);
@@ -1751,7 +1783,7 @@ function environment(lines) {
     const env = {};
     for (const line of lines) {
         const at = line.indexOf('=');
-        const name = at > 0 ? line.slice(0, at) : line;
+        const name = at >= 0 ? line.slice(0, at) : line;
         // Never echo the value: it may be a password.
         if (at <= 0 || !ENV_NAME.test(name)) {
             throw new SpecError('env', `"${name}" is not NAME=value with NAME made of letters, digits and _`);
@@ -1823,12 +1855,16 @@ function parseProbe(ready, ports) {
     if (ready.startsWith('cmd:'))
         return { kind: 'cmd', command: ready.slice(4).trim() };
     const first = hostPorts(ports)[0];
-    return first ? { kind: 'tcp', host: '127.0.0.1', port: first.host } : { kind: 'running' };
+    if (!first)
+        return { kind: 'running' };
+    // A port published on every address is reached on loopback; one bound to an address, there.
+    const host = !first.address || first.address === '0.0.0.0' ? '127.0.0.1' : first.address;
+    return { kind: 'tcp', host, port: first.host };
 }
 function describeProbe(probe) {
     switch (probe.kind) {
         case 'tcp':
-            return `tcp://${probe.host}:${probe.port}`;
+            return `tcp://${probe.host.includes(':') ? `[${probe.host}]` : probe.host}:${probe.port}`;
         case 'http':
             return probe.url;
         case 'exec':
@@ -1851,7 +1887,7 @@ async function probeOnce(probe, context) {
         case 'cmd':
             return (await runShell(probe.command, { env: context.env })) === 0;
         case 'running':
-            return true;
+            return (await context.podman.inspectContainer(context.container)).State.Running;
     }
 }
 class NotReadyError extends Error {
@@ -2122,19 +2158,24 @@ async function warmUp(plan, options, timings) {
     const { spec } = plan;
     if (!spec.warmup)
         return;
-    const exitCode = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runWarmup(plan, logger)));
+    const output = [];
+    const exitCode = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runShell(spec.warmup, {
+        env: plan.serviceEnv,
+        onLine: (line) => {
+            logger.info(`  ${line}`);
+            output.push(line);
+            if (output.length > WARMUP_OUTPUT_LINES)
+                output.shift();
+        }
+    })));
     if (exitCode === 0)
         return;
     logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
     await podman.forceRemove(spec.name).catch(() => undefined);
-    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed`, exitCode);
+    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
 }
-function runWarmup(plan, logger) {
-    return runShell(plan.spec.warmup, {
-        env: plan.serviceEnv,
-        onLine: (line) => logger.info(`  ${line}`)
-    });
-}
+/** How much of a failed warm-up's output its error repeats. */
+const WARMUP_OUTPUT_LINES = 15;
 /** Checkpoints the warmed-up service and hands the archive to the store; failures only warn. */
 async function checkpointAndStore(plan, options, timings, warn) {
     const { podman, logger, store } = options;
@@ -2291,7 +2332,7 @@ async function explainStartFailure(error, podman) {
     const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
     if (!port)
         return text;
-    const holder = (await podman.attempt(['ps', '--filter', `publish=${port}`, '--format', '{{.Names}}'])).stdout.trim();
+    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
     return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
 }
 function sha256File(path) {

@@ -1,0 +1,357 @@
+// The warm loop on real Podman and CRIU: a cold `up` that warms up and checkpoints, `down`, then
+// a warm `up` restored from the local store, for each service; and every fault path.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { down, up, UpError, type EngineOptions, type UpResult } from '../../src/engine.js'
+import { HostReader } from '../../src/host.js'
+import type { Logger } from '../../src/logger.js'
+import { Podman } from '../../src/podman.js'
+import { parseSpec, type RawSpec } from '../../src/spec.js'
+import { LocalDirectoryStore } from '../../src/store/local.js'
+import { IMAGES, freePort, mariadb, psql, redisCli, requireHost, tempDir } from './host.js'
+
+/** Keeps what the engine said, to assert on warnings. */
+function recordingLogger(): Logger & { lines: string[]; warnings: string[] } {
+  const lines: string[] = []
+  const warnings: string[] = []
+  return {
+    lines,
+    warnings,
+    debug: () => undefined,
+    info: (message) => void lines.push(message),
+    warning: (message) => void warnings.push(message),
+    group: (title, work) => {
+      lines.push(`== ${title}`)
+      return work()
+    }
+  }
+}
+
+const podman = new Podman()
+const names = new Set<string>()
+const dirs: Array<{ remove: () => void }> = []
+
+function containerName(label: string): string {
+  const name = `warmstart-it-${label}`
+  names.add(name)
+  return name
+}
+
+function storeDir(): string {
+  const dir = tempDir('store')
+  dirs.push(dir)
+  return dir.path
+}
+
+function engine(store: LocalDirectoryStore, extra: Partial<EngineOptions> = {}) {
+  const logger = recordingLogger()
+  return { logger, options: { podman, store, logger, replace: true, ...extra } }
+}
+
+beforeAll(async () => {
+  await requireHost(podman)
+  // Containers an earlier, killed run may have left.
+  for (const label of ['redis', 'mariadb', 'postgres', 'consistency', 'fault']) {
+    await podman.forceRemove(`warmstart-it-${label}`)
+  }
+})
+
+afterEach(async () => {
+  for (const name of names) await podman.forceRemove(name)
+})
+
+afterAll(() => {
+  for (const dir of dirs) dir.remove()
+})
+
+/** PostgreSQL listens on the host port itself: on hosts that need a user namespace it shares the host's network. */
+function postgresSpec(name: string, port: number, extra: RawSpec = {}): RawSpec {
+  return {
+    image: IMAGES.postgres,
+    name,
+    ports: [`${port}:${port}`],
+    env: [`PGPORT=${port}`],
+    ready: `cmd:pg_isready -q -h 127.0.0.1 -p ${port}`,
+    ...extra
+  }
+}
+
+interface ServiceCase {
+  service: 'redis' | 'mariadb' | 'postgres'
+  spec: (name: string, port: number) => RawSpec
+  check: (port: number) => Promise<string>
+  expected: string
+}
+
+const REDIS_KEYS = 300000
+
+const services: ServiceCase[] = [
+  {
+    service: 'redis',
+    spec: (name, port) => ({
+      image: IMAGES.redis,
+      name,
+      ports: [`127.0.0.1:${port}:6379`],
+      // Hundreds of thousands of keys, sent as the Redis protocol through redis-cli --pipe.
+      warmup: `awk 'BEGIN { for (i = 1; i <= ${REDIS_KEYS}; i++) { k = "key:" i; v = "value:" i;
+        printf "*3\\r\\n$3\\r\\nSET\\r\\n$%d\\r\\n%s\\r\\n$%d\\r\\n%s\\r\\n", length(k), k, length(v), v } }' |
+        redis-cli -p "$WARMSTART_PORT" --pipe`
+    }),
+    check: async (port) =>
+      `${await redisCli(port, 'dbsize')} ${await redisCli(port, 'get', 'key:123456')}`,
+    expected: `${REDIS_KEYS} value:123456`
+  },
+  {
+    service: 'mariadb',
+    spec: (name, port) => ({
+      image: IMAGES.mariadb,
+      name,
+      ports: [`127.0.0.1:${port}:3306`],
+      ready: `cmd:mariadb -h 127.0.0.1 -P ${port} -uroot -e 'SELECT 1'`,
+      warmup: `mariadb -h "$WARMSTART_HOST" -P "$WARMSTART_PORT" -uroot -e "
+        CREATE DATABASE shop; USE shop;
+        CREATE TABLE shop.products (id INT PRIMARY KEY AUTO_INCREMENT, name TEXT, price DECIMAL(8,2));
+        INSERT INTO shop.products (name, price) SELECT CONCAT('product ', seq), seq / 100 FROM seq_1_to_20000;"`
+    }),
+    check: (port) => mariadb(port, 'SELECT COUNT(*), MAX(name) FROM shop.products'),
+    expected: '20000\tproduct 9999'
+  },
+  {
+    service: 'postgres',
+    spec: (name, port) =>
+      postgresSpec(name, port, {
+        warmup: `psql -h "$WARMSTART_HOST" -p "$WARMSTART_PORT" -U postgres -v ON_ERROR_STOP=1 -qc "
+          CREATE TABLE accounts (id int PRIMARY KEY, email text UNIQUE);
+          INSERT INTO accounts SELECT g, 'user' || g || '@example.test' FROM generate_series(1, 50000) g;
+          ANALYZE accounts;"`
+      }),
+    check: (port) =>
+      psql(
+        port,
+        "SELECT count(*) || ' ' || (SELECT email FROM accounts WHERE id = 12345) FROM accounts"
+      ),
+    expected: '50000 user12345@example.test'
+  }
+]
+
+describe.each(services)('warm loop: $service', (c) => {
+  test('a cold up checkpoints, down removes, a warm up restores the warmed-up data', async () => {
+    const name = containerName(c.service)
+    const port = await freePort()
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const spec = parseSpec(c.spec(name, port))
+
+    const cold = engine(store)
+    const first = await up(spec, cold.options)
+    expect(first).toMatchObject({ restored: false, cacheHit: false, saved: true, warnings: [] })
+    expect(first.checkpointBytes).toBeGreaterThan(0)
+    expect(first.timings.warmup).toBeGreaterThan(0)
+    expect(await c.check(port)).toBe(c.expected)
+    const entries = await store.list()
+    expect(entries.map((entry) => entry.key)).toEqual([first.cacheKey])
+
+    await down(name, { podman })
+    expect(await podman.containerExists(name)).toBe(false)
+
+    const warm = engine(store)
+    const second = await up(spec, warm.options)
+    expect(second).toMatchObject({ restored: true, cacheHit: true, saved: false, warnings: [] })
+    expect(second.cacheKey).toBe(first.cacheKey)
+    expect(second.timings.warmup).toBeUndefined()
+    expect(await c.check(port)).toBe(c.expected)
+  })
+})
+
+test('the archive is consistent while the service writes continuously during the checkpoint', async () => {
+  // A writer inside the container (so CRIU takes it along) commits one row after another, each
+  // one more than the last committed: committed rows are exactly 1..N, whatever instant the
+  // checkpoint catches. Aggressive background writing makes PostgreSQL flush pages during it.
+  const name = containerName('consistency')
+  const port = await freePort()
+  const store = new LocalDirectoryStore({ dir: storeDir() })
+  const settings =
+    '-c bgwriter_delay=10ms -c bgwriter_lru_maxpages=1000 -c checkpoint_timeout=30s -c checkpoint_completion_target=0.1'
+  const writer = `until psql -qc 'CREATE TABLE IF NOT EXISTS counter (n int PRIMARY KEY, padding text)' 2>/dev/null; do sleep 0.2; done
+    while :; do echo "INSERT INTO counter SELECT coalesce(max(n), 0) + 1, repeat('x', 500) FROM counter;"; sleep 0.005; done | psql -q`
+  const spec = parseSpec(
+    postgresSpec(name, port, {
+      command: ['sh', '-c', `warmstart-entry postgres ${settings} & ${writer}`],
+      warmup: `until [ "$(psql -h 127.0.0.1 -p ${port} -U postgres -Atc 'SELECT count(*) FROM counter' 2>/dev/null || echo 0)" -gt 500 ]; do sleep 0.2; done`
+    })
+  )
+  const check = async (): Promise<{ count: number; max: number }> => {
+    const [count, max] = (await psql(port, 'SELECT count(*), max(n) FROM counter'))
+      .split('|')
+      .map(Number)
+    return { count: count as number, max: max as number }
+  }
+
+  const cold = await up(spec, engine(store).options)
+  expect(cold).toMatchObject({ saved: true, warnings: [] })
+  await down(name, { podman })
+
+  const warm = await up(spec, engine(store).options)
+  expect(warm.restored).toBe(true)
+  const restored = await check()
+  expect(restored.count).toBeGreaterThan(500)
+  expect(restored.count).toBe(restored.max) // no gap, no duplicate
+  await psql(
+    port,
+    "CREATE EXTENSION IF NOT EXISTS amcheck; SELECT bt_index_check('counter_pkey', true)"
+  )
+  // The restored writer carries on.
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const later = await check()
+  expect(later.count).toBeGreaterThan(restored.count)
+  expect(later.count).toBe(later.max)
+  // And the files are sound on their own: a restart recovers from them alone.
+  await podman.podman(['restart', '--time', '5', name])
+  const { eventually } = await import('./host.js')
+  const recovered = await eventually(check, 60)
+  expect(recovered.count).toBe(recovered.max)
+  expect(recovered.count).toBeGreaterThanOrEqual(later.count)
+})
+
+describe('faults', () => {
+  const name = containerName('fault')
+  const redis = (port: number, extra: RawSpec = {}): RawSpec => ({
+    image: IMAGES.redis,
+    name,
+    ports: [`127.0.0.1:${port}:6379`],
+    warmup: `redis-cli -p "$WARMSTART_PORT" set warmed yes`,
+    ...extra
+  })
+
+  test('an image that does not exist fails up with the image named, leaving nothing', async () => {
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const spec = parseSpec(
+      redis(await freePort(), { image: 'localhost/warmstart/does-not-exist:1' })
+    )
+    const error = await up(spec, engine(store).options).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UpError)
+    expect((error as Error).message).toMatch(
+      /image localhost\/warmstart\/does-not-exist:1 is not here and could not be pulled/
+    )
+    expect(await podman.containerExists(name)).toBe(false)
+  })
+
+  test('a port already taken is named, with the container holding it', async () => {
+    const port = await freePort()
+    const holder = containerName('port-holder')
+    await podman.run({
+      image: IMAGES.redis,
+      name: holder,
+      ports: [`127.0.0.1:${port}:6379`],
+      replace: true
+    })
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const error = await up(parseSpec(redis(port)), engine(store).options).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(
+      new RegExp(`port ${port} is already in use by container ${holder}`)
+    )
+    expect(await podman.containerExists(name)).toBe(false)
+  })
+
+  test('readiness that never comes fails with the container’s last log lines', async () => {
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const spec = parseSpec(redis(await freePort(), { ready: 'cmd:false', 'ready-timeout': '2' }))
+    const error = await up(spec, engine(store).options).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/did not answer cmd:false within 2 s/)
+    expect((error as Error).message).toMatch(/Ready to accept connections/) // Redis's own log line
+    expect(await podman.containerExists(name)).toBe(false)
+    expect(await store.list()).toEqual([])
+  })
+
+  test('a failing warm-up fails up with its exit code and saves nothing', async () => {
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const spec = parseSpec(redis(await freePort(), { warmup: 'echo about to fail; exit 7' }))
+    const { logger, options } = engine(store)
+    const error = await up(spec, options).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UpError)
+    expect((error as UpError).exitCode).toBe(7)
+    expect(logger.lines).toContain('  about to fail')
+    expect(await store.list()).toEqual([])
+    expect(await podman.containerExists(name)).toBe(false)
+  })
+
+  test('without a working CRIU the service starts cold, with a warning and no checkpoint', async () => {
+    const port = await freePort()
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const host = new HostReader({ podman, criu: '/nonexistent/criu' })
+    const { options } = engine(store, { host })
+    const result = await up(parseSpec(redis(port)), options)
+    expect(result).toMatchObject({ restored: false, saved: false, checkpointBytes: 0 })
+    expect(result.warnings.join('\n')).toMatch(
+      /CRIU is not installed .*starting cold without a checkpoint/
+    )
+    expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+    expect(await store.list()).toEqual([])
+  })
+
+  // The local store itself notices an archive of the wrong size (a miss); the engine's SHA-256
+  // check catches damage that keeps the size.
+  test.each([
+    ['truncated', (path: string) => truncateSync(path, 1000), { cacheHit: false }, /no checkpoint/],
+    [
+      'one byte flipped',
+      (path: string) => {
+        const bytes = readFileSync(path)
+        bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] as number) ^ 0xff
+        writeFileSync(path, bytes)
+      },
+      { cacheHit: true },
+      /restore from .* failed, starting cold instead: the archive's SHA-256 is/
+    ]
+  ])(
+    'a %s archive is detected, the service starts cold, and the entry is replaced',
+    async (_label, damage, expected, said) => {
+      const port = await freePort()
+      const store = new LocalDirectoryStore({ dir: storeDir() })
+      const spec = parseSpec(redis(port))
+      const first = await up(spec, engine(store).options)
+      const [entry] = await store.list()
+      damage(entry?.archivePath as string)
+      await down(name, { podman })
+
+      const { logger, options } = engine(store)
+      const second: UpResult = await up(spec, options)
+      expect(second).toMatchObject({ restored: false, saved: true, ...expected })
+      expect([...logger.lines, ...logger.warnings].join('\n')).toMatch(said)
+      expect(await podman.containerExists(name)).toBe(true)
+      expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+      const [replaced] = await store.list()
+      expect(replaced?.key).toBe(first.cacheKey)
+      expect(replaced?.archivePath).not.toBe(entry?.archivePath)
+
+      await down(name, { podman })
+      expect(await up(spec, engine(store).options)).toMatchObject({ restored: true })
+    }
+  )
+
+  test('an unwritable store leaves the service up with a warning', async () => {
+    const port = await freePort()
+    const parent = storeDir()
+    const blocked = join(parent, 'store')
+    writeFileSync(blocked, 'a file where the store directory should be')
+    const store = new LocalDirectoryStore({ dir: blocked })
+    const result = await up(parseSpec(redis(port)), engine(store).options)
+    expect(result).toMatchObject({ restored: false, saved: false })
+    expect(result.warnings.join('\n')).toMatch(/could not be stored in local directory .*store/)
+    expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+  })
+
+  test('a container of the same name is an error unless replace is asked for', async () => {
+    const port = await freePort()
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    await podman.run({ image: IMAGES.redis, name, replace: true })
+    const spec = parseSpec(redis(port))
+    const error = await up(spec, engine(store, { replace: false }).options).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(
+      new RegExp(`a container named ${name} already exists.*--replace`)
+    )
+    const result = await up(spec, engine(store, { replace: true }).options)
+    expect(result.saved).toBe(true)
+    expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+  })
+})
