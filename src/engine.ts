@@ -28,6 +28,8 @@ export interface EngineOptions {
   workDir?: string
   /** Replace a container of the same name instead of failing. */
   replace?: boolean
+  /** Make a checkpoint on a cold start (default true); false when it could not be kept anyway. */
+  checkpoint?: boolean
   /** Compression of the archive podman exports. */
   compress?: 'zstd' | 'none'
   /** Reads the host; tests substitute one that plays a host without CRIU. */
@@ -321,6 +323,10 @@ async function checkpointAndStore(
     saved: false
   })
   if (!plan.criu.ok) return notSaved()
+  if (options.checkpoint === false) {
+    logger.info('no checkpoint is made: this run does not save one')
+    return notSaved()
+  }
   if (plan.noCheckpointReason) {
     warn(`no checkpoint: ${plan.noCheckpointReason}`)
     return notSaved()

@@ -276,6 +276,23 @@ export class Podman {
 
   async checkpoint(container: string, options: CheckpointOptions): Promise<void> {
     await this.podman(checkpointArgs(container, options))
+    if (this.uid !== 0) {
+      // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
+      // who hashes and uploads it.
+      const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`
+      const chown = await this.runner([
+        ...commandPrefix(this.uid),
+        'chown',
+        owner,
+        options.exportPath
+      ])
+      if (chown.exitCode !== 0)
+        throw new PodmanError(
+          ['chown', owner, options.exportPath],
+          chown.exitCode,
+          tail(chown.stderr, 3)
+        )
+    }
   }
 
   /** Restores a container from an exported checkpoint; returns the new container's id. */

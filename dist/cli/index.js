@@ -1340,6 +1340,19 @@ class Podman {
     }
     async checkpoint(container, options) {
         await this.podman(checkpointArgs(container, options));
+        if (this.uid !== 0) {
+            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
+            // who hashes and uploads it.
+            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
+            const chown = await this.runner([
+                ...commandPrefix(this.uid),
+                'chown',
+                owner,
+                options.exportPath
+            ]);
+            if (chown.exitCode !== 0)
+                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
+        }
     }
     /** Restores a container from an exported checkpoint; returns the new container's id. */
     async restore(options) {
@@ -2187,6 +2200,10 @@ async function checkpointAndStore(plan, options, timings, warn) {
     });
     if (!plan.criu.ok)
         return notSaved();
+    if (options.checkpoint === false) {
+        logger.info('no checkpoint is made: this run does not save one');
+        return notSaved();
+    }
     if (plan.noCheckpointReason) {
         warn(`no checkpoint: ${plan.noCheckpointReason}`);
         return notSaved();

@@ -1,0 +1,285 @@
+// The action end to end, run as the runner runs it: `node dist/main/index.js`, then
+// `node dist/post/index.js`, with INPUT_* variables, the GITHUB_STATE / GITHUB_OUTPUT /
+// GITHUB_STEP_SUMMARY files, and the cache variables pointing at the local cache service double.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { childEnv } from '../cache-double/env.js'
+import { startCacheDouble, type CacheDouble } from '../cache-double/server.js'
+import { Podman } from '../../src/podman.js'
+import { IMAGES, freePort, redisCli, requireHost, tempDir } from './host.js'
+
+const root = new URL('../..', import.meta.url).pathname
+const podman = new Podman()
+const name = 'warmstart-it-action'
+const dirs: Array<{ remove: () => void }> = []
+
+/** The defaults action.yml declares, as the runner would pass them. */
+function actionDefaults(): Record<string, string> {
+  const text = readFileSync(join(root, 'action.yml'), 'utf8')
+  const inputs = text.slice(text.indexOf('\ninputs:'), text.indexOf('\noutputs:'))
+  const defaults: Record<string, string> = {}
+  let current = ''
+  for (const line of inputs.split('\n')) {
+    const input = /^ {2}([a-z-]+):\s*$/.exec(line)
+    if (input) current = input[1] as string
+    const value = /^ {4}default:\s*'?([^']*)'?\s*$/.exec(line)
+    if (value && current) defaults[current] = value[1] as string
+  }
+  return defaults
+}
+
+/** The `name<<delimiter ... delimiter` records of a GITHUB_STATE or GITHUB_OUTPUT file. */
+function readCommandFile(path: string): Record<string, string> {
+  const records: Record<string, string> = {}
+  const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n') : []
+  for (let i = 0; i < lines.length; i++) {
+    const start = /^([^<]+)<<(.+)$/.exec(lines[i] as string)
+    if (!start) continue
+    const value: string[] = []
+    while (++i < lines.length && lines[i] !== start[2]) value.push(lines[i] as string)
+    records[start[1] as string] = value.join('\n')
+  }
+  return records
+}
+
+interface Job {
+  main: { status: number | null; stdout: string }
+  post: { status: number | null; stdout: string }
+  outputs: Record<string, string>
+  summary: string
+}
+
+/**
+ * One job: main, then `during` (the job's own steps, while the service is up), then post with the
+ * state main left, in a fresh set of runner files.
+ */
+async function runJob(
+  double: CacheDouble,
+  runnerTemp: string,
+  inputs: Record<string, string>,
+  during: () => Promise<void> = async () => undefined
+): Promise<Job> {
+  const files = tempDir('runner-files')
+  dirs.push(files)
+  const paths = {
+    GITHUB_STATE: join(files.path, 'state'),
+    GITHUB_OUTPUT: join(files.path, 'output'),
+    GITHUB_STEP_SUMMARY: join(files.path, 'summary')
+  }
+  for (const path of Object.values(paths)) writeFileSync(path, '')
+  const inputEnv: Record<string, string> = {}
+  for (const [input, value] of Object.entries({ ...actionDefaults(), ...inputs })) {
+    inputEnv[`INPUT_${input.toUpperCase()}`] = value
+  }
+  const env = {
+    ...childEnv(double.env),
+    ...inputEnv,
+    ...paths,
+    RUNNER_TEMP: runnerTemp,
+    GITHUB_WORKSPACE: files.path,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_EVENT_NAME: 'push'
+  }
+  // Asynchronous: the cache double answers from this very process.
+  const step = (bundle: string, extra: Record<string, string> = {}) =>
+    new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn('node', [join(root, 'dist', bundle, 'index.js')], {
+        env: { ...env, ...extra }
+      })
+      let stdout = ''
+      child.stdout.on('data', (chunk) => (stdout += chunk))
+      child.stderr.on('data', (chunk) => (stdout += chunk))
+      child.on('error', reject)
+      child.on('close', (status) => resolve({ status, stdout }))
+    })
+  const main = await step('main')
+  await during()
+  const state = readCommandFile(paths.GITHUB_STATE)
+  const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]))
+  const post = await step('post', stateEnv)
+  return {
+    main,
+    post,
+    outputs: readCommandFile(paths.GITHUB_OUTPUT),
+    summary: readFileSync(paths.GITHUB_STEP_SUMMARY, 'utf8')
+  }
+}
+
+function redisInputs(port: number, key: string): Record<string, string> {
+  return {
+    image: IMAGES.redis,
+    name,
+    ports: `127.0.0.1:${port}:6379`,
+    env: 'SERVICE_PASSWORD=hunter2-not-logged',
+    // A warm-up that takes a while, as real ones do, and leaves data behind.
+    warmup: 'sleep 2; redis-cli -p "$WARMSTART_PORT" set warmed-by "the cold job"',
+    key
+  }
+}
+
+beforeAll(async () => {
+  await requireHost(podman, [IMAGES.redis])
+  await podman.forceRemove(name)
+})
+
+afterEach(async () => {
+  await podman.forceRemove(name)
+})
+
+afterAll(() => {
+  for (const dir of dirs) dir.remove()
+})
+
+describe.each(['v2', 'v1'] as const)('the action over the %s cache protocol', (protocol) => {
+  let double: CacheDouble
+  beforeAll(async () => {
+    double = await startCacheDouble({ protocol })
+  })
+  afterAll(async () => {
+    await double.stop()
+  })
+
+  test('a cold job saves its checkpoint in post; a fresh job restores it warm', async () => {
+    const runnerTemp = tempDir('runner-temp')
+    dirs.push(runnerTemp)
+    const port = await freePort()
+    const inputs = redisInputs(port, `${protocol}-roundtrip`)
+
+    const cold = await runJob(double, runnerTemp.path, inputs)
+    expect(cold.main.status).toBe(0)
+    expect(cold.post.status).toBe(0)
+    expect(cold.outputs).toMatchObject({
+      'cache-hit': 'false',
+      restored: 'false',
+      'container-name': name
+    })
+    expect(Number(cold.outputs['checkpoint-bytes'])).toBeGreaterThan(0)
+    expect(cold.post.stdout).toMatch(/saved .* under warmstart-warmstart-it-action-/)
+    const entries = await double.entries()
+    expect(entries.map((entry) => entry.key)).toContain(cold.outputs['cache-key'])
+    expect(cold.summary).toMatch(/started cold: no checkpoint for this key/)
+    expect(cold.summary).toMatch(/expected saving/)
+    // Post removed the container and every temporary directory.
+    expect(await podman.containerExists(name)).toBe(false)
+    expect(existsSync(join(runnerTemp.path, 'warmstart-cache'))).toBe(false)
+    expect(existsSync(join(runnerTemp.path, 'warmstart-work'))).toBe(false)
+    // The value appears once, in the command that tells the runner to mask it, and nowhere else.
+    const logged = (cold.main.stdout + cold.post.stdout).replace(/^::add-mask::.*$/m, '')
+    expect(cold.main.stdout).toMatch(/^::add-mask::hunter2-not-logged$/m)
+    expect(logged).not.toContain('hunter2-not-logged')
+
+    // The same inputs in a fresh job: the container is gone, the cache holds the checkpoint.
+    let served = ''
+    const warm = await runJob(double, runnerTemp.path, inputs, async () => {
+      served = await redisCli(port, 'get', 'warmed-by')
+    })
+    expect(warm.main.status).toBe(0)
+    expect(warm.outputs).toMatchObject({
+      'cache-hit': 'true',
+      restored: 'true',
+      'cache-key': cold.outputs['cache-key']
+    })
+    expect(served).toBe('the cold job')
+    expect(Number(warm.outputs['startup-seconds'])).toBeLessThan(
+      Number(cold.outputs['startup-seconds'])
+    )
+    expect(warm.summary).toMatch(/restored from a checkpoint/)
+    expect(warm.post.status).toBe(0)
+    expect(await podman.containerExists(name)).toBe(false)
+  })
+
+  test('save: false starts cold, makes no checkpoint and writes nothing', async () => {
+    const runnerTemp = tempDir('runner-temp')
+    dirs.push(runnerTemp)
+    const before = (await double.entries()).length
+    const job = await runJob(double, runnerTemp.path, {
+      ...redisInputs(await freePort(), `${protocol}-no-save`),
+      save: 'false'
+    })
+    expect(job.main.status).toBe(0)
+    expect(job.post.status).toBe(0)
+    expect(job.outputs).toMatchObject({ restored: 'false', 'checkpoint-bytes': '0' })
+    expect(job.main.stdout).toMatch(/this run does not write the cache: save: false/)
+    expect((await double.entries()).length).toBe(before)
+  })
+})
+
+describe('cache service faults never fail a job whose service starts cold', () => {
+  // v1 answers faults at once; v2's client retries them for half a minute each.
+  let double: CacheDouble
+  beforeAll(async () => {
+    double = await startCacheDouble({ protocol: 'v1' })
+  })
+  afterAll(async () => {
+    await double.stop()
+  })
+
+  test('a lookup error: cold start with a warning', async () => {
+    const runnerTemp = tempDir('runner-temp')
+    dirs.push(runnerTemp)
+    const port = await freePort()
+    double.faults.lookup = 'error500'
+    let served = ''
+    const job = await runJob(
+      double,
+      runnerTemp.path,
+      redisInputs(port, 'fault-lookup'),
+      async () => {
+        served = await redisCli(port, 'get', 'warmed-by')
+      }
+    )
+    double.faults.lookup = undefined
+    expect(job.main.status).toBe(0)
+    expect(job.post.status).toBe(0)
+    expect(job.outputs.restored).toBe('false')
+    expect(served).toBe('the cold job')
+    expect(job.main.stdout).toMatch(/::warning::/)
+  })
+
+  test('a truncated download: detected, cold start, and the job passes', async () => {
+    const runnerTemp = tempDir('runner-temp')
+    dirs.push(runnerTemp)
+    const port = await freePort()
+    const inputs = redisInputs(port, 'fault-download')
+    const cold = await runJob(double, runnerTemp.path, inputs)
+    expect(cold.outputs['cache-hit']).toBe('false')
+    double.faults.download = 'truncate'
+    let served = ''
+    const job = await runJob(double, runnerTemp.path, inputs, async () => {
+      served = await redisCli(port, 'get', 'warmed-by')
+    })
+    double.faults.download = undefined
+    expect(job.main.status).toBe(0)
+    expect(job.outputs.restored).toBe('false')
+    expect(served).toBe('the cold job')
+    expect(job.main.stdout).toMatch(/::warning::/)
+    expect(job.post.status).toBe(0)
+  })
+
+  test('an upload error: a warning in post, and the job passes', async () => {
+    const runnerTemp = tempDir('runner-temp')
+    dirs.push(runnerTemp)
+    double.faults.upload = 'quota'
+    const job = await runJob(double, runnerTemp.path, redisInputs(await freePort(), 'fault-upload'))
+    double.faults.upload = undefined
+    expect(job.main.status).toBe(0)
+    expect(job.post.status).toBe(0)
+    expect(job.post.stdout).toMatch(/::warning::the checkpoint was not saved/)
+    expect(job.summary).toMatch(/saved.*no:/s)
+  })
+})
+
+test('without a cache service the service starts cold with a warning', async () => {
+  const runnerTemp = tempDir('runner-temp')
+  dirs.push(runnerTemp)
+  const port = await freePort()
+  const noService = {
+    env: { ACTIONS_CACHE_URL: '', ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_SERVICE_V2: '' }
+  } as unknown as CacheDouble
+  const job = await runJob(noService, runnerTemp.path, redisInputs(port, 'no-service'))
+  expect(job.main.status).toBe(0)
+  expect(job.outputs.restored).toBe('false')
+  expect(job.main.stdout).toMatch(/::warning::the GitHub Actions cache service is not available/)
+})

@@ -1,0 +1,101 @@
+// The action's main step: read the inputs, bring the service up warm or cold, set the outputs.
+// A fresh checkpoint is only staged here; the post step uploads it.
+import * as core from '@actions/core'
+import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { up } from '../engine.js'
+import { Podman } from '../podman.js'
+import { ActionsCacheStore, DeferredUploadStore } from '../store/actions-cache.js'
+import type { CheckpointStore, SaveResult, StoreHit } from '../store/store.js'
+import { decideSave, getInputs, readEvent } from './inputs.js'
+import { actionsLogger } from './logger.js'
+import { saveMainState } from './state.js'
+
+export async function run(): Promise<void> {
+  try {
+    const inputs = getInputs()
+    const { spec } = inputs
+    const runnerTemp = process.env.RUNNER_TEMP || tmpdir()
+    const workDir = join(runnerTemp, 'warmstart-work', spec.name)
+    const cacheDir = join(runnerTemp, 'warmstart-cache', spec.name)
+    mkdirSync(workDir, { recursive: true })
+    const saving = decideSave(inputs.save, readEvent())
+    const base = {
+      containerName: spec.name,
+      image: spec.image,
+      save: saving.save,
+      saveReason: saving.reason,
+      tempDirs: [workDir, cacheDir]
+    }
+    // Saved first, so that post cleans up even if main fails half-way.
+    saveMainState({
+      ...base,
+      cacheKey: '',
+      cacheHit: false,
+      restored: false,
+      startupSeconds: 0,
+      checkpointBytes: 0,
+      timings: {},
+      warnings: []
+    })
+
+    const cacheStore = new ActionsCacheStore({ dir: cacheDir })
+    const deferred = new DeferredUploadStore(cacheStore)
+    let store: CheckpointStore = deferred
+    let checkpoint = saving.save
+    if (!ActionsCacheStore.available()) {
+      core.warning(
+        'the GitHub Actions cache service is not available to this job: the service starts cold and no checkpoint is kept'
+      )
+      store = unavailableStore
+      checkpoint = false
+    } else if (!saving.save) {
+      core.info(`this run does not write the cache: ${saving.reason}`)
+    }
+
+    const podman = new Podman({ logger: actionsLogger })
+    const result = await up(spec, {
+      podman,
+      store,
+      logger: actionsLogger,
+      workDir,
+      checkpoint,
+      replace: false
+    })
+
+    core.setOutput('cache-hit', String(result.cacheHit))
+    core.setOutput('restored', String(result.restored))
+    core.setOutput('container-id', result.containerId)
+    core.setOutput('container-name', result.containerName)
+    core.setOutput('cache-key', result.cacheKey)
+    core.setOutput('startup-seconds', String(result.startupSeconds))
+    core.setOutput('checkpoint-bytes', String(result.checkpointBytes))
+    saveMainState({
+      ...base,
+      cacheKey: result.cacheKey,
+      cacheHit: result.cacheHit,
+      restored: result.restored,
+      startupSeconds: result.startupSeconds,
+      checkpointBytes: result.checkpointBytes,
+      timings: result.timings,
+      stagedDir: deferred.staged ? cacheDir : undefined,
+      warnings: result.warnings
+    })
+    core.info(
+      result.restored
+        ? `${spec.name} restored from its checkpoint in ${result.startupSeconds.toFixed(1)} s`
+        : `${spec.name} started cold in ${result.startupSeconds.toFixed(1)} s`
+    )
+  } catch (error) {
+    core.setFailed((error as Error).message)
+  }
+}
+
+/** No cache service: every lookup misses and nothing is kept. */
+const unavailableStore: CheckpointStore = {
+  description: 'no cache (service unavailable)',
+  lookup: async (): Promise<StoreHit | undefined> => undefined,
+  save: async (): Promise<SaveResult> => ({ saved: false, bytes: 0, reason: 'no cache service' }),
+  discard: async () => undefined
+}

@@ -1,0 +1,113 @@
+// The action's post step: upload the checkpoint main staged (when this run may save), remove the
+// container and every temporary file, and write the job summary. Cache troubles only warn.
+import * as core from '@actions/core'
+import { rmdirSync, rmSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { down, formatBytes, message } from '../engine.js'
+import { Podman } from '../podman.js'
+import { ActionsCacheStore } from '../store/actions-cache.js'
+import type { PhaseTimings } from '../timings.js'
+import { actionsLogger } from './logger.js'
+import { readMainState, type MainState } from './state.js'
+
+export async function run(): Promise<void> {
+  let state: MainState | undefined
+  try {
+    state = readMainState()
+  } catch (error) {
+    core.warning(message(error))
+    return
+  }
+  if (!state) return
+  let uploaded: { saved: boolean; bytes: number; reason?: string } | undefined
+  try {
+    if (state.stagedDir && state.save && state.cacheKey) {
+      uploaded = await core.group('Save the checkpoint', async () => {
+        const store = new ActionsCacheStore({ dir: state.stagedDir as string })
+        const result = await store.upload(state.cacheKey)
+        if (result.saved) core.info(`saved ${formatBytes(result.bytes)} under ${state.cacheKey}`)
+        else core.warning(`the checkpoint was not saved: ${result.reason}`)
+        return result
+      })
+    }
+  } catch (error) {
+    core.warning(`the checkpoint was not saved: ${message(error)}`)
+  }
+  await core
+    .group('Clean up', async () => {
+      await down(state.containerName, { podman: new Podman({ logger: actionsLogger }) }).catch(
+        (error: unknown) =>
+          core.warning(`could not remove ${state.containerName}: ${message(error)}`)
+      )
+      for (const dir of state.tempDirs) rmSync(dir, { recursive: true, force: true })
+      // Their parents (warmstart-work, warmstart-cache) go too once empty: other services may share them.
+      for (const parent of new Set(state.tempDirs.map((dir) => dirname(dir)))) {
+        try {
+          rmdirSync(parent)
+        } catch {
+          // not empty: another warmstart step of this job still uses it
+        }
+      }
+    })
+    .catch((error: unknown) => core.warning(`clean-up: ${message(error)}`))
+  await writeSummary(state, uploaded).catch((error: unknown) =>
+    core.warning(`could not write the job summary: ${message(error)}`)
+  )
+}
+
+/** The job summary: what happened, what it cost, what a warm run should save. */
+export function summaryRows(
+  state: MainState,
+  uploaded?: { saved: boolean; bytes: number; reason?: string }
+): string[][] {
+  const rows = [
+    ['service', `${state.containerName} (${state.image})`],
+    [
+      'result',
+      state.restored
+        ? 'restored from a checkpoint'
+        : state.cacheHit
+          ? 'started cold: the checkpoint could not be restored'
+          : 'started cold: no checkpoint for this key'
+    ],
+    ['cache key', state.cacheKey],
+    ['startup', `${state.startupSeconds.toFixed(1)} s`],
+    ['phases', describePhases(state.timings)]
+  ]
+  if (state.checkpointBytes) rows.push(['checkpoint size', formatBytes(state.checkpointBytes)])
+  if (uploaded) rows.push(['saved', uploaded.saved ? 'yes' : `no: ${uploaded.reason ?? ''}`])
+  else if (!state.restored)
+    rows.push(['saved', state.save ? 'no checkpoint was made' : `no: ${state.saveReason}`])
+  const expectedWarm = state.timings.resume
+  if (!state.restored && expectedWarm !== undefined && uploaded?.saved) {
+    const saving = Math.max(0, state.startupSeconds - expectedWarm)
+    rows.push([
+      'expected saving',
+      `about ${saving.toFixed(0)} s per run (a warm start should take about ${expectedWarm.toFixed(1)} s)`
+    ])
+  }
+  for (const warning of state.warnings) rows.push(['warning', warning])
+  return rows
+}
+
+async function writeSummary(
+  state: MainState,
+  uploaded?: { saved: boolean; bytes: number; reason?: string }
+): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary
+    .addHeading('warmstart', 3)
+    .addTable(
+      summaryRows(state, uploaded).map(([name, value]) => [
+        { data: name as string, header: false },
+        value as string
+      ])
+    )
+    .write()
+}
+
+function describePhases(timings: PhaseTimings): string {
+  return Object.entries(timings)
+    .map(([phase, seconds]) => `${phase} ${(seconds as number).toFixed(1)} s`)
+    .join(', ')
+}

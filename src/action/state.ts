@@ -1,0 +1,48 @@
+// What the main step hands to the post step: one typed, versioned JSON object in the runner's
+// state. The post step reads nothing else (no inputs, no module globals).
+import * as core from '@actions/core'
+import type { PhaseTimings } from '../timings.js'
+
+const STATE_NAME = 'warmstart'
+const VERSION = 1
+
+export interface MainState {
+  version: typeof VERSION
+  containerName: string
+  image: string
+  cacheKey: string
+  cacheHit: boolean
+  restored: boolean
+  startupSeconds: number
+  checkpointBytes: number
+  timings: PhaseTimings
+  /** Whether this run may write the cache, and why. */
+  save: boolean
+  saveReason: string
+  /** The cache entry directory holding a staged checkpoint to upload, if any. */
+  stagedDir?: string
+  /** Directories warmstart created, to remove in post. */
+  tempDirs: string[]
+  warnings: string[]
+}
+
+export function saveMainState(state: Omit<MainState, 'version'>): void {
+  core.saveState(STATE_NAME, JSON.stringify({ version: VERSION, ...state }))
+}
+
+/** The main step's state, or undefined when main did not get far enough to leave one. */
+export function readMainState(): MainState | undefined {
+  const text = core.getState(STATE_NAME)
+  if (!text) return undefined
+  const state = JSON.parse(text) as Partial<MainState>
+  if (
+    state.version !== VERSION ||
+    typeof state.containerName !== 'string' ||
+    !Array.isArray(state.tempDirs)
+  ) {
+    throw new Error(
+      `the main step left state this post step does not understand (version ${String(state.version)})`
+    )
+  }
+  return state as MainState
+}

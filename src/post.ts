@@ -1,0 +1,4 @@
+// Entry point of the action's post step.
+import { run } from './action/post.js'
+
+await run()
