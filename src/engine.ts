@@ -10,7 +10,9 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HostReader, type CriuStatus, type HostFingerprint } from './host.js'
-import { composeKey, CHECKPOINT_FORMAT, type CacheKey } from './key.js'
+import { archiveProblems, inspectArchive } from './archive.js'
+import { composeKey, restoreKeyPrefixes, type CacheKey } from './key.js'
+import { buildManifest, manifestDifferences } from './manifest.js'
 import type { Logger } from './logger.js'
 import { PodmanError, type Podman, type RunOptions } from './podman.js'
 import { describeProbe, parseProbe, waitUntilReady, type Probe } from './ready.js'
@@ -107,28 +109,36 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
 
   let cacheHit = false
   if (plan.criu.ok) {
+    const restoreKeys = restoreKeyPrefixes(plan.key.prefix, spec.restoreKeys)
     const hit = await timings
-      .time('lookup', () => store.lookup(plan.key.key))
+      .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
       .catch((error: unknown) => {
         warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`)
         return undefined
       })
     if (hit) {
-      cacheHit = true
+      cacheHit = hit.key === plan.key.key
       logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`)
       try {
         const id = await logger.group(`Restore ${spec.name}`, () =>
           restoreWarm(plan, hit, options, timings)
         )
+        if (cacheHit) {
+          const startupSeconds = timings.sinceStart()
+          return result({
+            cacheHit,
+            restored: true,
+            id,
+            startupSeconds,
+            bytes: hit.bytes,
+            saved: false
+          })
+        }
+        // A restore key matched: bring the older checkpoint up to date, save it under this key.
+        await refresh(plan, options, timings)
         const startupSeconds = timings.sinceStart()
-        return result({
-          cacheHit,
-          restored: true,
-          id,
-          startupSeconds,
-          bytes: hit.bytes,
-          saved: false
-        })
+        const stored = await checkpointAndStore(plan, options, timings, warn)
+        return result({ cacheHit, restored: true, startupSeconds, ...stored })
       } catch (error) {
         warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`)
         await podman
@@ -136,7 +146,7 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
           .catch((e: unknown) =>
             warn(`could not remove what the failed restore left: ${message(e)}`)
           )
-        await store.discard(hit.key).catch(() => undefined)
+        if (cacheHit) await store.discard(hit.key).catch(() => undefined)
       }
     } else {
       logger.info(`no checkpoint for this key in ${store.description}: starting cold`)
@@ -239,7 +249,7 @@ async function restoreWarm(
   timings: Timings
 ): Promise<string> {
   const { podman } = options
-  await timings.time('verify', () => verifyArchive(hit))
+  await timings.time('verify', () => checkArchive(plan, hit))
   const id = await timings.time('restore', () =>
     podman.restore({
       importPath: hit.archivePath,
@@ -283,18 +293,8 @@ async function warmUp(plan: Plan, options: EngineOptions, timings: Timings): Pro
   const { podman, logger } = options
   const { spec } = plan
   if (!spec.warmup) return
-  const output: string[] = []
-  const exitCode = await logger.group(`Warm up ${spec.name}`, () =>
-    timings.time('warmup', () =>
-      runShell(spec.warmup, {
-        env: plan.serviceEnv,
-        onLine: (line) => {
-          logger.info(`  ${line}`)
-          output.push(line)
-          if (output.length > WARMUP_OUTPUT_LINES) output.shift()
-        }
-      })
-    )
+  const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () =>
+    timings.time('warmup', () => runLogged(spec.warmup, plan, logger))
   )
   if (exitCode === 0) return
   logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`)
@@ -303,6 +303,38 @@ async function warmUp(plan: Plan, options: EngineOptions, timings: Timings): Pro
     `the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`,
     exitCode
   )
+}
+
+/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
+async function refresh(plan: Plan, options: EngineOptions, timings: Timings): Promise<void> {
+  const { logger } = options
+  const { spec } = plan
+  const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () =>
+    timings.time('refresh', () => runLogged(spec.refresh, plan, logger))
+  )
+  if (exitCode !== 0) {
+    throw new Error(
+      `the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`
+    )
+  }
+}
+
+/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
+async function runLogged(
+  command: string,
+  plan: Plan,
+  logger: Logger
+): Promise<{ exitCode: number; output: string[] }> {
+  const output: string[] = []
+  const exitCode = await runShell(command, {
+    env: plan.serviceEnv,
+    onLine: (line) => {
+      logger.info(`  ${line}`)
+      output.push(line)
+      if (output.length > WARMUP_OUTPUT_LINES) output.shift()
+    }
+  })
+  return { exitCode, output }
 }
 
 /** How much of a failed warm-up's output its error repeats. */
@@ -340,13 +372,13 @@ async function checkpointAndStore(
     if (!checkpointed.ok) return { id: checkpointed.id, bytes: 0, saved: false }
     const bytes = statSync(archive).size
     const sha256 = await timings.time('hash', () => sha256File(archive))
-    const metadata = {
-      format: CHECKPOINT_FORMAT,
+    const metadata = buildManifest({
+      key: plan.key,
       sha256,
       bytes,
       image: spec.image,
-      createdAt: new Date().toISOString()
-    }
+      createdAt: new Date()
+    })
     const outcome = await timings
       .time('store', () => store.save(plan.key.key, archive, metadata))
       .catch((error: unknown) => {
@@ -427,19 +459,35 @@ async function checkpointConsistently(
   }
 }
 
-/** The archive must be the one stored: same size, same SHA-256. */
-async function verifyArchive(hit: StoreHit): Promise<void> {
-  const expected = hit.metadata.sha256
-  if (typeof expected !== 'string') throw new Error('the stored entry records no SHA-256')
-  const actualBytes = statSync(hit.archivePath).size
-  if (typeof hit.metadata.bytes === 'number' && actualBytes !== hit.metadata.bytes) {
+/** The largest unpacked size accepted for a checkpoint archive's top level. */
+const MAX_UNPACKED_BYTES = 32 * 1024 ** 3
+
+/**
+ * Before podman sees a stored checkpoint: its manifest must describe this host and run, the
+ * archive must be the one stored (size, SHA-256), and hold only what a checkpoint holds.
+ */
+async function checkArchive(plan: Plan, hit: StoreHit): Promise<void> {
+  const differences = manifestDifferences(hit.metadata, plan.key, hit.key)
+  if (differences.length) {
+    throw new Error(`its manifest does not match this run: ${differences.join('; ')}`)
+  }
+  const inspection = await inspectArchive(hit.archivePath)
+  if (inspection.bytes !== hit.metadata.bytes) {
     throw new Error(
-      `the archive is ${actualBytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`
+      `the archive is ${inspection.bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`
     )
   }
-  const actual = await sha256File(hit.archivePath)
-  if (actual !== expected)
-    throw new Error(`the archive's SHA-256 is ${actual}, ${expected} was stored (damaged?)`)
+  if (inspection.sha256 !== hit.metadata.sha256) {
+    throw new Error(
+      `the archive's SHA-256 is ${inspection.sha256}, ${hit.metadata.sha256} was stored (damaged?)`
+    )
+  }
+  const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES)
+  if (problems.length) {
+    throw new Error(
+      `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
+    )
+  }
 }
 
 /** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */

@@ -25,6 +25,8 @@ export interface CacheKey {
   key: string
   /** `warmstart-<name>-<host digest>-`: what restore keys are prefixed with. */
   prefix: string
+  /** The digest of the service's spec: the key's last part. */
+  specDigest: string
   /** Every component and its value (digests of secrets only), for --explain and debug logs. */
   components: Record<string, string>
 }
@@ -51,6 +53,7 @@ export function composeKey(inputs: KeyInputs): CacheKey {
     options: spec.options.join(' '),
     command: JSON.stringify(spec.command),
     warmup: spec.warmup,
+    refresh: spec.refresh,
     'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
     'file-locks': String(spec.fileLocks),
     'tcp-established': String(spec.tcpEstablished),
@@ -58,8 +61,14 @@ export function composeKey(inputs: KeyInputs): CacheKey {
   }
   const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`
   const user = spec.key ? `${spec.key}-` : ''
-  const key = `${prefix}${user}${digest(canonical(specComponents)).slice(0, 16)}`
-  return { key, prefix, components: { ...hostComponents, ...specComponents, key: spec.key } }
+  const specDigest = digest(canonical(specComponents)).slice(0, 16)
+  const key = `${prefix}${user}${specDigest}`
+  return {
+    key,
+    prefix,
+    specDigest,
+    components: { ...hostComponents, ...specComponents, key: spec.key }
+  }
 }
 
 /** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */

@@ -20,6 +20,10 @@ export interface ServiceSpec {
   warmup: string
   /** The user's part of the cache key. */
   key: string
+  /** Older user key parts to restore from when the exact key misses (prefix matches). */
+  restoreKeys: string[]
+  /** Host shell command that brings a checkpoint restored by a restore key up to date. */
+  refresh: string
   /** Checkpoint and restore held file locks (MariaDB needs it). */
   fileLocks: boolean
   /** Checkpoint and restore established TCP connections. */
@@ -38,6 +42,8 @@ export interface RawSpec {
   'ready-timeout'?: unknown
   warmup?: unknown
   key?: unknown
+  'restore-keys'?: unknown
+  refresh?: unknown
   'file-locks'?: unknown
   'tcp-established'?: unknown
 }
@@ -53,6 +59,8 @@ export const SPEC_FIELDS: ReadonlyArray<keyof RawSpec> = [
   'ready-timeout',
   'warmup',
   'key',
+  'restore-keys',
+  'refresh',
   'file-locks',
   'tcp-established'
 ]
@@ -101,6 +109,17 @@ export function parseSpec(raw: RawSpec): ServiceSpec {
       throw new SpecError('ports', `"${port}" is not HOST:CONTAINER (e.g. 15432:5432)`)
     }
   }
+  const restoreKeys = list(raw['restore-keys'], 'restore-keys').map((restoreKey) => {
+    if (restoreKey.includes(',')) throw new SpecError('restore-keys', 'must not contain commas')
+    return restoreKey
+  })
+  const refresh = text(raw.refresh, 'refresh')
+  if (restoreKeys.length && !refresh) {
+    throw new SpecError(
+      'restore-keys',
+      'needs refresh: the command that brings an older checkpoint up to date (e.g. apply only new migrations)'
+    )
+  }
   return {
     image,
     name,
@@ -112,6 +131,8 @@ export function parseSpec(raw: RawSpec): ServiceSpec {
     readyTimeoutSeconds: seconds(raw['ready-timeout'], 'ready-timeout'),
     warmup: text(raw.warmup, 'warmup'),
     key: cacheKeyPart(text(raw.key, 'key')),
+    restoreKeys,
+    refresh,
     fileLocks: flag(raw['file-locks'], 'file-locks', true),
     tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false)
   }

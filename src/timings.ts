@@ -8,6 +8,7 @@ export type Phase =
   | 'start'
   | 'ready'
   | 'warmup'
+  | 'refresh'
   | 'checkpoint'
   | 'resume'
   | 'hash'

@@ -1,14 +1,17 @@
 // The warm loop on real Podman and CRIU: a cold `up` that warms up and checkpoints, `down`, then
 // a warm `up` restored from the local store, for each service; and every fault path.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { down, up, UpError, type EngineOptions, type UpResult } from '../../src/engine.js'
 import { HostReader } from '../../src/host.js'
 import type { Logger } from '../../src/logger.js'
 import { Podman } from '../../src/podman.js'
 import { parseSpec, type RawSpec } from '../../src/spec.js'
 import { LocalDirectoryStore } from '../../src/store/local.js'
+import type { EntryMetadata } from '../../src/store/store.js'
 import { IMAGES, freePort, mariadb, psql, redisCli, requireHost, tempDir } from './host.js'
 
 /** Keeps what the engine said, to assert on warnings. */
@@ -213,6 +216,46 @@ test('the archive is consistent while the service writes continuously during the
   expect(recovered.count).toBeGreaterThanOrEqual(later.count)
 })
 
+test('a restore-key hit restores the older checkpoint, refreshes it and saves it under the new key', async () => {
+  const name = containerName('redis')
+  const port = await freePort()
+  const store = new LocalDirectoryStore({ dir: storeDir() })
+  const base: RawSpec = { image: IMAGES.redis, name, ports: [`127.0.0.1:${port}:6379`] }
+  const v1 = parseSpec({
+    ...base,
+    key: 'migrations-1',
+    warmup: 'redis-cli -p "$WARMSTART_PORT" set migration-1 applied'
+  })
+  const first = await up(v1, engine(store).options)
+  expect(first.saved).toBe(true)
+  await down(name, { podman })
+
+  // A new migration: the full warm-up grows, refresh applies only the new step.
+  const v2 = parseSpec({
+    ...base,
+    key: 'migrations-2',
+    'restore-keys': ['migrations-'],
+    warmup:
+      'redis-cli -p "$WARMSTART_PORT" set migration-1 applied && redis-cli -p "$WARMSTART_PORT" set migration-2 applied',
+    refresh: 'redis-cli -p "$WARMSTART_PORT" set migration-2 applied-by-refresh'
+  })
+  const second = await up(v2, engine(store).options)
+  expect(second).toMatchObject({ restored: true, cacheHit: false, saved: true })
+  expect(second.timings.refresh).toBeGreaterThan(0)
+  expect(second.timings.warmup).toBeUndefined()
+  expect(await redisCli(port, 'get', 'migration-1')).toBe('applied')
+  expect(await redisCli(port, 'get', 'migration-2')).toBe('applied-by-refresh')
+  expect((await store.list()).map((entry) => entry.key).sort()).toEqual(
+    [first.cacheKey, second.cacheKey].sort()
+  )
+  await down(name, { podman })
+
+  // Now the exact key hits.
+  const third = await up(v2, engine(store).options)
+  expect(third).toMatchObject({ restored: true, cacheHit: true, saved: false })
+  expect(await redisCli(port, 'get', 'migration-2')).toBe('applied-by-refresh')
+})
+
 describe('faults', () => {
   const name = containerName('fault')
   const redis = (port: number, extra: RawSpec = {}): RawSpec => ({
@@ -326,6 +369,66 @@ describe('faults', () => {
 
       await down(name, { podman })
       expect(await up(spec, engine(store).options)).toMatchObject({ restored: true })
+    }
+  )
+
+  // Someone who can write the store (the cache) can rewrite an entry whole, its recorded SHA-256
+  // included: the manifest and the archive's contents are checked too, before podman sees them.
+  test.each([
+    [
+      'an archive with a ../ entry',
+      async (archive: string, metadata: EntryMetadata) => {
+        const evil = join(dirname(archive), 'with-escape.tar.zst')
+        execFileSync('sh', [
+          '-c',
+          `zstd -dcq "$1" > "$2.tar" && python3 -c 'import io, sys, tarfile
+t = tarfile.open(sys.argv[1], "a"); info = tarfile.TarInfo("../escaped"); data = b"owned"
+info.size = len(data); t.addfile(info, io.BytesIO(data)); t.close()' "$2.tar" && zstd -qf "$2.tar" -o "$2" && rm "$2.tar"`,
+          'sh',
+          archive,
+          evil
+        ])
+        const bytes = readFileSync(evil)
+        return {
+          archive: evil,
+          metadata: {
+            ...metadata,
+            bytes: bytes.length,
+            sha256: createHash('sha256').update(bytes).digest('hex')
+          }
+        }
+      },
+      /the archive holds what a checkpoint must not: \.\.\/escaped: leaves the archive/
+    ],
+    [
+      'a manifest from another host',
+      async (archive: string, metadata: EntryMetadata) => ({
+        archive,
+        metadata: { ...metadata, 'host.cpu-model': 'Some Other CPU @ 9.99GHz' }
+      }),
+      /its manifest does not match this run: host\.cpu-model: the checkpoint has "Some Other CPU/
+    ]
+  ])(
+    '%s is rejected before import and the service starts cold',
+    async (_label, rewrite, reason) => {
+      const port = await freePort()
+      const store = new LocalDirectoryStore({ dir: storeDir() })
+      const spec = parseSpec(redis(port))
+      const first = await up(spec, engine(store).options)
+      const [entry] = await store.list()
+      const scratch = tempDir('rewrite')
+      dirs.push(scratch)
+      const copy = join(scratch.path, 'checkpoint.tar.zst')
+      copyFileSync(entry?.archivePath as string, copy)
+      const rewritten = await rewrite(copy, entry?.metadata as EntryMetadata)
+      await store.save(first.cacheKey, rewritten.archive, rewritten.metadata)
+      await down(name, { podman })
+
+      const second = await up(spec, engine(store).options)
+      expect(second).toMatchObject({ restored: false, cacheHit: true, saved: true })
+      expect(second.warnings.join('\n')).toMatch(reason)
+      expect(second.timings.restore).toBeUndefined() // podman never saw it
+      expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
     }
   )
 

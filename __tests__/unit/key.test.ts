@@ -172,7 +172,7 @@ describe('composeKey is stable', () => {
   // checkpoint; when the composition changes on purpose, bump CHECKPOINT_FORMAT and this key.
   test('the key of fixed inputs is pinned', () => {
     expect(composeKey(baseInputs()).key).toBe(
-      'warmstart-pg-88826aa0e539-migrations-3f9a2c-f06bb6a4e6912d76'
+      'warmstart-pg-88826aa0e539-migrations-3f9a2c-43abcb7061df8233'
     )
   })
 

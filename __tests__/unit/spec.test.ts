@@ -35,6 +35,8 @@ describe('parseSpec: valid input', () => {
       readyTimeoutSeconds: 120,
       warmup: '',
       key: '',
+      restoreKeys: [],
+      refresh: '',
       fileLocks: true,
       tcpEstablished: false
     } satisfies ServiceSpec)
@@ -68,6 +70,8 @@ describe('parseSpec: valid input', () => {
       readyTimeoutSeconds: 30,
       warmup: './examples/postgres/warmup.sh',
       key: 'demo-v1',
+      restoreKeys: [],
+      refresh: '',
       fileLocks: false,
       tcpEstablished: true
     } satisfies ServiceSpec)
@@ -100,6 +104,8 @@ describe('parseSpec: valid input', () => {
       readyTimeoutSeconds: 45,
       warmup: 'psql -f seed.sql',
       key: 'v2',
+      restoreKeys: [],
+      refresh: '',
       fileLocks: false,
       tcpEstablished: true
     } satisfies ServiceSpec)

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 723:
+/***/ 688:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41921,6 +41921,188 @@ function firstLine(text) {
     return text.split('\n')[0]?.trim() ?? '';
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/archive.ts
+// Checks a checkpoint archive before podman sees it, in one read of the file: its SHA-256, and
+// the tar entries at its top level. Restoring runs the archive's contents as root, so only what a
+// podman export contains passes: regular files and directories at relative paths inside the
+// archive, no `..`, no absolute paths, no links, no device nodes, and a bound on the unpacked size.
+
+
+
+/** Why an archive entry must not reach podman, or undefined when it may. */
+function entryProblem(entry) {
+    const path = entry.path.replace(/^\.\//, '');
+    if (entry.path.startsWith('/'))
+        return `${entry.path}: absolute path`;
+    if (path.split('/').includes('..'))
+        return `${entry.path}: leaves the archive (..)`;
+    if (entry.type === '2' || entry.type === '1')
+        return `${entry.path}: link to ${entry.linkTarget}`;
+    if (entry.type === '3' || entry.type === '4')
+        return `${entry.path}: device node`;
+    if (entry.type !== '0' && entry.type !== '5' && entry.type !== '\0' && entry.type !== '7') {
+        return `${entry.path}: not a regular file or directory (tar type ${JSON.stringify(entry.type)})`;
+    }
+    return undefined;
+}
+/** Reads tar headers from a stream of tar bytes, skipping the data: ustar, GNU long names, pax. */
+class TarWalker {
+    buffer = Buffer.alloc(0);
+    skip = 0;
+    longName;
+    longLink;
+    pax = {};
+    paxPending;
+    ended = false;
+    entries = [];
+    push(chunk) {
+        this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+        for (;;) {
+            if (this.skip > 0) {
+                const skipped = Math.min(this.skip, this.buffer.length);
+                this.buffer = this.buffer.subarray(skipped);
+                this.skip -= skipped;
+                if (this.skip > 0)
+                    return;
+            }
+            if (this.paxPending) {
+                const padded = Math.ceil(this.paxPending.size / 512) * 512;
+                if (this.buffer.length < padded)
+                    return;
+                const body = this.buffer.subarray(0, this.paxPending.size).toString('utf8');
+                this.buffer = this.buffer.subarray(padded);
+                const { type } = this.paxPending;
+                this.paxPending = undefined;
+                if (type === 'L')
+                    this.longName = body.replace(/\0.*$/s, '');
+                else if (type === 'K')
+                    this.longLink = body.replace(/\0.*$/s, '');
+                else if (type === 'x')
+                    this.pax = parsePax(body);
+                continue;
+            }
+            if (this.ended || this.buffer.length < 512)
+                return;
+            const header = this.buffer.subarray(0, 512);
+            this.buffer = this.buffer.subarray(512);
+            if (header.every((byte) => byte === 0)) {
+                this.ended = true;
+                return;
+            }
+            this.header(header);
+        }
+    }
+    header(header) {
+        const text = (start, length) => header
+            .subarray(start, start + length)
+            .toString('utf8')
+            .replace(/\0.*$/s, '');
+        const type = String.fromCharCode(header[156] ?? 0);
+        const size = parseSize(header.subarray(124, 136));
+        if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+            this.paxPending = { type, size };
+            return;
+        }
+        const prefix = text(257, 6).startsWith('ustar') ? text(345, 155) : '';
+        const name = this.pax.path ?? this.longName ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
+        const linkTarget = this.pax.linkpath ?? this.longLink ?? text(157, 100);
+        const realSize = this.pax.size !== undefined ? Number(this.pax.size) : size;
+        this.entries.push({ path: name, type, size: realSize, linkTarget });
+        this.pax = {};
+        this.longName = undefined;
+        this.longLink = undefined;
+        // Links, directories and devices carry no data.
+        const hasData = type === '0' || type === '\0' || type === '7';
+        this.skip = hasData ? Math.ceil(realSize / 512) * 512 : 0;
+    }
+}
+function parseSize(field) {
+    // Base-256 for sizes over 8 GiB (high bit set), else octal text.
+    if ((field[0] ?? 0) & 0x80) {
+        let value = 0;
+        for (let i = 1; i < field.length; i++)
+            value = value * 256 + (field[i] ?? 0);
+        return value;
+    }
+    return parseInt(field.toString('ascii').replace(/[\0 ]/g, '') || '0', 8);
+}
+function parsePax(body) {
+    const records = {};
+    for (const line of body.split('\n')) {
+        const match = /^\d+ ([^=]+)=(.*)$/s.exec(line);
+        if (match)
+            records[match[1]] = match[2];
+    }
+    return records;
+}
+/**
+ * Hashes the archive and lists its tar entries in one read: the compressed bytes go to the hash
+ * and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker.
+ */
+async function archive_inspectArchive(path) {
+    const hash = createHash('sha256');
+    const walker = new TarWalker();
+    let bytes = 0;
+    let decompressor;
+    let decompressed = Promise.resolve();
+    await new Promise((resolve, reject) => {
+        const input = createReadStream(path);
+        input.on('error', reject);
+        input.once('data', (data) => {
+            const first = typeof data === 'string' ? Buffer.from(data) : data;
+            const zstd = first.readUInt32LE(0) === 0xfd2fb528;
+            if (zstd) {
+                decompressor = spawn('zstd', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+                let stderr = '';
+                decompressor.stderr?.on('data', (chunk) => (stderr += chunk));
+                decompressor.stdout?.on('data', (chunk) => walker.push(chunk));
+                decompressed = new Promise((done, fail) => {
+                    decompressor?.on('error', fail);
+                    decompressor?.on('close', (code) => code === 0
+                        ? done()
+                        : fail(new Error(`zstd cannot decompress the archive: ${stderr.trim()}`)));
+                });
+            }
+            const consume = (data) => {
+                const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+                hash.update(chunk);
+                bytes += chunk.length;
+                if (decompressor) {
+                    if (!decompressor.stdin?.write(chunk)) {
+                        input.pause();
+                        decompressor.stdin?.once('drain', () => input.resume());
+                    }
+                }
+                else
+                    walker.push(chunk);
+            };
+            consume(first);
+            input.on('data', consume);
+        });
+        input.on('end', () => {
+            decompressor?.stdin?.end();
+            resolve();
+        });
+    });
+    const unreadable = await decompressed.then(() => undefined, (error) => error.message);
+    const unpackedBytes = walker.entries.reduce((sum, entry) => sum + entry.size, 0);
+    return { sha256: hash.digest('hex'), bytes, entries: walker.entries, unpackedBytes, unreadable };
+}
+/** Every reason the archive must not be imported; empty when it may. */
+function archive_archiveProblems(inspection, maxUnpackedBytes) {
+    const problems = inspection.entries
+        .map(entryProblem)
+        .filter((problem) => Boolean(problem));
+    if (!inspection.entries.length)
+        problems.push('the archive holds no tar entries');
+    if (inspection.unpackedBytes > maxUnpackedBytes) {
+        problems.push(`it unpacks to ${inspection.unpackedBytes} bytes, more than the bound of ${maxUnpackedBytes}`);
+    }
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ./src/key.ts
 // The cache key: everything a checkpoint depends on, composed by one pure function.
 //
@@ -41952,6 +42134,7 @@ function key_composeKey(inputs) {
         options: spec.options.join(' '),
         command: JSON.stringify(spec.command),
         warmup: spec.warmup,
+        refresh: spec.refresh,
         'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
         'file-locks': String(spec.fileLocks),
         'tcp-established': String(spec.tcpEstablished),
@@ -41959,11 +42142,17 @@ function key_composeKey(inputs) {
     };
     const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`;
     const user = spec.key ? `${spec.key}-` : '';
-    const key = `${prefix}${user}${digest(canonical(specComponents)).slice(0, 16)}`;
-    return { key, prefix, components: { ...hostComponents, ...specComponents, key: spec.key } };
+    const specDigest = digest(canonical(specComponents)).slice(0, 16);
+    const key = `${prefix}${user}${specDigest}`;
+    return {
+        key,
+        prefix,
+        specDigest,
+        components: { ...hostComponents, ...specComponents, key: spec.key }
+    };
 }
 /** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */
-function restoreKeyPrefixes(prefix, restoreKeys) {
+function key_restoreKeyPrefixes(prefix, restoreKeys) {
     return restoreKeys.map((restoreKey) => `${prefix}${restoreKey}`);
 }
 function canonicalEnv(env) {
@@ -41980,6 +42169,51 @@ function canonical(components) {
 }
 function digest(text) {
     return createHash('sha256').update(text).digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/manifest.ts
+
+/** The components of the key that describe the host (and warmstart's format). */
+function hostComponents(key) {
+    return Object.fromEntries(Object.entries(key.components).filter(([name]) => name.startsWith('host.') || name === 'format'));
+}
+function manifest_buildManifest(options) {
+    return {
+        format: CHECKPOINT_FORMAT,
+        key: options.key.key,
+        specDigest: options.key.specDigest,
+        image: options.image,
+        imageId: options.key.components.image ?? '',
+        sha256: options.sha256,
+        bytes: options.bytes,
+        createdAt: options.createdAt.toISOString(),
+        ...hostComponents(options.key)
+    };
+}
+/**
+ * What differs between a stored manifest and this host and run, one line per difference; empty
+ * when the checkpoint may be restored here. `storedKey` is the key the entry was found under: a
+ * restore-key hit legitimately has another spec digest, never another host.
+ */
+function manifest_manifestDifferences(manifest, key, storedKey) {
+    const differences = [];
+    const expected = {
+        ...hostComponents(key),
+        format: CHECKPOINT_FORMAT,
+        key: storedKey
+    };
+    if (storedKey === key.key)
+        expected.specDigest = key.specDigest;
+    for (const [name, value] of Object.entries(expected)) {
+        if (String(manifest[name]) !== String(value)) {
+            differences.push(`${name}: the checkpoint has ${JSON.stringify(manifest[name] ?? null)}, this run ${JSON.stringify(value)}`);
+        }
+    }
+    if (typeof manifest.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(manifest.sha256))
+        differences.push('sha256: missing');
+    if (typeof manifest.bytes !== 'number')
+        differences.push('bytes: missing');
+    return differences;
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -42013,6 +42247,8 @@ const SPEC_FIELDS = (/* unused pure expression or super */ null && ([
     'ready-timeout',
     'warmup',
     'key',
+    'restore-keys',
+    'refresh',
     'file-locks',
     'tcp-established'
 ]));
@@ -42054,6 +42290,15 @@ function parseSpec(raw) {
             throw new SpecError('ports', `"${port}" is not HOST:CONTAINER (e.g. 15432:5432)`);
         }
     }
+    const restoreKeys = list(raw['restore-keys'], 'restore-keys').map((restoreKey) => {
+        if (restoreKey.includes(','))
+            throw new SpecError('restore-keys', 'must not contain commas');
+        return restoreKey;
+    });
+    const refresh = spec_text(raw.refresh, 'refresh');
+    if (restoreKeys.length && !refresh) {
+        throw new SpecError('restore-keys', 'needs refresh: the command that brings an older checkpoint up to date (e.g. apply only new migrations)');
+    }
     return {
         image,
         name,
@@ -42065,6 +42310,8 @@ function parseSpec(raw) {
         readyTimeoutSeconds: seconds(raw['ready-timeout'], 'ready-timeout'),
         warmup: spec_text(raw.warmup, 'warmup'),
         key: cacheKeyPart(spec_text(raw.key, 'key')),
+        restoreKeys,
+        refresh,
         fileLocks: flag(raw['file-locks'], 'file-locks', true),
         tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false)
     };
@@ -42348,6 +42595,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 
 
+
+
 /** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
 class UpError extends Error {
     exitCode;
@@ -42384,33 +42633,42 @@ async function up(spec, options) {
     });
     let cacheHit = false;
     if (plan.criu.ok) {
+        const restoreKeys = restoreKeyPrefixes(plan.key.prefix, spec.restoreKeys);
         const hit = await timings
-            .time('lookup', () => store.lookup(plan.key.key))
+            .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
             .catch((error) => {
             warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
             return undefined;
         });
         if (hit) {
-            cacheHit = true;
+            cacheHit = hit.key === plan.key.key;
             logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
             try {
                 const id = await logger.group(`Restore ${spec.name}`, () => restoreWarm(plan, hit, options, timings));
+                if (cacheHit) {
+                    const startupSeconds = timings.sinceStart();
+                    return result({
+                        cacheHit,
+                        restored: true,
+                        id,
+                        startupSeconds,
+                        bytes: hit.bytes,
+                        saved: false
+                    });
+                }
+                // A restore key matched: bring the older checkpoint up to date, save it under this key.
+                await refresh(plan, options, timings);
                 const startupSeconds = timings.sinceStart();
-                return result({
-                    cacheHit,
-                    restored: true,
-                    id,
-                    startupSeconds,
-                    bytes: hit.bytes,
-                    saved: false
-                });
+                const stored = await checkpointAndStore(plan, options, timings, warn);
+                return result({ cacheHit, restored: true, startupSeconds, ...stored });
             }
             catch (error) {
                 warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`);
                 await podman
                     .forceRemove(spec.name)
                     .catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
-                await store.discard(hit.key).catch(() => undefined);
+                if (cacheHit)
+                    await store.discard(hit.key).catch(() => undefined);
             }
         }
         else {
@@ -42488,7 +42746,7 @@ async function prepare(spec, options, timings) {
 /** Restores from a stored archive, checks it first, and waits until the service answers. */
 async function restoreWarm(plan, hit, options, timings) {
     const { podman } = options;
-    await timings.time('verify', () => verifyArchive(hit));
+    await timings.time('verify', () => checkArchive(plan, hit));
     const id = await timings.time('restore', () => podman.restore({
         importPath: hit.archivePath,
         name: plan.spec.name,
@@ -42525,8 +42783,26 @@ async function warmUp(plan, options, timings) {
     const { spec } = plan;
     if (!spec.warmup)
         return;
+    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
+    if (exitCode === 0)
+        return;
+    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
+    await podman.forceRemove(spec.name).catch(() => undefined);
+    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
+}
+/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
+async function refresh(plan, options, timings) {
+    const { logger } = options;
+    const { spec } = plan;
+    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
+    if (exitCode !== 0) {
+        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
+    }
+}
+/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
+async function runLogged(command, plan, logger) {
     const output = [];
-    const exitCode = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runShell(spec.warmup, {
+    const exitCode = await runShell(command, {
         env: plan.serviceEnv,
         onLine: (line) => {
             logger.info(`  ${line}`);
@@ -42534,12 +42810,8 @@ async function warmUp(plan, options, timings) {
             if (output.length > WARMUP_OUTPUT_LINES)
                 output.shift();
         }
-    })));
-    if (exitCode === 0)
-        return;
-    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
-    await podman.forceRemove(spec.name).catch(() => undefined);
-    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
+    });
+    return { exitCode, output };
 }
 /** How much of a failed warm-up's output its error repeats. */
 const WARMUP_OUTPUT_LINES = 15;
@@ -42570,13 +42842,13 @@ async function checkpointAndStore(plan, options, timings, warn) {
             return { id: checkpointed.id, bytes: 0, saved: false };
         const bytes = statSync(archive).size;
         const sha256 = await timings.time('hash', () => sha256File(archive));
-        const metadata = {
-            format: CHECKPOINT_FORMAT,
+        const metadata = buildManifest({
+            key: plan.key,
             sha256,
             bytes,
             image: spec.image,
-            createdAt: new Date().toISOString()
-        };
+            createdAt: new Date()
+        });
         const outcome = await timings
             .time('store', () => store.save(plan.key.key, archive, metadata))
             .catch((error) => {
@@ -42649,18 +42921,28 @@ async function checkpointConsistently(plan, options, timings, archive, warn) {
         return { ok: true, id };
     }
 }
-/** The archive must be the one stored: same size, same SHA-256. */
-async function verifyArchive(hit) {
-    const expected = hit.metadata.sha256;
-    if (typeof expected !== 'string')
-        throw new Error('the stored entry records no SHA-256');
-    const actualBytes = statSync(hit.archivePath).size;
-    if (typeof hit.metadata.bytes === 'number' && actualBytes !== hit.metadata.bytes) {
-        throw new Error(`the archive is ${actualBytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
+/** The largest unpacked size accepted for a checkpoint archive's top level. */
+const MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 1024 ** 3));
+/**
+ * Before podman sees a stored checkpoint: its manifest must describe this host and run, the
+ * archive must be the one stored (size, SHA-256), and hold only what a checkpoint holds.
+ */
+async function checkArchive(plan, hit) {
+    const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
+    if (differences.length) {
+        throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
     }
-    const actual = await sha256File(hit.archivePath);
-    if (actual !== expected)
-        throw new Error(`the archive's SHA-256 is ${actual}, ${expected} was stored (damaged?)`);
+    const inspection = await inspectArchive(hit.archivePath);
+    if (inspection.bytes !== hit.metadata.bytes) {
+        throw new Error(`the archive is ${inspection.bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
+    }
+    if (inspection.sha256 !== hit.metadata.sha256) {
+        throw new Error(`the archive's SHA-256 is ${inspection.sha256}, ${hit.metadata.sha256} was stored (damaged?)`);
+    }
+    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
+    if (problems.length) {
+        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
+    }
 }
 /** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
 function serviceEnvironment(spec) {
@@ -99649,7 +99931,7 @@ function describePhases(timings) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(723);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(688);
 // Entry point of the action's post step.
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -15,6 +15,8 @@ export const SPEC_INPUTS = [
   'ready-timeout',
   'warmup',
   'key',
+  'restore-keys',
+  'refresh',
   'file-locks',
   'tcp-established'
 ] as const
@@ -60,6 +62,7 @@ export function getInputs(): Inputs {
       ports: raw.ports,
       env: raw.env,
       options: raw.options,
+      'restore-keys': raw['restore-keys'],
       'file-locks': fileLocks,
       'tcp-established': tcpEstablished
     })

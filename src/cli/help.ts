@@ -16,6 +16,10 @@ with ports, env and options as arrays of strings):
                          sees WARMSTART_CONTAINER, WARMSTART_HOST, WARMSTART_PORT and
                          WARMSTART_PORT_<container port>
   --key TEXT             your part of the cache key (e.g. a hash of your migrations)
+  --restore-keys PREFIX  an older key to fall back on (prefix match); repeat for more; needs
+                         --refresh
+  --refresh "CMD"        host shell command that brings a checkpoint found by --restore-keys
+                         up to date (e.g. apply only new migrations); then it is saved under --key
   --no-file-locks        do not checkpoint file locks (on by default; MariaDB needs them)
   --tcp-established      checkpoint open TCP connections too`
 

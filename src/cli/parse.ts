@@ -46,6 +46,8 @@ const specOptions = {
   'ready-timeout': { type: 'string' },
   warmup: { type: 'string' },
   key: { type: 'string' },
+  'restore-keys': { type: 'string', multiple: true },
+  refresh: { type: 'string' },
   'file-locks': { type: 'boolean' },
   'no-file-locks': { type: 'boolean' },
   'tcp-established': { type: 'boolean' }
@@ -197,7 +199,9 @@ function rawSpec(values: Record<string, unknown>): RawSpec {
     'ready',
     'ready-timeout',
     'warmup',
-    'key'
+    'key',
+    'restore-keys',
+    'refresh'
   ] as const) {
     if (values[field] !== undefined) spec[field] = values[field]
   }
