@@ -173,6 +173,21 @@ if [ "$(cat "$containers_conf" 2>/dev/null)" != "$desired_conf" ]; then
   printf '%s\n' "$desired_conf" >"$containers_conf"
 fi
 
+# --- 3b. CRIU's CPU check ------------------------------------------------------------------------
+# runc reads CRIU options from this one file. `cpu-cap fpu,ins` makes CRIU record the CPU's
+# features in every checkpoint and compare them at restore, so a checkpoint restored on a CPU that
+# lacks an instruction it used fails cleanly at restore instead of crashing later with SIGILL.
+criu_conf=/etc/criu/runc.conf
+desired_criu_conf="$ownership_marker: rewritten while this line stays; delete it to take the file over.
+cpu-cap fpu,ins"
+if [ -f "$criu_conf" ] && ! head -n1 "$criu_conf" | grep -qF "$ownership_marker"; then
+  say "leaving $criu_conf as it is (not warmstart's); add 'cpu-cap fpu,ins' to it for CRIU's CPU check"
+elif [ "$(cat "$criu_conf" 2>/dev/null)" != "$desired_criu_conf" ]; then
+  say "writing $criu_conf"
+  mkdir -p "$(dirname "$criu_conf")"
+  printf '%s\n' "$desired_criu_conf" >"$criu_conf"
+fi
+
 # --- 4. Report ----------------------------------------------------------------------------------
 runtime=$(podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}}' 2>/dev/null) ||
   die "podman info fails: $(podman info 2>&1 | tail -n 3)"
@@ -182,3 +197,4 @@ echo "  podman   $(podman version --format '{{.Client.Version}}')"
 echo "  runtime  $runtime ($($real_runc --version | head -n1))"
 echo "  criu     $(PATH=/usr/local/sbin:$PATH criu --version | awk '/Version/ { print $2 }') at $(PATH=/usr/local/sbin:$PATH command -v criu)"
 echo "  check    $(PATH=/usr/local/sbin:$PATH criu check 2>&1 | tail -n1)"
+echo "  cpu-cap  $(grep -h '^cpu-cap' "$criu_conf" 2>/dev/null || echo 'not set')"

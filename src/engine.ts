@@ -10,7 +10,7 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HostReader, type CriuStatus, type HostFingerprint } from './host.js'
-import { archiveProblems, inspectArchive } from './archive.js'
+import { archiveProblems, compressArchive, inspectArchive } from './archive.js'
 import { composeKey, restoreKeyPrefixes, type CacheKey } from './key.js'
 import { buildManifest, manifestDifferences } from './manifest.js'
 import type { Logger } from './logger.js'
@@ -32,7 +32,7 @@ export interface EngineOptions {
   replace?: boolean
   /** Make a checkpoint on a cold start (default true); false when it could not be kept anyway. */
   checkpoint?: boolean
-  /** Compression of the archive podman exports. */
+  /** How the stored archive is compressed: zstd (default), or none when the store compresses. */
   compress?: 'zstd' | 'none'
   /** Reads the host; tests substitute one that plays a host without CRIU. */
   host?: HostReader
@@ -249,19 +249,26 @@ async function restoreWarm(
   timings: Timings
 ): Promise<string> {
   const { podman } = options
-  await timings.time('verify', () => checkArchive(plan, hit))
-  const id = await timings.time('restore', () =>
-    podman.restore({
-      importPath: hit.archivePath,
-      name: plan.spec.name,
-      fileLocks: plan.spec.fileLocks,
-      tcpEstablished: plan.spec.tcpEstablished
-    })
-  )
-  await timings.time('ready', () =>
-    waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds)
-  )
-  return id
+  const scratch = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-restore-'))
+  try {
+    const importPath = await timings.time('verify', () =>
+      checkArchive(plan, hit, join(scratch, 'checkpoint.tar'))
+    )
+    const id = await timings.time('restore', () =>
+      podman.restore({
+        importPath,
+        name: plan.spec.name,
+        fileLocks: plan.spec.fileLocks,
+        tcpEstablished: plan.spec.tcpEstablished
+      })
+    )
+    await timings.time('ready', () =>
+      waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds)
+    )
+    return id
+  } finally {
+    rmSync(scratch, { recursive: true, force: true })
+  }
 }
 
 /** Starts the container and waits until it is ready; nothing is left behind when that fails. */
@@ -365,11 +372,18 @@ async function checkpointAndStore(
   }
   const workDir = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-'))
   try {
-    const archive = join(workDir, `${spec.name}.tar${options.compress === 'none' ? '' : '.zst'}`)
+    // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
+    // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
+    const plain = join(workDir, `${spec.name}.tar`)
     const checkpointed = await logger.group(`Checkpoint ${spec.name}`, () =>
-      checkpointConsistently(plan, options, timings, archive, warn)
+      checkpointConsistently(plan, options, timings, plain, warn)
     )
     if (!checkpointed.ok) return { id: checkpointed.id, bytes: 0, saved: false }
+    let archive = plain
+    if (options.compress !== 'none') {
+      archive = `${plain}.zst`
+      await timings.time('compress', () => compressArchive(plain, archive))
+    }
     const bytes = statSync(archive).size
     const sha256 = await timings.time('hash', () => sha256File(archive))
     const metadata = buildManifest({
@@ -416,7 +430,7 @@ async function checkpointConsistently(
         keep: true,
         fileLocks: spec.fileLocks,
         tcpEstablished: spec.tcpEstablished,
-        compress: options.compress ?? 'zstd'
+        compress: 'none'
       })
     )
   } catch (error) {
@@ -466,12 +480,12 @@ const MAX_UNPACKED_BYTES = 32 * 1024 ** 3
  * Before podman sees a stored checkpoint: its manifest must describe this host and run, the
  * archive must be the one stored (size, SHA-256), and hold only what a checkpoint holds.
  */
-async function checkArchive(plan: Plan, hit: StoreHit): Promise<void> {
+async function checkArchive(plan: Plan, hit: StoreHit, decompressTo: string): Promise<string> {
   const differences = manifestDifferences(hit.metadata, plan.key, hit.key)
   if (differences.length) {
     throw new Error(`its manifest does not match this run: ${differences.join('; ')}`)
   }
-  const inspection = await inspectArchive(hit.archivePath)
+  const inspection = await inspectArchive(hit.archivePath, { decompressTo })
   if (inspection.bytes !== hit.metadata.bytes) {
     throw new Error(
       `the archive is ${inspection.bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`
@@ -488,6 +502,7 @@ async function checkArchive(plan: Plan, hit: StoreHit): Promise<void> {
       `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
     )
   }
+  return inspection.importPath
 }
 
 /** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */

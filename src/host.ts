@@ -1,6 +1,7 @@
 // Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
 // into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
-import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
 import { commandPrefix, runWithActionsExec, type CommandRunner, type Podman } from './podman.js'
 import { hostCanDumpOtherUsers } from './userns.js'
 
@@ -21,6 +22,8 @@ export interface HostFingerprint {
   podman: string
   runtime: string
   cgroup: string
+  /** Digest of the CRIU options runc passes (/etc/criu/runc.conf): they shape every checkpoint. */
+  criuConfig: string
 }
 
 export interface CriuStatus {
@@ -97,13 +100,22 @@ export class HostReader {
       criu: criu.version,
       podman: (await this.options.podman.version()).Client.Version,
       runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
-      cgroup: info.host.cgroupVersion
+      cgroup: info.host.cgroupVersion,
+      criuConfig: criuConfigDigest()
     }
   }
 
   canDumpOtherUsers(): boolean {
     return hostCanDumpOtherUsers()
   }
+}
+
+/** runc reads CRIU options from this one file. */
+export const CRIU_RUNC_CONF = '/etc/criu/runc.conf'
+
+function criuConfigDigest(): string {
+  if (!existsSync(CRIU_RUNC_CONF)) return 'none'
+  return createHash('sha256').update(readFileSync(CRIU_RUNC_CONF)).digest('hex').slice(0, 16)
 }
 
 function firstLine(text: string): string {

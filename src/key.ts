@@ -43,6 +43,7 @@ export function composeKey(inputs: KeyInputs): CacheKey {
     'host.podman': host.podman,
     'host.runtime': host.runtime,
     'host.cgroup': host.cgroup,
+    'host.criu-config': host.criuConfig,
     format: String(CHECKPOINT_FORMAT)
   }
   const specComponents: Record<string, string> = {

@@ -11,6 +11,7 @@ export type Phase =
   | 'refresh'
   | 'checkpoint'
   | 'resume'
+  | 'compress'
   | 'hash'
   | 'store'
 

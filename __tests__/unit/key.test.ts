@@ -26,7 +26,8 @@ const host: HostFingerprint = {
   criu: '4.2.1',
   podman: '4.3.1',
   runtime: 'runc 1.1.5',
-  cgroup: 'v2'
+  cgroup: 'v2',
+  criuConfig: 'none'
 }
 
 function baseInputs(): KeyInputs {
@@ -94,7 +95,8 @@ const hostFlips: Flip[] = [
   ['host criu', ['host.criu'], (i) => (i.host.criu = '4.1')],
   ['host podman', ['host.podman'], (i) => (i.host.podman = '4.9.3')],
   ['host runtime', ['host.runtime'], (i) => (i.host.runtime = 'crun 1.14.1')],
-  ['host cgroup', ['host.cgroup'], (i) => (i.host.cgroup = 'v1')]
+  ['host cgroup', ['host.cgroup'], (i) => (i.host.cgroup = 'v1')],
+  ['host CRIU options', ['host.criu-config'], (i) => (i.host.criuConfig = '0123456789abcdef')]
 ]
 
 const allFlips = [...specFlips, ...hostFlips]
@@ -172,7 +174,7 @@ describe('composeKey is stable', () => {
   // checkpoint; when the composition changes on purpose, bump CHECKPOINT_FORMAT and this key.
   test('the key of fixed inputs is pinned', () => {
     expect(composeKey(baseInputs()).key).toBe(
-      'warmstart-pg-88826aa0e539-migrations-3f9a2c-43abcb7061df8233'
+      'warmstart-pg-531dc072b400-migrations-3f9a2c-43abcb7061df8233'
     )
   })
 

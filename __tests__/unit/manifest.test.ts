@@ -26,7 +26,8 @@ const host: HostFingerprint = {
   criu: '4.2.1',
   podman: '4.3.1',
   runtime: 'runc 1.1.5',
-  cgroup: 'v2'
+  cgroup: 'v2',
+  criuConfig: 'none'
 }
 
 const IMAGE_ID = 'sha256:6c1a3b5f2e0d9c8b7a69584736251403f2e1d0c9b8a7f6e5d4c3b2a190817263'
@@ -67,6 +68,7 @@ const HOST_COMPONENTS = [
   'host.cpu-model',
   'host.cpu-vendor',
   'host.criu',
+  'host.criu-config',
   'host.kernel',
   'host.podman',
   'host.runtime'
@@ -82,7 +84,8 @@ const hostFlips: [component: string, flip: (host: HostFingerprint) => void][] = 
   ['host.criu', (h) => (h.criu = '4.1')],
   ['host.podman', (h) => (h.podman = '4.9.3')],
   ['host.runtime', (h) => (h.runtime = 'crun 1.14.1')],
-  ['host.cgroup', (h) => (h.cgroup = 'v1')]
+  ['host.cgroup', (h) => (h.cgroup = 'v1')],
+  ['host.criu-config', (h) => (h.criuConfig = '0123456789abcdef')]
 ]
 
 describe('buildManifest', () => {
@@ -106,7 +109,8 @@ describe('buildManifest', () => {
       'host.criu': '4.2.1',
       'host.podman': '4.3.1',
       'host.runtime': 'runc 1.1.5',
-      'host.cgroup': 'v2'
+      'host.cgroup': 'v2',
+      'host.criu-config': 'none'
     })
     expect(String(manifest.format)).toBe(String(CHECKPOINT_FORMAT))
     expect(key.specDigest).toMatch(/^[0-9a-f]{16}$/)

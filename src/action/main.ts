@@ -61,6 +61,8 @@ export async function run(): Promise<void> {
       logger: actionsLogger,
       workDir,
       checkpoint,
+      // @actions/cache compresses with zstd itself: a plain archive is compressed once, not twice.
+      compress: 'none',
       replace: false
     })
 
