@@ -77,7 +77,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const name of created) await podman.rm(name)
+  for (const name of created) await podman.forceRemove(name)
 })
 
 describe.each(cases)('checkpoint round trip: $service', (c) => {
@@ -115,7 +115,7 @@ describe.each(cases)('checkpoint round trip: $service', (c) => {
 
       const archive = join(dir.path, 'checkpoint.tar.zst')
       await podman.checkpoint(name, { exportPath: archive, fileLocks: true })
-      await podman.rm(name)
+      await podman.forceRemove(name)
       expect(await podman.containerExists(name)).toBe(false)
       await expect(c.read(port)).rejects.toThrow()
 
@@ -123,7 +123,7 @@ describe.each(cases)('checkpoint round trip: $service', (c) => {
       expect((await podman.inspectContainer(name)).State.Running).toBe(true)
       expect(await eventually(() => c.read(port), 10)).toBe(c.expected)
     } finally {
-      await podman.rm(name)
+      await podman.forceRemove(name)
       dir.remove()
     }
   })

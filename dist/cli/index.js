@@ -1359,7 +1359,10 @@ class Podman {
         const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
         return lines[lines.length - 1] ?? '';
     }
-    /** Removes a container, running or not; a missing one is not an error. */
+    /**
+     * One `podman rm`: a missing container is not an error, but a busy one can be (see
+     * forceRemove, which callers should use).
+     */
     async rm(container) {
         await this.podman(['rm', '--force', '--ignore', '--time', '5', container]);
     }
@@ -3339,6 +3342,7 @@ const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 // Command-line parsing, pure: argv in, a command to run out (or a usage error). The flags carry
 // the spec fields' names, which are the action inputs' names.
 
+
 class UsageError extends Error {
     constructor(message) {
         super(message);
@@ -3476,20 +3480,8 @@ function parseWithPositionals(args, options) {
 /** The spec fields given as flags; a spec file's fields are overridden by them. */
 function rawSpec(values) {
     const spec = {};
-    for (const field of [
-        'image',
-        'name',
-        'ports',
-        'env',
-        'options',
-        'command',
-        'ready',
-        'ready-timeout',
-        'warmup',
-        'key',
-        'restore-keys',
-        'refresh'
-    ]) {
+    // The booleans have --flag / --no-flag forms, handled below.
+    for (const field of SPEC_FIELDS.filter((name) => name !== 'file-locks' && name !== 'tcp-established')) {
         if (values[field] !== undefined)
             spec[field] = values[field];
     }

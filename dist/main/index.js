@@ -41737,7 +41737,10 @@ class Podman {
         const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
         return lines[lines.length - 1] ?? '';
     }
-    /** Removes a container, running or not; a missing one is not an error. */
+    /**
+     * One `podman rm`: a missing container is not an error, but a busy one can be (see
+     * forceRemove, which callers should use).
+     */
     async rm(container) {
         await this.podman(['rm', '--force', '--ignore', '--time', '5', container]);
     }
@@ -99880,22 +99883,8 @@ class DeferredUploadStore {
 
 
 
-const SPEC_INPUTS = [
-    'image',
-    'name',
-    'ports',
-    'env',
-    'options',
-    'command',
-    'ready',
-    'ready-timeout',
-    'warmup',
-    'key',
-    'restore-keys',
-    'refresh',
-    'file-locks',
-    'tcp-established'
-];
+/** The spec's fields are inputs of the same names. */
+const SPEC_INPUTS = SPEC_FIELDS;
 const INPUTS = [...SPEC_INPUTS, 'save', 'install'];
 const OUTPUTS = (/* unused pure expression or super */ null && ([
     'cache-hit',

@@ -41739,7 +41739,10 @@ class Podman {
         const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
         return lines[lines.length - 1] ?? '';
     }
-    /** Removes a container, running or not; a missing one is not an error. */
+    /**
+     * One `podman rm`: a missing container is not an error, but a busy one can be (see
+     * forceRemove, which callers should use).
+     */
     async rm(container) {
         await this.podman(['rm', '--force', '--ignore', '--time', '5', container]);
     }

@@ -2,24 +2,10 @@
 // checks it) and the service spec's fields.
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
-import { parseSpec, SpecError, type ServiceSpec } from '../spec.js'
+import { parseSpec, SPEC_FIELDS, SpecError, type ServiceSpec } from '../spec.js'
 
-export const SPEC_INPUTS = [
-  'image',
-  'name',
-  'ports',
-  'env',
-  'options',
-  'command',
-  'ready',
-  'ready-timeout',
-  'warmup',
-  'key',
-  'restore-keys',
-  'refresh',
-  'file-locks',
-  'tcp-established'
-] as const
+/** The spec's fields are inputs of the same names. */
+export const SPEC_INPUTS = SPEC_FIELDS
 
 export const INPUTS = [...SPEC_INPUTS, 'save', 'install'] as const
 

@@ -1,7 +1,7 @@
 // Command-line parsing, pure: argv in, a command to run out (or a usage error). The flags carry
 // the spec fields' names, which are the action inputs' names.
 import { parseArgs } from 'node:util'
-import type { RawSpec } from '../spec.js'
+import { SPEC_FIELDS, type RawSpec } from '../spec.js'
 
 export type Command =
   | {
@@ -189,20 +189,10 @@ function parseWithPositionals(
 /** The spec fields given as flags; a spec file's fields are overridden by them. */
 function rawSpec(values: Record<string, unknown>): RawSpec {
   const spec: RawSpec = {}
-  for (const field of [
-    'image',
-    'name',
-    'ports',
-    'env',
-    'options',
-    'command',
-    'ready',
-    'ready-timeout',
-    'warmup',
-    'key',
-    'restore-keys',
-    'refresh'
-  ] as const) {
+  // The booleans have --flag / --no-flag forms, handled below.
+  for (const field of SPEC_FIELDS.filter(
+    (name) => name !== 'file-locks' && name !== 'tcp-established'
+  )) {
     if (values[field] !== undefined) spec[field] = values[field]
   }
   if (values['file-locks'] && values['no-file-locks'])
