@@ -153,8 +153,21 @@ nofile=$(ulimit -Hn)
 nproc=$(ulimit -Hu)
 [ "$nofile" = unlimited ] && nofile=1048576
 { [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ]; } && nproc=32768 # podman caps its own at 32768
-desired_conf="$ownership_marker: rewritten while this line stays; delete it to take the file over.
-[containers]
+# Writes a configuration file warmstart owns (its first line is the ownership marker) when its
+# content differs. Returns 1, changing nothing, when the file exists and is someone else's.
+write_owned_file() {
+  local path=$1 body=$2 content
+  content="$ownership_marker: rewritten while this line stays; delete it to take the file over.
+$body"
+  if [ -f "$path" ] && ! head -n1 "$path" | grep -qF "$ownership_marker"; then return 1; fi
+  if [ "$(cat "$path" 2>/dev/null)" != "$content" ]; then
+    say "writing $path"
+    mkdir -p "$(dirname "$path")"
+    printf '%s\n' "$content" >"$path"
+  fi
+}
+
+write_owned_file "$containers_conf" "[containers]
 default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=$nproc:$nproc\"]
 
 [engine]
@@ -163,30 +176,16 @@ cgroup_manager = \"cgroupfs\"
 events_logger = \"file\"
 
 [engine.runtimes]
-runc = [\"$runtime_wrapper\"]"
-if [ -f "$containers_conf" ] && ! head -n1 "$containers_conf" | grep -qF "$ownership_marker"; then
+runc = [\"$runtime_wrapper\"]" ||
   die "$containers_conf exists and is not warmstart's: add runtime \"runc\", cgroup_manager \"cgroupfs\", events_logger \"file\", default_ulimits within this host's limits and runtimes.runc = [\"$runtime_wrapper\"] by hand, or move it away and run again"
-fi
-if [ "$(cat "$containers_conf" 2>/dev/null)" != "$desired_conf" ]; then
-  say "writing $containers_conf"
-  mkdir -p "$(dirname "$containers_conf")"
-  printf '%s\n' "$desired_conf" >"$containers_conf"
-fi
 
 # --- 3b. CRIU's CPU check ------------------------------------------------------------------------
 # runc reads CRIU options from this one file. `cpu-cap fpu,ins` makes CRIU record the CPU's
 # features in every checkpoint and compare them at restore, so a checkpoint restored on a CPU that
 # lacks an instruction it used fails cleanly at restore instead of crashing later with SIGILL.
 criu_conf=/etc/criu/runc.conf
-desired_criu_conf="$ownership_marker: rewritten while this line stays; delete it to take the file over.
-cpu-cap fpu,ins"
-if [ -f "$criu_conf" ] && ! head -n1 "$criu_conf" | grep -qF "$ownership_marker"; then
+write_owned_file "$criu_conf" "cpu-cap fpu,ins" ||
   say "leaving $criu_conf as it is (not warmstart's); add 'cpu-cap fpu,ins' to it for CRIU's CPU check"
-elif [ "$(cat "$criu_conf" 2>/dev/null)" != "$desired_criu_conf" ]; then
-  say "writing $criu_conf"
-  mkdir -p "$(dirname "$criu_conf")"
-  printf '%s\n' "$desired_criu_conf" >"$criu_conf"
-fi
 
 # --- 4. Report ----------------------------------------------------------------------------------
 runtime=$(podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}}' 2>/dev/null) ||
