@@ -44,7 +44,7 @@ apt_install() {
     apt_updated=1
   fi
   say "installing $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/tmp/warmstart-apt.log 2>&1 ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/tmp/warmstart-apt.log 2>&1 ||
     { tail -n 20 /tmp/warmstart-apt.log >&2; die "apt-get install $* failed"; }
 }
 
