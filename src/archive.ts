@@ -202,9 +202,15 @@ export async function inspectArchive(
     if (!zstd) walker.push(chunk)
     else if (zstdRunning && !zstd.stdin?.write(chunk)) {
       const child = zstd
-      await new Promise((resume) => {
-        child.stdin?.once('drain', resume)
-        child.once('close', resume)
+      await new Promise<void>((resume) => {
+        // Whichever comes first; the other listener goes, or they pile up over a long archive.
+        const done = (): void => {
+          child.stdin?.off('drain', done)
+          child.off('close', done)
+          resume()
+        }
+        child.stdin?.once('drain', done)
+        child.once('close', done)
       })
     }
   }

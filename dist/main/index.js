@@ -42120,8 +42120,14 @@ async function inspectArchive(path, options = {}) {
         else if (zstdRunning && !zstd.stdin?.write(chunk)) {
             const child = zstd;
             await new Promise((resume) => {
-                child.stdin?.once('drain', resume);
-                child.once('close', resume);
+                // Whichever comes first; the other listener goes, or they pile up over a long archive.
+                const done = () => {
+                    child.stdin?.off('drain', done);
+                    child.off('close', done);
+                    resume();
+                };
+                child.stdin?.once('drain', done);
+                child.once('close', done);
             });
         }
     }

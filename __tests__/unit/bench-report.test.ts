@@ -1,0 +1,188 @@
+// The benchmark's pure parts: medians, ratios, phase medians, the summary and its table.
+import { describe, expect, test } from '@jest/globals'
+import {
+  markdownTable,
+  median,
+  phaseMedians,
+  ratio,
+  renderTable,
+  summarize,
+  withPrepare,
+  type RoundSample
+} from '../../bench/report.js'
+
+describe('median', () => {
+  test('is the middle value of an odd count, whatever the order', () => {
+    expect(median([5, 1, 3])).toBe(3)
+    expect(median([2])).toBe(2)
+  })
+
+  test('is the mean of the two middle values of an even count', () => {
+    expect(median([4, 1, 3, 2])).toBe(2.5)
+  })
+
+  test('does not reorder its input', () => {
+    const values = [3, 1, 2]
+    median(values)
+    expect(values).toEqual([3, 1, 2])
+  })
+
+  test('of nothing is an error', () => {
+    expect(() => median([])).toThrow('median of no values')
+  })
+})
+
+describe('ratio', () => {
+  test('divides and rounds to 2 decimals', () => {
+    expect(ratio(45.2, 2.5)).toBe(18.08)
+    expect(ratio(1, 3)).toBe(0.33)
+  })
+
+  test('is NaN when the denominator is not positive', () => {
+    expect(ratio(1, 0)).toBeNaN()
+    expect(ratio(1, -1)).toBeNaN()
+  })
+})
+
+describe('phases', () => {
+  test('per-phase medians count a missing phase as 0 s', () => {
+    expect(
+      phaseMedians([{ verify: 1, restore: 2 }, { verify: 3 }, { verify: 2, restore: 4 }])
+    ).toEqual({ verify: 2, restore: 2 })
+  })
+
+  test('withPrepare adds what the phases leave of the total, first, and drops undefined ones', () => {
+    expect(withPrepare(3, { verify: 1, restore: 1.5, ready: undefined })).toEqual({
+      prepare: 0.5,
+      verify: 1,
+      restore: 1.5
+    })
+    expect(Object.keys(withPrepare(3, { verify: 1 }))[0]).toBe('prepare')
+  })
+
+  test('withPrepare never goes negative (phases are rounded separately)', () => {
+    expect(withPrepare(1, { start: 0.6, ready: 0.4005 }).prepare).toBe(0)
+  })
+})
+
+function sample(round: number, cold: number, datadir: number, warm: number): RoundSample {
+  return {
+    round,
+    cold_s: cold,
+    datadir_s: datadir,
+    warm_s: warm,
+    floor_s: warm / 5,
+    warm_restored: true,
+    first_query_ms: { cold: 3, datadir: 9, warm: 2 * round },
+    warm_phases: { prepare: 0.5, verify: 1, restore: warm - 1.5 },
+    datadir_phases: { unpack: 1, start: 0.3, ready: datadir - 1.3 }
+  }
+}
+
+const host = {
+  cpu: 'Test CPU @ 2.80GHz',
+  cores: 2,
+  kernel: '6.18.0',
+  podman: '4.3.1',
+  criu: '4.2.1',
+  runtime: 'runc 1.1.5',
+  load_average: 1.5
+}
+
+const result = summarize({
+  scenario: 'postgres-migrate',
+  description: 'PostgreSQL 15, 300 migrations',
+  priming: {
+    archive_bytes: 75 * 1024 ** 2,
+    checkpoint_s: 6.25,
+    prime_cold_s: 44,
+    datadir_bytes: 90 * 1024 ** 2,
+    datadir_unpacked_bytes: 600 * 1024 ** 2
+  },
+  rounds: [sample(1, 40, 6, 3), sample(2, 50, 4, 2), sample(3, 45, 5, 4)],
+  host,
+  date: new Date('2026-01-02T03:04:05Z')
+})
+
+describe('summarize', () => {
+  test('takes medians per peer and their ratios', () => {
+    expect(result).toMatchObject({
+      scenario: 'postgres-migrate',
+      runs: 3,
+      cold_s: 45,
+      datadir_s: 5,
+      warm_s: 3,
+      floor_s: 0.6,
+      first_query_ms: { cold: 3, datadir: 9, warm: 4 },
+      speedup_vs_cold: 15,
+      speedup_vs_datadir: 1.67,
+      warm_over_floor: 5,
+      checkpoint_s: 6.25,
+      archive_bytes: 75 * 1024 ** 2,
+      datadir_bytes: 90 * 1024 ** 2,
+      date: '2026-01-02T03:04:05.000Z',
+      host
+    })
+  })
+
+  test('takes per-phase medians and keeps every round', () => {
+    expect(result.warm_phases).toEqual({ prepare: 0.5, verify: 1, restore: 1.5 })
+    expect(result.datadir_phases).toEqual({ unpack: 1, start: 0.3, ready: 3.7 })
+    expect(result.samples.map((s) => s.round)).toEqual([1, 2, 3])
+  })
+})
+
+describe('renderTable', () => {
+  const table = renderTable(result)
+
+  test('has a row per peer with its median and first query', () => {
+    expect(table).toContain(
+      '### postgres-migrate: PostgreSQL 15, 300 migrations (medians of 3 runs)'
+    )
+    expect(table).toContain('| peer | until ready | first query | what it does |')
+    expect(table).toContain('| cold | 45.0 s | 3.00 ms | start, wait until ready, warm up |')
+    expect(table).toMatch(
+      /\| datadir \| 5\.00 s \| 9\.00 ms \| unpack the data directory \(90\.0 MiB/
+    )
+    expect(table).toMatch(
+      /\| warm \| 3\.00 s \| 4\.00 ms \| restore warmstart's checkpoint \(75\.0 MiB/
+    )
+    expect(table).toMatch(/\| floor \| 0\.60 s \| {2}\|/)
+  })
+
+  test('has the derived figures', () => {
+    expect(table).toContain('| warm speed-up vs cold | 15.0x |')
+    expect(table).toContain('| warm speed-up vs datadir | 1.7x |')
+    expect(table).toContain('| warm / floor | 5.0x |')
+    expect(table).toContain('| checkpoint cost (once, on a cold run) | 6.25 s |')
+    expect(table).toContain('| warm phases | prepare 0.50 s, verify 1.00 s, restore 1.50 s |')
+    expect(table).toContain('| data directory | 600.0 MiB on disk, 90.0 MiB tar.zst |')
+    expect(table).toContain('kernel 6.18.0, podman 4.3.1, runc 1.1.5, CRIU 4.2.1')
+  })
+
+  test('says "1 run" for a single round', () => {
+    const one = summarize({
+      scenario: 'redis-tiny',
+      description: 'Redis',
+      priming: { ...result, prime_cold_s: 1 },
+      rounds: [sample(1, 1, 1, 1)],
+      host,
+      date: new Date(0)
+    })
+    expect(renderTable(one)).toContain('### redis-tiny: Redis (1 run)')
+  })
+})
+
+describe('markdownTable', () => {
+  test('puts the alignment row under the header', () => {
+    expect(
+      markdownTable(
+        [
+          ['a', 'b'],
+          ['1', '2']
+        ],
+        ['---', '--:']
+      )
+    ).toEqual(['| a | b |', '| --- | --: |', '| 1 | 2 |'])
+  })
+})

@@ -1,0 +1,82 @@
+// The first query a test suite sends, timed on the server's side of the client: psql's own
+// `\timing` for PostgreSQL, and the round trip of one command on an open connection for Redis.
+// Process start-up and connecting are left out, so the numbers show the service's caches.
+import { execFile } from 'node:child_process'
+import { Socket } from 'node:net'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+export interface QueryResult {
+  /** The query's latency in milliseconds. */
+  ms: number
+  /** What it returned, to check that every peer serves the same data. */
+  answer: string
+}
+
+export async function psqlTimed(port: number, sql: string): Promise<QueryResult> {
+  const { stdout } = await run('psql', [
+    ...['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-X', '-q', '-At'],
+    ...['-v', 'ON_ERROR_STOP=1', '-c', '\\timing on', '-c', sql]
+  ])
+  const lines = stdout.trim().split('\n')
+  const time = lines.map((line) => /^Time: ([\d.]+) ms/.exec(line)?.[1]).find(Boolean)
+  if (!time) throw new Error(`psql printed no timing for ${sql}: ${stdout.trim()}`)
+  const answer = lines.filter((line) => !line.startsWith('Time: ')).join('\n')
+  return { ms: Number(time), answer }
+}
+
+/** Sends one command on a fresh connection; times it from the write to the complete reply. */
+export function redisTimed(port: number, args: string[]): Promise<QueryResult> {
+  return new Promise((resolve, reject) => {
+    const socket = new Socket()
+    let reply = Buffer.alloc(0)
+    let start = 0
+    const fail = (error: Error): void => {
+      socket.destroy()
+      reject(error)
+    }
+    socket.setTimeout(30_000, () => fail(new Error(`redis on port ${port}: no reply in 30 s`)))
+    socket.once('error', fail)
+    socket.connect(port, '127.0.0.1', () => {
+      start = performance.now()
+      socket.write(encodeCommand(args))
+    })
+    socket.on('data', (chunk: Buffer) => {
+      reply = Buffer.concat([reply, chunk])
+      const parsed = parseReply(reply)
+      if (parsed === undefined) return
+      const ms = performance.now() - start
+      socket.end()
+      if (parsed.error) reject(new Error(`redis ${args[0]}: ${parsed.value}`))
+      else resolve({ ms, answer: parsed.value })
+    })
+  })
+}
+
+export function encodeCommand(args: string[]): string {
+  const parts = args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`)
+  return `*${args.length}\r\n${parts.join('')}`
+}
+
+/** A complete simple, error, integer or bulk reply; undefined while more bytes are due. */
+export function parseReply(buffer: Buffer): { value: string; error: boolean } | undefined {
+  const end = buffer.indexOf('\r\n')
+  if (end < 0) return undefined
+  const line = buffer.subarray(1, end).toString('utf8')
+  switch (String.fromCharCode(buffer[0] ?? 0)) {
+    case '+':
+    case ':':
+      return { value: line, error: false }
+    case '-':
+      return { value: line, error: true }
+    case '$': {
+      const length = Number(line)
+      if (length < 0) return { value: '(nil)', error: false }
+      if (buffer.length < end + 2 + length + 2) return undefined
+      return { value: buffer.subarray(end + 2, end + 2 + length).toString('utf8'), error: false }
+    }
+    default:
+      return { value: `unsupported reply: ${buffer.toString('utf8', 0, 40)}`, error: true }
+  }
+}

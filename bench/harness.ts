@@ -1,0 +1,148 @@
+// One scenario, end to end: prime the warm store and the data directory once, then run the
+// peers interleaved (cold, datadir, warm, floor) for each round, and summarize. Every container
+// and temporary file is removed at the end, whatever happened.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Logger } from '../src/logger.js'
+import { Podman } from '../src/podman.js'
+import { hostInfo } from './machine.js'
+import {
+  primeDatadir,
+  primeWarm,
+  runCold,
+  runDatadir,
+  runFloor,
+  runWarm,
+  type BenchContext
+} from './peers.js'
+import {
+  formatMs,
+  formatSeconds,
+  round as round3,
+  summarize,
+  type BenchResult,
+  type RoundSample
+} from './report.js'
+import type { Scenario } from './scenarios.js'
+import { activeCleanups, Cleanup, freePort } from './system.js'
+
+/** Writes one progress line (to stderr). */
+export type Progress = (line: string) => void
+
+export async function runScenario(
+  scenario: Scenario,
+  runs: number,
+  progress: Progress
+): Promise<BenchResult> {
+  const say = (line: string): void => progress(`bench ${scenario.name}: ${line}`)
+  const podman = new Podman()
+  const names = {
+    warm: `warmstart-bench-${scenario.name}-warm`,
+    cold: `warmstart-bench-${scenario.name}-cold`,
+    datadir: `warmstart-bench-${scenario.name}-datadir`
+  }
+  const cleanup = new Cleanup()
+  activeCleanups.add(cleanup)
+  try {
+    const workDir = mkdtempSync(join(tmpdir(), `warmstart-bench-${scenario.name}-`))
+    // Traversable (not readable) for services in a user namespace, whose data is mounted below.
+    chmodSync(workDir, 0o711)
+    cleanup.add(`removing ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }))
+    for (const name of Object.values(names)) {
+      cleanup.add(`removing container ${name}`, () => podman.forceRemove(name))
+      await podman.forceRemove(name) // left by a run that was killed
+    }
+    const ctx: BenchContext = {
+      scenario,
+      podman,
+      logger: quietLogger(say),
+      port: await freePort(),
+      workDir,
+      names
+    }
+    const host = await hostInfo(podman)
+    const date = new Date()
+
+    say('priming the warm store: a cold run that checkpoints')
+    const warm = await primeWarm(ctx)
+    say(
+      `primed: cold ${formatSeconds(warm.coldSeconds)}, then checkpoint ${formatSeconds(warm.checkpointSeconds)}, archive ${warm.archiveBytes} bytes`
+    )
+    say('priming the data directory: a cold run, a clean stop, tar + zstd')
+    const datadir = await primeDatadir(ctx)
+    say(`primed: data directory ${datadir.unpackedBytes} bytes, archive ${datadir.bytes} bytes`)
+
+    const rounds: RoundSample[] = []
+    for (let round = 1; round <= runs; round++) {
+      const step = (peer: string, seconds: number, ms?: number): void =>
+        say(
+          `round ${round}/${runs} ${peer} ${formatSeconds(seconds)}${ms === undefined ? '' : `, first query ${formatMs(ms)}`}`
+        )
+      const cold = await runCold(ctx, round)
+      step('cold', cold.seconds, cold.query.ms)
+      const fromDatadir = await runDatadir(ctx, datadir, round)
+      step('datadir', fromDatadir.seconds, fromDatadir.query.ms)
+      const restored = await runWarm(ctx, warm)
+      step('warm', restored.seconds, restored.query.ms)
+      const floor = await runFloor(warm.archivePath)
+      step('floor', floor)
+      const answers = { cold: cold.query, datadir: fromDatadir.query, warm: restored.query }
+      if (new Set(Object.values(answers).map((query) => query.answer)).size !== 1) {
+        throw new Error(
+          `the peers answered the first query differently: ${JSON.stringify(answers)}`
+        )
+      }
+      rounds.push({
+        round,
+        cold_s: round3(cold.seconds),
+        datadir_s: round3(fromDatadir.seconds),
+        warm_s: round3(restored.seconds),
+        floor_s: round3(floor),
+        warm_restored: restored.restored === true,
+        first_query_ms: {
+          cold: round3(cold.query.ms),
+          datadir: round3(fromDatadir.query.ms),
+          warm: round3(restored.query.ms)
+        },
+        warm_phases: roundAll(restored.phases),
+        datadir_phases: roundAll(fromDatadir.phases)
+      })
+    }
+    return summarize({
+      scenario: scenario.name,
+      description: scenario.description,
+      priming: {
+        archive_bytes: warm.archiveBytes,
+        checkpoint_s: warm.checkpointSeconds,
+        prime_cold_s: warm.coldSeconds,
+        datadir_bytes: datadir.bytes,
+        datadir_unpacked_bytes: datadir.unpackedBytes
+      },
+      rounds,
+      host,
+      date
+    })
+  } finally {
+    say('cleaning up')
+    await cleanup.run(say)
+    activeCleanups.delete(cleanup)
+  }
+}
+
+/**
+ * The engine's log, kept quiet: warnings go to the progress stream, the rest is dropped (when
+ * `up` fails, its error carries the reason and the warm-up's last output).
+ */
+function quietLogger(say: Progress): Logger {
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warning: (message) => say(`warning: ${message}`),
+    group: (_title, work) => work()
+  }
+}
+
+function roundAll(phases: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(phases).map(([phase, s]) => [phase, round3(s)]))
+}

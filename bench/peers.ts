@@ -1,0 +1,231 @@
+// The peers, each on real Podman and CRIU through warmstart's own engine, so that every peer
+// pays the same `up` overhead (reading the host and image, the readiness probe):
+//   cold     `up` without a checkpoint: start, ready, warm-up (what a workflow does today)
+//   datadir  unpack a tar.zst of the warmed-up data directory, `up` with it bind-mounted
+//   warm     `up` restored from a store primed once by a checkpointing cold run
+//   floor    read and decompress warmstart's stored archive to nowhere
+// Each service peer ends with the scenario's first query and removes its container.
+import { spawn } from 'node:child_process'
+import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { down, up, type EngineOptions, type UpResult } from '../src/engine.js'
+import type { Logger } from '../src/logger.js'
+import type { Podman } from '../src/podman.js'
+import { parseSpec, type RawSpec } from '../src/spec.js'
+import { LocalDirectoryStore } from '../src/store/local.js'
+import type { QueryResult } from './clients.js'
+import { withPrepare } from './report.js'
+import type { Scenario } from './scenarios.js'
+import { bash, timed } from './system.js'
+
+export interface BenchContext {
+  scenario: Scenario
+  podman: Podman
+  /** The engine's logger: quiet, keeps what it said for error messages. */
+  logger: Logger
+  /** One host port for every peer; only one service runs at a time. */
+  port: number
+  /** Everything the run writes goes under here; removed at the end. */
+  workDir: string
+  names: { warm: string; cold: string; datadir: string }
+}
+
+export interface PeerRun {
+  seconds: number
+  phases: Record<string, number>
+  query: QueryResult
+  /** Whether `up` restored a checkpoint. */
+  restored: boolean
+}
+
+export interface WarmPrimed {
+  store: LocalDirectoryStore
+  archivePath: string
+  archiveBytes: number
+  checkpointSeconds: number
+  coldSeconds: number
+}
+
+export interface DatadirPrimed {
+  archivePath: string
+  bytes: number
+  unpackedBytes: number
+}
+
+/** The phases of the cold run that made the checkpoint and that a cold run without one skips. */
+const CHECKPOINT_PHASES = ['checkpoint', 'resume', 'compress', 'hash', 'store'] as const
+
+/** A cold `up` that checkpoints into a fresh store, as a workflow's first run would. */
+export async function primeWarm(ctx: BenchContext): Promise<WarmPrimed> {
+  const store = new LocalDirectoryStore({ dir: join(ctx.workDir, 'warm-store') })
+  const result = await serviceUp(ctx, ctx.names.warm, {}, { store })
+  await down(ctx.names.warm, ctx)
+  if (result.restored || !result.saved) {
+    throw new Error(`the priming run stored no checkpoint: ${describeWarnings(result)}`)
+  }
+  const [entry] = await store.list()
+  if (!entry) throw new Error(`the priming run's checkpoint is not in ${store.description}`)
+  const checkpointSeconds = CHECKPOINT_PHASES.reduce((sum, p) => sum + (result.timings[p] ?? 0), 0)
+  return {
+    store,
+    archivePath: entry.archivePath,
+    archiveBytes: entry.bytes,
+    checkpointSeconds,
+    coldSeconds: result.startupSeconds
+  }
+}
+
+/** `down`, then `up` from the primed store; it must restore. */
+export async function runWarm(ctx: BenchContext, primed: WarmPrimed): Promise<PeerRun> {
+  await down(ctx.names.warm, ctx)
+  return withService(ctx, ctx.names.warm, async () => {
+    const result = await serviceUp(ctx, ctx.names.warm, {}, { store: primed.store })
+    if (!result.restored) {
+      throw new Error(`the warm run started cold instead of restoring: ${describeWarnings(result)}`)
+    }
+    return { seconds: result.startupSeconds, phases: phasesOf(result), restored: result.restored }
+  })
+}
+
+/** Start, ready, warm-up, no checkpoint: what a workflow without warmstart does. */
+export async function runCold(ctx: BenchContext, round: number): Promise<PeerRun> {
+  const store = new LocalDirectoryStore({ dir: join(ctx.workDir, `cold-store-${round}`) })
+  try {
+    return await withService(ctx, ctx.names.cold, async () => {
+      const result = await serviceUp(ctx, ctx.names.cold, {}, { store, checkpoint: false })
+      return { seconds: result.startupSeconds, phases: phasesOf(result), restored: result.restored }
+    })
+  } finally {
+    rmSync(store.dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * A cold run with an empty data directory bind-mounted (`:U` hands it to the service's user),
+ * then a clean stop (after `persist`, for Redis) and a tar + zstd of the directory.
+ */
+export async function primeDatadir(ctx: BenchContext): Promise<DatadirPrimed> {
+  const { datadir } = ctx.scenario
+  const dir = join(ctx.workDir, 'datadir-prime')
+  const archivePath = join(ctx.workDir, 'datadir.tar.zst')
+  mkdirSync(dir, { mode: 0o700 })
+  try {
+    await serviceUp(ctx, ctx.names.datadir, datadirSpec(ctx, `${dir}:${datadir.path}:U`), {
+      store: emptyStore(ctx, 'datadir-prime-store'),
+      checkpoint: false
+    })
+    await datadir.persist?.(ctx.port)
+    // A clean stop: PostgreSQL checkpoints and shuts down, as a workflow caching it would.
+    await ctx.podman.podman(['stop', '--time', '120', ctx.names.datadir])
+    await bash('tar --numeric-owner -C "$1" -cf - . | zstd -q -3 -T0 -o "$2"', [dir, archivePath])
+    const unpackedBytes = Number((await bash('du -sb "$1"', [dir])).split('\t')[0])
+    return { archivePath, bytes: statSync(archivePath).size, unpackedBytes }
+  } finally {
+    await down(ctx.names.datadir, ctx)
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Unpacks a fresh copy of the data directory and starts the service on it (no warm-up). */
+export async function runDatadir(
+  ctx: BenchContext,
+  primed: DatadirPrimed,
+  round: number
+): Promise<PeerRun> {
+  const copy = join(ctx.workDir, `datadir-${round}`)
+  try {
+    return await withService(ctx, ctx.names.datadir, async () => {
+      // Numeric owners as archived: the service's user, mapped as the container maps it.
+      const unpack = await timed(() =>
+        bash('mkdir -m 0700 "$2" && zstd -dcq "$1" | tar --numeric-owner -xf - -C "$2"', [
+          primed.archivePath,
+          copy
+        ])
+      )
+      const result = await serviceUp(
+        ctx,
+        ctx.names.datadir,
+        { ...datadirSpec(ctx, `${copy}:${ctx.scenario.datadir.path}`), warmup: '' },
+        { store: emptyStore(ctx, `datadir-store-${round}`), checkpoint: false }
+      )
+      return {
+        seconds: unpack.seconds + result.startupSeconds,
+        phases: { unpack: unpack.seconds, ...phasesOf(result) },
+        restored: result.restored
+      }
+    })
+  } finally {
+    rmSync(copy, { recursive: true, force: true })
+  }
+}
+
+/** Seconds to read and decompress the stored archive to nowhere: `zstd -dc ARCHIVE > /dev/null`. */
+export async function runFloor(archivePath: string): Promise<number> {
+  const { seconds } = await timed(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const zstd = spawn('zstd', ['-dcq', archivePath], { stdio: ['ignore', 'ignore', 'pipe'] })
+        let stderr = ''
+        zstd.stderr.on('data', (chunk) => (stderr += chunk))
+        zstd.on('error', reject)
+        zstd.on('close', (code) =>
+          code === 0 ? resolve() : reject(new Error(`zstd -dc ${archivePath}: ${stderr.trim()}`))
+        )
+      })
+  )
+  return seconds
+}
+
+/** Brings a peer's service up, sends the first query, and always removes the container. */
+async function withService(
+  ctx: BenchContext,
+  name: string,
+  start: () => Promise<Omit<PeerRun, 'query'>>
+): Promise<PeerRun> {
+  try {
+    const started = await start()
+    const query = await ctx.scenario.firstQuery(ctx.port)
+    return { ...started, query }
+  } finally {
+    await down(name, ctx)
+  }
+}
+
+async function serviceUp(
+  ctx: BenchContext,
+  name: string,
+  overrides: Partial<RawSpec>,
+  options: Pick<EngineOptions, 'store' | 'checkpoint'>
+): Promise<UpResult> {
+  const spec = parseSpec({ ...ctx.scenario.spec(name, ctx.port), ...overrides })
+  return up(spec, {
+    podman: ctx.podman,
+    logger: ctx.logger,
+    replace: true,
+    workDir: ctx.workDir,
+    ...options
+  })
+}
+
+/** The scenario's spec with the data directory mounted (and, for Redis, told to live there). */
+function datadirSpec(ctx: BenchContext, volume: string): Partial<RawSpec> {
+  const base = ctx.scenario.spec(ctx.names.datadir, ctx.port)
+  const options = Array.isArray(base.options) ? (base.options as string[]) : []
+  return {
+    options: [...options, `--volume=${volume}`],
+    ...(ctx.scenario.datadir.command ? { command: ctx.scenario.datadir.command } : {})
+  }
+}
+
+/** A store nothing was ever saved to: `up` misses and starts cold. */
+function emptyStore(ctx: BenchContext, label: string): LocalDirectoryStore {
+  return new LocalDirectoryStore({ dir: join(ctx.workDir, label) })
+}
+
+function phasesOf(result: UpResult): Record<string, number> {
+  return withPrepare(result.startupSeconds, result.timings)
+}
+
+function describeWarnings(result: UpResult): string {
+  return result.warnings.join('; ') || 'no warning said why'
+}

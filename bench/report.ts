@@ -1,0 +1,230 @@
+// The benchmark's statistics and report: pure functions from the measured rounds to the result
+// JSON and the markdown table. No I/O here (see harness.ts for the measuring).
+import { formatBytes } from '../src/engine.js'
+
+/** The three peers that end with a running service, each measured until it is ready. */
+export const SERVICE_PEERS = ['cold', 'datadir', 'warm'] as const
+export type ServicePeer = (typeof SERVICE_PEERS)[number]
+export type PeerValues = Record<ServicePeer, number>
+
+/** One interleaved round: cold, datadir, warm, floor, in that order. */
+export interface RoundSample {
+  round: number
+  cold_s: number
+  datadir_s: number
+  warm_s: number
+  floor_s: number
+  /** Whether the warm peer's `up` restored the checkpoint (it must). */
+  warm_restored: boolean
+  first_query_ms: PeerValues
+  /** Seconds per phase of the warm `up` (lookup, verify, restore, ready; prepare is the rest). */
+  warm_phases: Record<string, number>
+  /** Seconds per phase of the datadir peer (unpack, then the `up`'s prepare, start, ready). */
+  datadir_phases: Record<string, number>
+}
+
+/** What was made once, before the rounds. */
+export interface Priming {
+  /** Size of warmstart's stored checkpoint archive (zstd). */
+  archive_bytes: number
+  /** Extra time the priming cold run spent on checkpoint, resume, compress, hash and store. */
+  checkpoint_s: number
+  /** The priming cold run's own start + ready + warm-up seconds (not a cold sample). */
+  prime_cold_s: number
+  /** Size of the data directory archive (tar + zstd). */
+  datadir_bytes: number
+  /** Size of the data directory on disk. */
+  datadir_unpacked_bytes: number
+}
+
+export interface HostInfo {
+  cpu: string
+  cores: number
+  kernel: string
+  podman: string
+  criu: string
+  runtime: string
+  /** 1-minute load average when the run started: other work on the machine skews the numbers. */
+  load_average: number
+}
+
+export interface BenchResult {
+  scenario: string
+  description: string
+  runs: number
+  /** Medians over the rounds, in seconds. */
+  cold_s: number
+  datadir_s: number
+  warm_s: number
+  floor_s: number
+  /** Median latency of the scenario's fixed first query on each peer's fresh service. */
+  first_query_ms: PeerValues
+  archive_bytes: number
+  datadir_bytes: number
+  datadir_unpacked_bytes: number
+  checkpoint_s: number
+  prime_cold_s: number
+  speedup_vs_cold: number
+  speedup_vs_datadir: number
+  warm_over_floor: number
+  warm_phases: Record<string, number>
+  datadir_phases: Record<string, number>
+  host: HostInfo
+  date: string
+  samples: RoundSample[]
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) throw new Error('median of no values')
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  const upper = sorted[middle] as number
+  return sorted.length % 2 ? upper : ((sorted[middle - 1] as number) + upper) / 2
+}
+
+/** `numerator / denominator`, rounded to 2 decimals; NaN when the denominator is not positive. */
+export function ratio(numerator: number, denominator: number): number {
+  return denominator > 0 ? round(numerator / denominator, 2) : Number.NaN
+}
+
+export function round(value: number, decimals = 3): number {
+  const scale = 10 ** decimals
+  return Math.round(value * scale) / scale
+}
+
+/** Per-phase medians; a phase missing from a round counts as 0 s there. */
+export function phaseMedians(rounds: Array<Record<string, number>>): Record<string, number> {
+  const phases = [...new Set(rounds.flatMap((phases) => Object.keys(phases)))]
+  return Object.fromEntries(
+    phases.map((phase) => [phase, round(median(rounds.map((phases) => phases[phase] ?? 0)))])
+  )
+}
+
+/**
+ * The phases of one `up` plus `prepare`: what its total spent outside them (reading the host
+ * and image, composing the key), so that the phases add up to the total.
+ */
+export function withPrepare(
+  totalSeconds: number,
+  phases: Record<string, number | undefined>
+): Record<string, number> {
+  const measured = Object.entries(phases).filter(
+    (entry): entry is [string, number] => entry[1] !== undefined
+  )
+  const spent = measured.reduce((sum, [, seconds]) => sum + seconds, 0)
+  return { prepare: round(Math.max(0, totalSeconds - spent)), ...Object.fromEntries(measured) }
+}
+
+export function summarize(input: {
+  scenario: string
+  description: string
+  priming: Priming
+  rounds: RoundSample[]
+  host: HostInfo
+  date: Date
+}): BenchResult {
+  const { rounds, priming } = input
+  const med = (pick: (sample: RoundSample) => number): number => round(median(rounds.map(pick)))
+  const cold = med((r) => r.cold_s)
+  const datadir = med((r) => r.datadir_s)
+  const warm = med((r) => r.warm_s)
+  const floor = med((r) => r.floor_s)
+  return {
+    scenario: input.scenario,
+    description: input.description,
+    runs: rounds.length,
+    cold_s: cold,
+    datadir_s: datadir,
+    warm_s: warm,
+    floor_s: floor,
+    first_query_ms: {
+      cold: med((r) => r.first_query_ms.cold),
+      datadir: med((r) => r.first_query_ms.datadir),
+      warm: med((r) => r.first_query_ms.warm)
+    },
+    archive_bytes: priming.archive_bytes,
+    datadir_bytes: priming.datadir_bytes,
+    datadir_unpacked_bytes: priming.datadir_unpacked_bytes,
+    checkpoint_s: round(priming.checkpoint_s),
+    prime_cold_s: round(priming.prime_cold_s),
+    speedup_vs_cold: ratio(cold, warm),
+    speedup_vs_datadir: ratio(datadir, warm),
+    warm_over_floor: ratio(warm, floor),
+    warm_phases: phaseMedians(rounds.map((r) => r.warm_phases)),
+    datadir_phases: phaseMedians(rounds.map((r) => r.datadir_phases)),
+    host: input.host,
+    date: input.date.toISOString(),
+    samples: rounds
+  }
+}
+
+export function formatSeconds(seconds: number): string {
+  return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`
+}
+
+export function formatMs(ms: number): string {
+  return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`
+}
+
+function formatPhases(phases: Record<string, number>): string {
+  return Object.entries(phases)
+    .map(([phase, seconds]) => `${phase} ${formatSeconds(seconds)}`)
+    .join(', ')
+}
+
+function times(value: number): string {
+  return `${value.toFixed(1)}x`
+}
+
+/** The result as a markdown table: one row per peer, then the derived figures. */
+export function renderTable(result: BenchResult): string {
+  const q = result.first_query_ms
+  const runs = result.runs === 1 ? '1 run' : `medians of ${result.runs} runs`
+  const rows: string[][] = [
+    ['peer', 'until ready', 'first query', 'what it does'],
+    ['cold', formatSeconds(result.cold_s), formatMs(q.cold), 'start, wait until ready, warm up'],
+    [
+      'datadir',
+      formatSeconds(result.datadir_s),
+      formatMs(q.datadir),
+      `unpack the data directory (${formatBytes(result.datadir_bytes)} tar.zst), start, wait until ready`
+    ],
+    [
+      'warm',
+      formatSeconds(result.warm_s),
+      formatMs(q.warm),
+      `restore warmstart's checkpoint (${formatBytes(result.archive_bytes)} tar.zst)`
+    ],
+    ['floor', formatSeconds(result.floor_s), '', '`zstd -dc` of that archive to /dev/null']
+  ]
+  const figures: string[][] = [
+    ['figure', 'value'],
+    ['warm speed-up vs cold', times(result.speedup_vs_cold)],
+    ['warm speed-up vs datadir', times(result.speedup_vs_datadir)],
+    ['warm / floor', times(result.warm_over_floor)],
+    ['checkpoint cost (once, on a cold run)', formatSeconds(result.checkpoint_s)],
+    ['warm phases', formatPhases(result.warm_phases)],
+    ['datadir phases', formatPhases(result.datadir_phases)],
+    [
+      'data directory',
+      `${formatBytes(result.datadir_unpacked_bytes)} on disk, ${formatBytes(result.datadir_bytes)} tar.zst`
+    ],
+    [
+      'host',
+      `${result.host.cpu} (${result.host.cores} cores, load ${result.host.load_average.toFixed(2)}), kernel ${result.host.kernel}, podman ${result.host.podman}, ${result.host.runtime}, CRIU ${result.host.criu}`
+    ]
+  ]
+  return [
+    `### ${result.scenario}: ${result.description} (${runs})`,
+    '',
+    ...markdownTable(rows, ['---', '--:', '--:', '---']),
+    '',
+    ...markdownTable(figures, ['---', '---'])
+  ].join('\n')
+}
+
+export function markdownTable(rows: string[][], alignment: string[]): string[] {
+  const [header, ...body] = rows
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`
+  return [line(header ?? []), line(alignment), ...body.map(line)]
+}

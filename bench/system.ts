@@ -1,0 +1,81 @@
+// Small process helpers for the benchmark: shell scripts, timing, free ports, and a clean-up
+// list that runs on success, failure and (through main.ts) Ctrl-C.
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+/** Runs a bash script with `pipefail`, arguments as $1..; resolves with its stdout. */
+export async function bash(script: string, args: string[] = []): Promise<string> {
+  try {
+    const { stdout } = await run('bash', ['-o', 'pipefail', '-c', script, 'bash', ...args], {
+      maxBuffer: 64 * 1024 * 1024
+    })
+    return stdout
+  } catch (error) {
+    const failed = error as { code?: number; stderr?: string; message: string }
+    const said = (failed.stderr ?? '').trim().split('\n').slice(-5).join('\n')
+    throw new Error(`\`${script}\` failed (exit ${failed.code ?? '?'}): ${said || failed.message}`)
+  }
+}
+
+/** Runs `work`; resolves with its value and the seconds it took. */
+export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+  const start = performance.now()
+  const value = await work()
+  return { value, seconds: (performance.now() - start) / 1000 }
+}
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+/** The repository's root: the nearest directory above this module with a package.json. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'examples'))) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('cannot find the repository root above the bench module')
+    dir = parent
+  }
+  return dir
+}
+
+/** Clean-up steps, run last in, first out; every step runs even when one fails. */
+export class Cleanup {
+  private readonly steps: Array<{ label: string; step: () => unknown }> = []
+  private ran?: Promise<void>
+
+  add(label: string, step: () => unknown): void {
+    this.steps.push({ label, step })
+  }
+
+  /** Runs the steps once (later calls wait for the first); reports failures through `warn`. */
+  run(warn: (message: string) => void): Promise<void> {
+    this.ran ??= (async () => {
+      for (const { label, step } of this.steps.reverse()) {
+        try {
+          await step()
+        } catch (error) {
+          warn(`clean-up: ${label} failed: ${(error as Error).message}`)
+        }
+      }
+    })()
+    return this.ran
+  }
+}
+
+/** The clean-ups of the runs in progress, for main.ts to run on SIGINT and SIGTERM. */
+export const activeCleanups = new Set<Cleanup>()
