@@ -42,7 +42,7 @@ recipe_hash() {
 }
 
 build_one() {
-  local svc=$1 tag="${tags[$1]:-}" name hash current rootfs started
+  local svc=$1 tag="${tags[$1]:-}" name hash current previous rootfs started
   [ -n "$tag" ] || die "unknown image '$svc' (known: ${!tags[*]})"
   name="localhost/warmstart/$svc:$tag"
   hash=$(recipe_hash "$svc")
@@ -52,6 +52,9 @@ build_one() {
     return
   fi
 
+  # The image this build replaces: removed once the new one has its name, so rebuilds leave no
+  # dangling images behind.
+  previous=$(podman image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
   # shellcheck source=/dev/null
   PACKAGES='' PORT='' ENV_PATH='' CMD='' USER='' PRUNE=''
   . "$recipes/$svc/recipe"
@@ -90,6 +93,7 @@ build_one() {
       --change "LABEL io.warmstart.recipe=$hash" \
       - "$name" >"$rootfs.log" 2>&1 || { cat "$rootfs.log" >&2; rm -f "$rootfs.log"; die "podman import failed for $name"; }
   rm -f "$rootfs.log"
+  [ -z "$previous" ] || podman rmi "$previous" >/dev/null 2>&1 || true # still used by a container: kept
   echo "$name: built in $(($(date +%s) - started)) s, $(podman image inspect --format '{{.Size}}' "$name" | numfmt --to=iec)"
 }
 
