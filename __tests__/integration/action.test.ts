@@ -271,6 +271,28 @@ describe('cache service faults never fail a job whose service starts cold', () =
   })
 })
 
+test('a failing warm-up fails the step with its reason; post leaves nothing behind', async () => {
+  const double = await startCacheDouble({ protocol: 'v1' })
+  try {
+    const runnerTemp = tempDir('runner-temp')
+    dirs.push(runnerTemp)
+    const job = await runJob(double, runnerTemp.path, {
+      ...redisInputs(await freePort(), 'failing-warmup'),
+      warmup: 'echo migration 7 failed; exit 4'
+    })
+    expect(job.main.status).toBe(1)
+    expect(job.main.stdout).toMatch(/::error::the warm-up failed with exit code 4/)
+    expect(job.main.stdout).toMatch(/migration 7 failed/)
+    expect(job.post.status).toBe(0)
+    expect(job.summary).toBe('')
+    expect(await podman.containerExists(name)).toBe(false)
+    expect(existsSync(join(runnerTemp.path, 'warmstart-work'))).toBe(false)
+    expect(await double.entries()).toEqual([])
+  } finally {
+    await double.stop()
+  }
+})
+
 test('without a cache service the service starts cold with a warning', async () => {
   const runnerTemp = tempDir('runner-temp')
   dirs.push(runnerTemp)

@@ -12,7 +12,16 @@ import { Podman } from '../../src/podman.js'
 import { parseSpec, type RawSpec } from '../../src/spec.js'
 import { LocalDirectoryStore } from '../../src/store/local.js'
 import type { EntryMetadata } from '../../src/store/store.js'
-import { IMAGES, freePort, mariadb, psql, redisCli, requireHost, tempDir } from './host.js'
+import {
+  IMAGES,
+  eventually,
+  freePort,
+  mariadb,
+  psql,
+  redisCli,
+  requireHost,
+  tempDir
+} from './host.js'
 
 /** Keeps what the engine said, to assert on warnings. */
 function recordingLogger(): Logger & { lines: string[]; warnings: string[] } {
@@ -179,7 +188,14 @@ test('the archive is consistent while the service writes continuously during the
     while :; do echo "INSERT INTO counter SELECT coalesce(max(n), 0) + 1, repeat('x', 500) FROM counter;"; sleep 0.005; done | psql -q`
   const spec = parseSpec(
     postgresSpec(name, port, {
-      command: ['sh', '-c', `warmstart-entry postgres ${settings} & ${writer}`],
+      // At container start no postmaster can be running: a postmaster.pid left by the kill in
+      // `podman restart` below may name a PID that the writer's psql now has, and PostgreSQL
+      // would refuse to start ("Is another postmaster running?"), a flake seen in CI.
+      command: [
+        'sh',
+        '-c',
+        `rm -f /var/lib/postgresql/data/postmaster.pid; warmstart-entry postgres ${settings} & ${writer}`
+      ],
       warmup: `until [ "$(psql -h 127.0.0.1 -p ${port} -U postgres -Atc 'SELECT count(*) FROM counter' 2>/dev/null || echo 0)" -gt 500 ]; do sleep 0.2; done`
     })
   )
@@ -210,8 +226,12 @@ test('the archive is consistent while the service writes continuously during the
   expect(later.count).toBe(later.max)
   // And the files are sound on their own: a restart recovers from them alone.
   await podman.podman(['restart', '--time', '5', name])
-  const { eventually } = await import('./host.js')
-  const recovered = await eventually(check, 60)
+  const recovered = await eventually(check, 90).catch(async (error: Error) => {
+    // Say why: the service's own log tells recovery trouble from a slow start.
+    throw new Error(
+      `${error.message}\nafter restart, ${name} logged:\n${await podman.logs(name, 40)}`
+    )
+  })
   expect(recovered.count).toBe(recovered.max)
   expect(recovered.count).toBeGreaterThanOrEqual(later.count)
 })

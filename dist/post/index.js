@@ -99946,6 +99946,9 @@ async function run() {
         }
     })
         .catch((error) => warning(`clean-up: ${message(error)}`));
+    // No key: main failed before the service was up, and its error says why.
+    if (!state.cacheKey)
+        return;
     await writeSummary(state, uploaded).catch((error) => warning(`could not write the job summary: ${message(error)}`));
 }
 /** The job summary: what happened, what it cost, what a warm run should save. */

@@ -50,6 +50,8 @@ export async function run(): Promise<void> {
       }
     })
     .catch((error: unknown) => core.warning(`clean-up: ${message(error)}`))
+  // No key: main failed before the service was up, and its error says why.
+  if (!state.cacheKey) return
   await writeSummary(state, uploaded).catch((error: unknown) =>
     core.warning(`could not write the job summary: ${message(error)}`)
   )
