@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { inputDefaults } from '../action-yml.js'
 import { childEnv } from '../cache-double/env.js'
 import { startCacheDouble, type CacheDouble } from '../cache-double/server.js'
 import { Podman } from '../../src/podman.js'
@@ -14,21 +15,6 @@ const root = new URL('../..', import.meta.url).pathname
 const podman = new Podman()
 const name = 'warmstart-it-action'
 const dirs: Array<{ remove: () => void }> = []
-
-/** The defaults action.yml declares, as the runner would pass them. */
-function actionDefaults(): Record<string, string> {
-  const text = readFileSync(join(root, 'action.yml'), 'utf8')
-  const inputs = text.slice(text.indexOf('\ninputs:'), text.indexOf('\noutputs:'))
-  const defaults: Record<string, string> = {}
-  let current = ''
-  for (const line of inputs.split('\n')) {
-    const input = /^ {2}([a-z-]+):\s*$/.exec(line)
-    if (input) current = input[1] as string
-    const value = /^ {4}default:\s*'?([^']*)'?\s*$/.exec(line)
-    if (value && current) defaults[current] = value[1] as string
-  }
-  return defaults
-}
 
 /** The `name<<delimiter ... delimiter` records of a GITHUB_STATE or GITHUB_OUTPUT file. */
 function readCommandFile(path: string): Record<string, string> {
@@ -70,7 +56,7 @@ async function runJob(
   }
   for (const path of Object.values(paths)) writeFileSync(path, '')
   const inputEnv: Record<string, string> = {}
-  for (const [input, value] of Object.entries({ ...actionDefaults(), ...inputs })) {
+  for (const [input, value] of Object.entries({ ...inputDefaults(), ...inputs })) {
     inputEnv[`INPUT_${input.toUpperCase()}`] = value
   }
   const env = {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { actionYml, declared, inputDefaults, section } from '../action-yml.js'
 import type { SaveInput } from '../../src/action/inputs.js'
 
 // @actions/core mocked through one typed fixture: inputs come from a table, commands are recorded.
@@ -18,26 +18,9 @@ jest.unstable_mockModule('@actions/core', () => ({
 const { INPUTS, OUTPUTS, InputError, decideSave, getInputs } =
   await import('../../src/action/inputs.js')
 
-const actionYml = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')
-const section = (name: string, next: string): string =>
-  actionYml.slice(actionYml.indexOf(`\n${name}:`), actionYml.indexOf(`\n${next}:`))
-const declared = (text: string): string[] =>
-  [...text.matchAll(/^ {2}([a-z-]+):\s*$/gm)].map((match) => match[1] as string)
-const defaults = (): Record<string, string> => {
-  const result: Record<string, string> = {}
-  let current = ''
-  for (const line of section('inputs', 'outputs').split('\n')) {
-    const input = /^ {2}([a-z-]+):\s*$/.exec(line)
-    if (input) current = input[1] as string
-    const value = /^ {4}default:\s*'?([^']*)'?\s*$/.exec(line)
-    if (value) result[current] = value[1] as string
-  }
-  return result
-}
-
 function setInputs(values: Record<string, string>): void {
   for (const key of Object.keys(inputs)) delete inputs[key]
-  Object.assign(inputs, defaults(), values)
+  Object.assign(inputs, inputDefaults(), values)
 }
 
 afterEach(() => {
@@ -51,7 +34,7 @@ describe('action.yml', () => {
   })
 
   test('every input but image has a default, booleans as true or false', () => {
-    const values = defaults()
+    const values = inputDefaults()
     for (const input of INPUTS.filter((name) => name !== 'image'))
       expect(values).toHaveProperty(input)
     for (const flag of ['install', 'file-locks', 'tcp-established']) {
