@@ -53,7 +53,14 @@ export interface DatadirPrimed {
 }
 
 /** The phases of the cold run that made the checkpoint and that a cold run without one skips. */
-const CHECKPOINT_PHASES = ['checkpoint', 'resume', 'compress', 'hash', 'store'] as const
+const CHECKPOINT_PHASES = [
+  'checkpoint',
+  'volumes',
+  'resume',
+  'compress',
+  'assemble',
+  'store'
+] as const
 
 /** A cold `up` that checkpoints into a fresh store, as a workflow's first run would. */
 export async function primeWarm(ctx: BenchContext): Promise<WarmPrimed> {

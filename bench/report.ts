@@ -17,7 +17,7 @@ export interface RoundSample {
   /** Whether the warm peer's `up` restored the checkpoint (it must). */
   warm_restored: boolean
   first_query_ms: PeerValues
-  /** Seconds per phase of the warm `up` (lookup, verify, restore, ready; prepare is the rest). */
+  /** Seconds per phase of the warm `up` (lookup, unpack, restore, ready; prepare is the rest). */
   warm_phases: Record<string, number>
   /** Seconds per phase of the datadir peer (unpack, then the `up`'s prepare, start, ready). */
   datadir_phases: Record<string, number>
@@ -27,7 +27,7 @@ export interface RoundSample {
 export interface Priming {
   /** Size of warmstart's stored checkpoint archive (zstd). */
   archive_bytes: number
-  /** Extra time the priming cold run spent on checkpoint, resume, compress, hash and store. */
+  /** Extra time the priming cold run spent on checkpoint, volumes, resume, compress, assemble and store. */
   checkpoint_s: number
   /** The priming cold run's own start + ready + warm-up seconds (not a cold sample). */
   prime_cold_s: number

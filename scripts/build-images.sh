@@ -56,7 +56,7 @@ build_one() {
   # dangling images behind.
   previous=$(podman image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
   # shellcheck source=/dev/null
-  PACKAGES='' PORT='' ENV_PATH='' CMD='' USER='' PRUNE=''
+  PACKAGES='' PORT='' ENV_PATH='' CMD='' USER='' PRUNE='' VOLUME=''
   . "$recipes/$svc/recipe"
   started=$(date +%s)
   echo "$name: building from $(debian_mirror) ($PACKAGES)"
@@ -90,6 +90,7 @@ build_one() {
       --change "ENV PATH=$ENV_PATH" \
       --change "EXPOSE $PORT" \
       --change "USER $USER" \
+      ${VOLUME:+--change "VOLUME $VOLUME"} \
       --change "LABEL io.warmstart.recipe=$hash" \
       - "$name" >"$rootfs.log" 2>&1 || { cat "$rootfs.log" >&2; rm -f "$rootfs.log"; die "podman import failed for $name"; }
   rm -f "$rootfs.log"

@@ -156,14 +156,14 @@ export async function compressArchive(plain: string, compressed: string): Promis
 }
 
 /**
- * Hashes the archive and lists its tar entries in one read: the compressed bytes go to the hash
+ * Hashes the archive (or one part of it, `range`) and lists its tar entries in one read: the compressed bytes go to the hash
  * and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker. With
  * `decompressTo`, the decompressed tar is also written there, in the same pass: podman imports
  * a plain tar twice as fast as it decompresses zstd itself.
  */
 export async function inspectArchive(
   path: string,
-  options: { decompressTo?: string } = {}
+  options: { decompressTo?: string; range?: ByteRange } = {}
 ): Promise<Inspection> {
   const hash = createHash('sha256')
   const walker = new TarWalker()
@@ -171,7 +171,7 @@ export async function inspectArchive(
   let zstd: ChildProcess | undefined
   let zstdRunning = false
   let unreadable: Promise<string | undefined> = Promise.resolve(undefined)
-  for await (const data of createReadStream(path)) {
+  for await (const data of createReadStream(path, streamRange(options.range))) {
     const chunk = data as Buffer
     if (bytes === 0 && isZstd(chunk)) {
       // With decompressTo, tee writes the plain tar to disk while the walker reads it.
@@ -227,7 +227,19 @@ export async function inspectArchive(
   }
 }
 
-function isZstd(chunk: Buffer): boolean {
+/** Bytes `offset` to `offset + bytes` of a file: one part of an archive (src/layout.ts). */
+export interface ByteRange {
+  offset: number
+  bytes: number
+}
+
+/** The options of createReadStream that read `range` (its `end` is inclusive). */
+export function streamRange(range?: ByteRange): { start?: number; end?: number } {
+  if (!range) return {}
+  return { start: range.offset, end: range.offset + range.bytes - 1 }
+}
+
+export function isZstd(chunk: Buffer): boolean {
   return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528
 }
 

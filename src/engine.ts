@@ -6,12 +6,29 @@
 // checkpointing or storing is a warning and the service stays up. Only a service that cannot be
 // started at all, or a warm-up that fails, fails `up`.
 import { createHash } from 'node:crypto'
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
+import { pipeline } from 'node:stream/promises'
 import { join } from 'node:path'
 import { HostReader, type CriuStatus, type HostFingerprint } from './host.js'
-import { archiveProblems, compressArchive, inspectArchive } from './archive.js'
+import { archiveProblems, compressArchive, inspectArchive, streamRange } from './archive.js'
 import { composeKey, restoreKeyPrefixes, type CacheKey } from './key.js'
+import {
+  decodeParts,
+  isVolumePart,
+  type ArchivePart,
+  type CheckpointPart,
+  type VolumePart
+} from './layout.js'
 import { buildManifest, manifestDifferences } from './manifest.js'
 import type { Logger } from './logger.js'
 import { PodmanError, type Podman, type RunOptions } from './podman.js'
@@ -21,6 +38,14 @@ import { hostPorts, splitWords, type ServiceSpec } from './spec.js'
 import type { CheckpointStore, StoreHit } from './store/store.js'
 import { Timings, type PhaseTimings } from './timings.js'
 import { USERNS_RUN_OPTIONS, needsUserNamespace } from './userns.js'
+import {
+  archiveVolume,
+  containerVolumes,
+  createVolumeFor,
+  removeVolumesOf,
+  unpackVolume,
+  type ContainerVolume
+} from './volumes.js'
 
 export interface EngineOptions {
   podman: Podman
@@ -141,11 +166,9 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
         return result({ cacheHit, restored: true, startupSeconds, ...stored })
       } catch (error) {
         warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`)
-        await podman
-          .forceRemove(spec.name)
-          .catch((e: unknown) =>
-            warn(`could not remove what the failed restore left: ${message(e)}`)
-          )
+        await removeService(podman, spec.name).catch((e: unknown) =>
+          warn(`could not remove what the failed restore left: ${message(e)}`)
+        )
         if (cacheHit) await store.discard(hit.key).catch(() => undefined)
       }
     } else {
@@ -171,9 +194,14 @@ interface Outcome {
   saved: boolean
 }
 
-/** Removes the service's container, whatever state it is in. */
+/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
 export async function down(name: string, options: { podman: Podman }): Promise<void> {
-  await options.podman.forceRemove(name)
+  await removeService(options.podman, name)
+}
+
+async function removeService(podman: Podman, name: string): Promise<void> {
+  await podman.forceRemove(name)
+  await removeVolumesOf(podman, name)
 }
 
 /** Reads the host and the image, decides how to run the service, composes the key. */
@@ -186,7 +214,7 @@ async function prepare(spec: ServiceSpec, options: EngineOptions, timings: Timin
       )
     }
     logger.info(`replacing the existing container ${spec.name}`)
-    await podman.forceRemove(spec.name)
+    await removeService(podman, spec.name)
   }
   if (!(await podman.imageExists(spec.image))) {
     await timings
@@ -241,25 +269,70 @@ async function prepare(spec: ServiceSpec, options: EngineOptions, timings: Timin
   }
 }
 
-/** Restores from a stored archive, checks it first, and waits until the service answers. */
+/** Restores from a stored archive, after checking that its manifest fits this host and run. */
 async function restoreWarm(
   plan: Plan,
   hit: StoreHit,
   options: EngineOptions,
   timings: Timings
 ): Promise<string> {
+  const differences = manifestDifferences(hit.metadata, plan.key, hit.key)
+  if (differences.length) {
+    throw new Error(`its manifest does not match this run: ${differences.join('; ')}`)
+  }
+  const bytes = statSync(hit.archivePath).size
+  if (bytes !== hit.metadata.bytes) {
+    throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`)
+  }
+  return restoreArchive(
+    plan,
+    hit.archivePath,
+    decodeParts(hit.metadata.parts, bytes),
+    options,
+    timings
+  )
+}
+
+/**
+ * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
+ * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
+ * processes and waits until the service answers. What a failure leaves is for the caller to remove.
+ */
+async function restoreArchive(
+  plan: Plan,
+  archivePath: string,
+  parts: ArchivePart[],
+  options: EngineOptions,
+  timings: Timings
+): Promise<string> {
   const { podman } = options
+  const [checkpoint, ...rest] = parts as [CheckpointPart, ...ArchivePart[]]
+  const volumes = rest.filter(isVolumePart)
   const scratch = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-restore-'))
   try {
-    const importPath = await timings.time('verify', () =>
-      checkArchive(plan, hit, join(scratch, 'checkpoint.tar'))
-    )
+    const importPath = await timings.time('unpack', async () => {
+      const mountpoints: string[] = []
+      for (const volume of volumes) {
+        mountpoints.push(await createVolumeFor(podman, volume, plan.spec.name))
+      }
+      // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
+      const settled = await Promise.allSettled([
+        checkCheckpointPart(archivePath, checkpoint, join(scratch, 'checkpoint.tar')),
+        ...volumes.map((volume, i) =>
+          unpackChecked(podman, archivePath, volume, mountpoints[i] as string)
+        )
+      ])
+      const failed = settled.find((result) => result.status === 'rejected')
+      if (failed) throw failed.reason
+      return (settled[0] as PromiseFulfilledResult<string>).value
+    })
     const id = await timings.time('restore', () =>
       podman.restore({
         importPath,
         name: plan.spec.name,
         fileLocks: plan.spec.fileLocks,
-        tcpEstablished: plan.spec.tcpEstablished
+        tcpEstablished: plan.spec.tcpEstablished,
+        ignoreVolumes: volumes.length > 0
       })
     )
     await timings.time('ready', () =>
@@ -268,6 +341,45 @@ async function restoreWarm(
     return id
   } finally {
     rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+/** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
+async function checkCheckpointPart(
+  archivePath: string,
+  part: CheckpointPart,
+  decompressTo: string
+): Promise<string> {
+  const inspection = await inspectArchive(archivePath, { decompressTo, range: part })
+  if (inspection.sha256 !== part.sha256) {
+    throw new Error(
+      `the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`
+    )
+  }
+  const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES)
+  if (problems.length) {
+    throw new Error(
+      `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
+    )
+  }
+  if (inspection.importPath === decompressTo) return decompressTo
+  // A plain part: podman imports a file, so a part inside a larger file is copied out.
+  if (part.offset === 0 && part.bytes === statSync(archivePath).size) return archivePath
+  await pipeline(createReadStream(archivePath, streamRange(part)), createWriteStream(decompressTo))
+  return decompressTo
+}
+
+async function unpackChecked(
+  podman: Podman,
+  archivePath: string,
+  part: VolumePart,
+  mountpoint: string
+): Promise<void> {
+  const sha256 = await unpackVolume(podman, archivePath, part, mountpoint)
+  if (sha256 !== part.sha256) {
+    throw new Error(
+      `the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`
+    )
   }
 }
 
@@ -372,24 +484,41 @@ async function checkpointAndStore(
   }
   const workDir = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-'))
   try {
+    const compress = options.compress !== 'none'
+    const made = await logger.group(`Checkpoint ${spec.name}`, () =>
+      checkpointConsistently(plan, options, timings, workDir, compress, warn)
+    )
+    if (!made.ok) return notSaved()
     // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
     // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
-    const plain = join(workDir, `${spec.name}.tar`)
-    const checkpointed = await logger.group(`Checkpoint ${spec.name}`, () =>
-      checkpointConsistently(plan, options, timings, plain, warn)
-    )
-    if (!checkpointed.ok) return { id: checkpointed.id, bytes: 0, saved: false }
-    let archive = plain
-    if (options.compress !== 'none') {
-      archive = `${plain}.zst`
-      await timings.time('compress', () => compressArchive(plain, archive))
+    let checkpointFile = made.checkpoint
+    if (compress) {
+      checkpointFile = `${made.checkpoint}.zst`
+      await timings.time('compress', () => compressArchive(made.checkpoint, checkpointFile))
     }
+    const archive = join(workDir, `${spec.name}.checkpoint`)
+    const { parts, sha256 } = await timings.time('assemble', () =>
+      assembleArchive(archive, checkpointFile, made.volumes)
+    )
     const bytes = statSync(archive).size
-    const sha256 = await timings.time('hash', () => sha256File(archive))
+    if (!made.resumed) {
+      // The archive may be fine; only the container could not be resumed in place. Import it.
+      await removeService(podman, spec.name)
+      try {
+        await timings.time('resume', () => restoreArchive(plan, archive, parts, options, timings))
+      } catch (error) {
+        warn(
+          `importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`
+        )
+        await restartCold(plan, options, timings)
+        return notSaved()
+      }
+    }
     const metadata = buildManifest({
       key: plan.key,
       sha256,
       bytes,
+      parts,
       image: spec.image,
       createdAt: new Date()
     })
@@ -403,46 +532,102 @@ async function checkpointAndStore(
       })
     if (outcome.saved) logger.info(`stored ${formatBytes(bytes)} under ${plan.key.key}`)
     else if (outcome.reason) logger.info(`not stored: ${outcome.reason}`)
-    return { id: checkpointed.id, bytes, saved: outcome.saved }
+    return { id: await containerId(podman, spec.name), bytes, saved: outcome.saved }
   } finally {
     rmSync(workDir, { recursive: true, force: true })
   }
 }
 
+/** What a checkpoint left in the work directory: the podman export and one tar per volume. */
+type Checkpointed =
+  | { ok: false }
+  | {
+      ok: true
+      /** podman's export, without the volumes' contents. */
+      checkpoint: string
+      volumes: Array<{ volume: ContainerVolume; path: string }>
+      /** Whether the service runs again (false: it must be imported from the archive). */
+      resumed: boolean
+    }
+
 /**
- * Checkpoints with the service stopped, then restores it in place: the archive's files and memory
- * are from the same instant. (`--leave-running` resumes the service before podman tars its files,
- * so a database writing in the background would leave files newer than its memory.)
+ * Checkpoints with the service stopped, archives its volumes while it stays stopped, then
+ * restores it in place: the archive's files and memory are from the same instant.
+ * (`--leave-running` resumes the service before its files are archived, so a database writing in
+ * the background would leave files newer than its memory.)
  */
 async function checkpointConsistently(
   plan: Plan,
   options: EngineOptions,
   timings: Timings,
-  archive: string,
+  workDir: string,
+  compress: boolean,
   warn: (message: string) => void
-): Promise<{ ok: boolean; id: string }> {
+): Promise<Checkpointed> {
   const { podman } = options
   const { spec } = plan
+  let volumes: ContainerVolume[]
+  try {
+    volumes = await containerVolumes(podman, spec.name)
+  } catch (error) {
+    warn(`no checkpoint: the volumes of ${spec.name} cannot be read: ${message(error)}`)
+    return { ok: false }
+  }
+  const checkpoint = join(workDir, 'checkpoint.tar')
   try {
     await timings.time('checkpoint', () =>
       podman.checkpoint(spec.name, {
-        exportPath: archive,
+        exportPath: checkpoint,
         keep: true,
         fileLocks: spec.fileLocks,
         tcpEstablished: spec.tcpEstablished,
-        compress: 'none'
+        compress: 'none',
+        ignoreVolumes: true
       })
     )
   } catch (error) {
     warn(`checkpoint failed, the service keeps running without one: ${message(error)}`)
     const running = (await podman.inspectContainer(spec.name)).State.Running
-    if (running) return { ok: false, id: await containerId(podman, spec.name) }
+    if (running) return { ok: false }
     // CRIU stopped it after all: start again cold, without another checkpoint attempt.
-    await podman.forceRemove(spec.name)
-    await startCold(plan, options, timings)
-    await warmUp(plan, options, timings)
-    return { ok: false, id: await containerId(podman, spec.name) }
+    await restartCold(plan, options, timings)
+    return { ok: false }
   }
+  let archived: Array<{ volume: ContainerVolume; path: string }> = []
+  let volumeError: unknown
+  try {
+    archived = await timings.time('volumes', async () => {
+      const files = []
+      for (const [i, volume] of volumes.entries()) {
+        const path = join(workDir, `volume-${i}.tar${compress ? '.zst' : ''}`)
+        await archiveVolume(podman, volume, path, compress)
+        files.push({ volume, path })
+      }
+      return files
+    })
+  } catch (error) {
+    volumeError = error
+  }
+  const resumed = await resumeInPlace(plan, options, timings, warn)
+  if (volumeError) {
+    warn(
+      `no checkpoint: the volumes of ${spec.name} could not be archived: ${message(volumeError)}`
+    )
+    if (!resumed) await restartCold(plan, options, timings)
+    return { ok: false }
+  }
+  return { ok: true, checkpoint, volumes: archived, resumed }
+}
+
+/** Restores the just checkpointed service in place; false (with a warning) when it failed. */
+async function resumeInPlace(
+  plan: Plan,
+  options: EngineOptions,
+  timings: Timings,
+  warn: (message: string) => void
+): Promise<boolean> {
+  const { podman } = options
+  const { spec } = plan
   try {
     await timings.time('resume', async () => {
       await podman.restore({
@@ -452,58 +637,80 @@ async function checkpointConsistently(
       })
       await waitUntilReady(plan.probe, probeContext(plan, options), spec.readyTimeoutSeconds)
     })
-    return { ok: true, id: await containerId(podman, spec.name) }
+    return true
   } catch (error) {
-    // The archive is fine; only this container could not be resumed. Import it instead.
     warn(
       `resuming ${spec.name} in place failed, importing its checkpoint instead: ${message(error)}`
     )
-    await podman.forceRemove(spec.name)
-    const id = await timings.time('resume', async () => {
-      const restored = await podman.restore({
-        importPath: archive,
-        name: spec.name,
-        fileLocks: spec.fileLocks,
-        tcpEstablished: spec.tcpEstablished
-      })
-      await waitUntilReady(plan.probe, probeContext(plan, options), spec.readyTimeoutSeconds)
-      return restored
-    })
-    return { ok: true, id }
+    return false
   }
+}
+
+/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
+async function restartCold(plan: Plan, options: EngineOptions, timings: Timings): Promise<void> {
+  await removeService(options.podman, plan.spec.name)
+  await startCold(plan, options, timings)
+  await warmUp(plan, options, timings)
+}
+
+/**
+ * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
+ * appended and removed) and hashes each part and the whole on the way.
+ */
+async function assembleArchive(
+  archive: string,
+  checkpointFile: string,
+  volumes: Array<{ volume: ContainerVolume; path: string }>
+): Promise<{ parts: ArchivePart[]; sha256: string }> {
+  const whole = createHash('sha256')
+  renameSync(checkpointFile, archive)
+  const first = await hashFile(archive, whole)
+  const parts: ArchivePart[] = [{ kind: 'checkpoint', offset: 0, ...first }]
+  let offset = first.bytes
+  for (const { volume, path } of volumes) {
+    const hash = createHash('sha256')
+    let bytes = 0
+    const source = createReadStream(path)
+    source.on('data', (chunk) => {
+      hash.update(chunk)
+      whole.update(chunk)
+      bytes += chunk.length
+    })
+    await pipeline(source, createWriteStream(archive, { flags: 'a' }))
+    rmSync(path, { force: true })
+    parts.push({
+      kind: 'volume',
+      offset,
+      bytes,
+      sha256: hash.digest('hex'),
+      name: volume.name,
+      destination: volume.destination,
+      uid: volume.uid,
+      gid: volume.gid
+    })
+    offset += bytes
+  }
+  return { parts, sha256: whole.digest('hex') }
+}
+
+/** Hashes a file into its own SHA-256 and into `also`. */
+function hashFile(path: string, also: ReturnType<typeof createHash>) {
+  return new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
+    const hash = createHash('sha256')
+    let bytes = 0
+    createReadStream(path)
+      .on('data', (chunk) => {
+        hash.update(chunk)
+        also.update(chunk)
+        bytes += chunk.length
+      })
+      .on('error', reject)
+      .on('end', () => resolve({ bytes, sha256: hash.digest('hex') }))
+  })
 }
 
 /** The largest unpacked size accepted for a checkpoint archive's top level. */
 const MAX_UNPACKED_BYTES = 32 * 1024 ** 3
-
-/**
- * Before podman sees a stored checkpoint: its manifest must describe this host and run, the
- * archive must be the one stored (size, SHA-256), and hold only what a checkpoint holds.
- */
-async function checkArchive(plan: Plan, hit: StoreHit, decompressTo: string): Promise<string> {
-  const differences = manifestDifferences(hit.metadata, plan.key, hit.key)
-  if (differences.length) {
-    throw new Error(`its manifest does not match this run: ${differences.join('; ')}`)
-  }
-  const inspection = await inspectArchive(hit.archivePath, { decompressTo })
-  if (inspection.bytes !== hit.metadata.bytes) {
-    throw new Error(
-      `the archive is ${inspection.bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`
-    )
-  }
-  if (inspection.sha256 !== hit.metadata.sha256) {
-    throw new Error(
-      `the archive's SHA-256 is ${inspection.sha256}, ${hit.metadata.sha256} was stored (damaged?)`
-    )
-  }
-  const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES)
-  if (problems.length) {
-    throw new Error(
-      `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
-    )
-  }
-  return inspection.importPath
-}
 
 /** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
 export function serviceEnvironment(spec: ServiceSpec): Record<string, string> {
@@ -547,16 +754,6 @@ async function explainStartFailure(error: unknown, podman: Podman): Promise<stri
   if (!port) return text
   const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ')
   return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`
-}
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256')
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')))
-  })
 }
 
 export function message(error: unknown): string {

@@ -8,7 +8,7 @@ import type { HostFingerprint } from './host.js'
 import type { ServiceSpec } from './spec.js'
 
 /** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
-export const CHECKPOINT_FORMAT = 1
+export const CHECKPOINT_FORMAT = 2
 
 export interface KeyInputs {
   spec: ServiceSpec

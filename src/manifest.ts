@@ -2,6 +2,7 @@
 // the archive. Checked before an archive is imported; any difference discards the entry.
 import type { CacheKey } from './key.js'
 import { CHECKPOINT_FORMAT } from './key.js'
+import { encodeParts, type ArchivePart } from './layout.js'
 import type { EntryMetadata } from './store/store.js'
 
 /** The components of the key that describe the host (and warmstart's format). */
@@ -15,6 +16,7 @@ export function buildManifest(options: {
   key: CacheKey
   sha256: string
   bytes: number
+  parts: ArchivePart[]
   image: string
   createdAt: Date
 }): EntryMetadata {
@@ -26,6 +28,7 @@ export function buildManifest(options: {
     imageId: options.key.components.image ?? '',
     sha256: options.sha256,
     bytes: options.bytes,
+    parts: encodeParts(options.parts),
     createdAt: options.createdAt.toISOString(),
     ...hostComponents(options.key)
   }

@@ -60,6 +60,8 @@ export interface CheckpointOptions {
   keep?: boolean
   /** Archive compression; `none` leaves compression to whoever stores the archive. */
   compress?: 'none' | 'zstd' | 'gzip'
+  /** Leave the content of named volumes out (`--ignore-volumes`): warmstart archives them itself. */
+  ignoreVolumes?: boolean
 }
 
 export interface RestoreOptions {
@@ -73,6 +75,8 @@ export interface RestoreOptions {
   ports?: string[]
   fileLocks?: boolean
   tcpEstablished?: boolean
+  /** The volumes were restored beforehand; the archive holds none (`--ignore-volumes`). */
+  ignoreVolumes?: boolean
 }
 
 export function runArgs(options: RunOptions): string[] {
@@ -91,6 +95,7 @@ export function checkpointArgs(container: string, options: CheckpointOptions): s
   argv.push('--compress', options.compress ?? 'zstd')
   if (options.leaveRunning) argv.push('--leave-running')
   if (options.keep) argv.push('--keep')
+  if (options.ignoreVolumes) argv.push('--ignore-volumes')
   if (options.fileLocks) argv.push('--file-locks')
   if (options.tcpEstablished) argv.push('--tcp-established')
   argv.push(container)
@@ -99,8 +104,10 @@ export function checkpointArgs(container: string, options: CheckpointOptions): s
 
 export function restoreArgs(options: RestoreOptions): string[] {
   const argv = ['container', 'restore']
-  if (options.importPath) argv.push('--import', options.importPath)
-  else argv.push('--keep')
+  if (options.importPath) {
+    argv.push('--import', options.importPath)
+    if (options.ignoreVolumes) argv.push('--ignore-volumes')
+  } else argv.push('--keep')
   if (options.name) argv.push('--name', options.name)
   for (const port of options.ports ?? []) argv.push('--publish', port)
   if (options.fileLocks) argv.push('--file-locks')
@@ -184,6 +191,14 @@ export interface ContainerInfo {
   ImageName?: string
   Image: string
   State: { Status: string; Running: boolean; Pid: number; ExitCode: number }
+  Mounts?: Array<{ Type: string; Name?: string; Source: string; Destination: string }>
+}
+
+/** The parts of `podman volume inspect` that warmstart reads. */
+export interface VolumeInfo {
+  Name: string
+  Mountpoint: string
+  Labels?: Record<string, string> | null
 }
 
 export interface ImageInfo {
@@ -221,7 +236,8 @@ export interface PodmanOptions {
 
 export class Podman {
   private readonly runner: CommandRunner
-  private readonly uid: number
+  /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
+  readonly uid: number
   private readonly logger?: Logger
 
   constructor(options: PodmanOptions = {}) {
@@ -306,7 +322,8 @@ export class Podman {
    * forceRemove, which callers should use).
    */
   async rm(container: string): Promise<void> {
-    await this.podman(['rm', '--force', '--ignore', '--time', '5', container])
+    // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
+    await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container])
   }
 
   /**
@@ -344,6 +361,61 @@ export class Podman {
         )
       )
       .map((entry) => entry.Names[0] ?? '')
+  }
+
+  async inspectVolume(name: string): Promise<VolumeInfo> {
+    const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]))
+    return (parsed as VolumeInfo[])[0] as VolumeInfo
+  }
+
+  async volumeExists(name: string): Promise<boolean> {
+    return (await this.attempt(['volume', 'exists', name])).exitCode === 0
+  }
+
+  /** Creates a volume whose directory belongs to uid:gid (a user namespace's root, say). */
+  async createVolume(
+    name: string,
+    options: { uid: number; gid: number; labels: Record<string, string> }
+  ): Promise<VolumeInfo> {
+    const argv = ['volume', 'create', '--opt', `o=uid=${options.uid},gid=${options.gid}`]
+    for (const [label, value] of Object.entries(options.labels))
+      argv.push('--label', `${label}=${value}`)
+    await this.podman([...argv, name])
+    return this.inspectVolume(name)
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.podman(['volume', 'rm', '--force', name])
+  }
+
+  /** Names of the volumes carrying `label=value`. */
+  async volumesLabelled(label: string, value: string): Promise<string[]> {
+    const out = await this.podman([
+      'volume',
+      'ls',
+      '--quiet',
+      '--filter',
+      `label=${label}=${value}`
+    ])
+    return out.split('\n').filter(Boolean)
+  }
+
+  /** Names of the containers, running or not, that mount volume `name`. */
+  async containersUsingVolume(name: string): Promise<string[]> {
+    const out = await this.podman([
+      'ps',
+      '--all',
+      '--filter',
+      `volume=${name}`,
+      '--format',
+      '{{.Names}}'
+    ])
+    return out.split('\n').filter(Boolean)
+  }
+
+  /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
+  asRoot(argv: string[]): string[] {
+    return [...commandPrefix(this.uid), ...argv]
   }
 
   async pull(image: string): Promise<void> {

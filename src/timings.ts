@@ -3,7 +3,7 @@
 export type Phase =
   | 'pull'
   | 'lookup'
-  | 'verify'
+  | 'unpack'
   | 'restore'
   | 'start'
   | 'ready'
@@ -11,8 +11,9 @@ export type Phase =
   | 'refresh'
   | 'checkpoint'
   | 'resume'
+  | 'volumes'
   | 'compress'
-  | 'hash'
+  | 'assemble'
   | 'store'
 
 export type PhaseTimings = Partial<Record<Phase, number>>

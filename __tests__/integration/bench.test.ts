@@ -53,7 +53,7 @@ test('redis-tiny, one round: every figure measured, the warm run restored, nothi
   for (const peer of ['cold', 'datadir', 'warm'] as const) {
     expect([peer, result.first_query_ms[peer] > 0]).toEqual([peer, true])
   }
-  for (const phase of ['prepare', 'verify', 'restore']) {
+  for (const phase of ['prepare', 'unpack', 'restore']) {
     expect([phase, (result.warm_phases[phase] ?? 0) > 0]).toEqual([phase, true])
   }
   for (const seconds of [

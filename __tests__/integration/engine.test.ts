@@ -12,6 +12,8 @@ import { Podman } from '../../src/podman.js'
 import { parseSpec, type RawSpec } from '../../src/spec.js'
 import { LocalDirectoryStore } from '../../src/store/local.js'
 import type { EntryMetadata } from '../../src/store/store.js'
+import { decodeParts, encodeParts, isVolumePart, type ArchivePart } from '../../src/layout.js'
+import { VOLUME_OWNER_LABEL } from '../../src/volumes.js'
 import {
   IMAGES,
   eventually,
@@ -91,6 +93,8 @@ function postgresSpec(name: string, port: number, extra: RawSpec = {}): RawSpec 
 
 interface ServiceCase {
   service: 'redis' | 'mariadb' | 'postgres'
+  /** The image's VOLUME: the data directory, archived as a volume part. */
+  dataPath: string
   spec: (name: string, port: number) => RawSpec
   check: (port: number) => Promise<string>
   expected: string
@@ -101,6 +105,7 @@ const REDIS_KEYS = 300000
 const services: ServiceCase[] = [
   {
     service: 'redis',
+    dataPath: '/data',
     spec: (name, port) => ({
       image: IMAGES.redis,
       name,
@@ -116,6 +121,7 @@ const services: ServiceCase[] = [
   },
   {
     service: 'mariadb',
+    dataPath: '/var/lib/mysql',
     spec: (name, port) => ({
       image: IMAGES.mariadb,
       name,
@@ -131,6 +137,7 @@ const services: ServiceCase[] = [
   },
   {
     service: 'postgres',
+    dataPath: '/var/lib/postgresql/data',
     spec: (name, port) =>
       postgresSpec(name, port, {
         warmup: `psql -h "$WARMSTART_HOST" -p "$WARMSTART_PORT" -U postgres -v ON_ERROR_STOP=1 -qc "
@@ -162,16 +169,30 @@ describe.each(services)('warm loop: $service', (c) => {
     expect(await c.check(port)).toBe(c.expected)
     const entries = await store.list()
     expect(entries.map((entry) => entry.key)).toEqual([first.cacheKey])
+    const volumes = decodeParts(entries[0]?.metadata.parts, first.checkpointBytes).filter(
+      isVolumePart
+    )
+    expect(volumes.map((volume) => volume.destination)).toEqual([c.dataPath])
 
     await down(name, { podman })
     expect(await podman.containerExists(name)).toBe(false)
+    expect(await podman.volumeExists(volumes[0]?.name as string)).toBe(false)
 
     const warm = engine(store)
     const second = await up(spec, warm.options)
     expect(second).toMatchObject({ restored: true, cacheHit: true, saved: false, warnings: [] })
     expect(second.cacheKey).toBe(first.cacheKey)
     expect(second.timings.warmup).toBeUndefined()
+    // The data came back through the volume, unpacked beside the checkpoint.
+    const mounts = (await podman.inspectContainer(name)).Mounts ?? []
+    expect(mounts.map((mount) => [mount.Type, mount.Name, mount.Destination])).toContainEqual([
+      'volume',
+      volumes[0]?.name,
+      c.dataPath
+    ])
     expect(await c.check(port)).toBe(c.expected)
+    await down(name, { podman })
+    expect(await podman.volumesLabelled(VOLUME_OWNER_LABEL, name)).toEqual([])
   })
 })
 
@@ -276,6 +297,45 @@ test('a restore-key hit restores the older checkpoint, refreshes it and saves it
   expect(await redisCli(port, 'get', 'migration-2')).toBe('applied-by-refresh')
 })
 
+/**
+ * Rewrites the checkpoint part of an archive as someone with write access to the store could:
+ * `edit` changes its plain tar; the volume parts stay; sizes, offsets and hashes are recomputed.
+ */
+function rewriteCheckpointPart(
+  archive: string,
+  metadata: EntryMetadata,
+  edit: (plainTar: string) => void
+): { archive: string; metadata: EntryMetadata } {
+  const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
+  const original = readFileSync(archive)
+  const parts = decodeParts(metadata.parts, original.length)
+  const first = parts[0] as ArchivePart
+  const work = join(dirname(archive), 'rewrite')
+  writeFileSync(`${work}.zst`, original.subarray(0, first.bytes))
+  execFileSync('zstd', ['-dqf', `${work}.zst`, '-o', `${work}.tar`])
+  edit(`${work}.tar`)
+  execFileSync('zstd', ['-qf', `${work}.tar`, '-o', `${work}.zst`])
+  const checkpoint = readFileSync(`${work}.zst`)
+  const rewritten = Buffer.concat([checkpoint, original.subarray(first.bytes)])
+  const out = join(dirname(archive), 'rewritten.checkpoint')
+  writeFileSync(out, rewritten)
+  const shift = checkpoint.length - first.bytes
+  const newParts = parts.map((part, i) =>
+    i === 0
+      ? { ...part, bytes: checkpoint.length, sha256: sha256(checkpoint) }
+      : { ...part, offset: part.offset + shift }
+  )
+  return {
+    archive: out,
+    metadata: {
+      ...metadata,
+      bytes: rewritten.length,
+      sha256: sha256(rewritten),
+      parts: encodeParts(newParts)
+    }
+  }
+}
+
 describe('faults', () => {
   const name = containerName('fault')
   const redis = (port: number, extra: RawSpec = {}): RawSpec => ({
@@ -364,7 +424,18 @@ describe('faults', () => {
         writeFileSync(path, bytes)
       },
       { cacheHit: true },
-      /restore from .* failed, starting cold instead: the archive's SHA-256 is/
+      /restore from .* failed, starting cold instead: the checkpoint part's SHA-256 is/
+    ],
+    [
+      // The last part is the volume's (/data, the image's VOLUME).
+      'last byte flipped',
+      (path: string) => {
+        const bytes = readFileSync(path)
+        bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff
+        writeFileSync(path, bytes)
+      },
+      { cacheHit: true },
+      /restore from .* failed, starting cold instead: (unpacking volume \w+ failed|the part of volume \w+ has SHA-256)/
     ]
   ])(
     'a %s archive is detected, the service starts cold, and the entry is replaced',
@@ -397,32 +468,21 @@ describe('faults', () => {
   test.each([
     [
       'an archive with a ../ entry',
-      async (archive: string, metadata: EntryMetadata) => {
-        const evil = join(dirname(archive), 'with-escape.tar.zst')
-        execFileSync('sh', [
-          '-c',
-          `zstd -dcq "$1" > "$2.tar" && python3 -c 'import io, sys, tarfile
+      (archive: string, metadata: EntryMetadata) =>
+        rewriteCheckpointPart(archive, metadata, (plainTar) =>
+          execFileSync('python3', [
+            '-c',
+            `import io, sys, tarfile
 t = tarfile.open(sys.argv[1], "a"); info = tarfile.TarInfo("../escaped"); data = b"owned"
-info.size = len(data); t.addfile(info, io.BytesIO(data)); t.close()' "$2.tar" && zstd -qf "$2.tar" -o "$2" && rm "$2.tar"`,
-          'sh',
-          archive,
-          evil
-        ])
-        const bytes = readFileSync(evil)
-        return {
-          archive: evil,
-          metadata: {
-            ...metadata,
-            bytes: bytes.length,
-            sha256: createHash('sha256').update(bytes).digest('hex')
-          }
-        }
-      },
+info.size = len(data); t.addfile(info, io.BytesIO(data)); t.close()`,
+            plainTar
+          ])
+        ),
       /the archive holds what a checkpoint must not: \.\.\/escaped: leaves the archive/
     ],
     [
       'a manifest from another host',
-      async (archive: string, metadata: EntryMetadata) => ({
+      (archive: string, metadata: EntryMetadata) => ({
         archive,
         metadata: { ...metadata, 'host.cpu-model': 'Some Other CPU @ 9.99GHz' }
       }),
@@ -440,7 +500,7 @@ info.size = len(data); t.addfile(info, io.BytesIO(data)); t.close()' "$2.tar" &&
       dirs.push(scratch)
       const copy = join(scratch.path, 'checkpoint.tar.zst')
       copyFileSync(entry?.archivePath as string, copy)
-      const rewritten = await rewrite(copy, entry?.metadata as EntryMetadata)
+      const rewritten = rewrite(copy, entry?.metadata as EntryMetadata)
       await store.save(first.cacheKey, rewritten.archive, rewritten.metadata)
       await down(name, { podman })
 
@@ -451,6 +511,35 @@ info.size = len(data); t.addfile(info, io.BytesIO(data)); t.close()' "$2.tar" &&
       expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
     }
   )
+
+  test('a volume of the same name that warmstart did not make is left alone: the service starts cold', async () => {
+    const port = await freePort()
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const spec = parseSpec(redis(port))
+    await up(spec, engine(store).options)
+    const [entry] = await store.list()
+    const volume = decodeParts(entry?.metadata.parts, entry?.bytes as number).find(isVolumePart)
+    expect(volume?.destination).toBe('/data')
+    await down(name, { podman })
+    const volumeName = volume?.name as string
+    // Someone's own volume, by chance of the same name, holding their data.
+    await podman.podman(['volume', 'create', volumeName])
+    try {
+      const own = join((await podman.inspectVolume(volumeName)).Mountpoint, 'mine')
+      writeFileSync(own, 'keep me')
+      const second = await up(spec, engine(store).options)
+      expect(second).toMatchObject({ restored: false, cacheHit: true })
+      expect(second.warnings.join('\n')).toMatch(
+        new RegExp(`a volume named ${volumeName} already exists and warmstart did not create it`)
+      )
+      expect(readFileSync(own, 'utf8')).toBe('keep me')
+      expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+      await down(name, { podman })
+      expect(await podman.volumeExists(volumeName)).toBe(true)
+    } finally {
+      await podman.removeVolume(volumeName)
+    }
+  })
 
   test('an unwritable store leaves the service up with a warning', async () => {
     const port = await freePort()

@@ -97,14 +97,19 @@ describe.each(cases)('checkpoint round trip: $service', (c) => {
         image: IMAGES[c.service],
         name,
         replace: true, // a container left behind by an earlier, killed run
-        ports: [`127.0.0.1:${port}:${c.containerPort}`]
+        ports: [`127.0.0.1:${port}:${c.containerPort}`],
+        // The data directory stays in the container's rootfs, not the image's VOLUME: podman's
+        // own import of a volume loses the mode of its top directory (0700 comes back 0755), and
+        // CRIU then refuses PostgreSQL's working directory. warmstart archives volumes itself
+        // (src/volumes.ts; engine.test.ts restores them).
+        options: ['--image-volume=ignore']
       }
       if (userns) {
         // Host network: the service itself listens on the test's port (see src/userns.ts).
         if (!c.portEnv) throw new Error(`${c.service} cannot be moved to another port`)
         Object.assign(run, {
           ports: [],
-          options: [...USERNS_RUN_OPTIONS],
+          options: [...(run.options ?? []), ...USERNS_RUN_OPTIONS],
           env: { [c.portEnv]: String(port) }
         })
       }

@@ -174,7 +174,7 @@ describe('composeKey is stable', () => {
   // checkpoint; when the composition changes on purpose, bump CHECKPOINT_FORMAT and this key.
   test('the key of fixed inputs is pinned', () => {
     expect(composeKey(baseInputs()).key).toBe(
-      'warmstart-pg-531dc072b400-migrations-3f9a2c-43abcb7061df8233'
+      'warmstart-pg-6282e0e7c51e-migrations-3f9a2c-43abcb7061df8233'
     )
   })
 
@@ -283,7 +283,7 @@ describe('secrets stay out of the key', () => {
       'tcp-established': 'false',
       'user-namespace': 'false',
       key: 'migrations-3f9a2c',
-      format: '1'
+      format: '2'
     })
   })
 })

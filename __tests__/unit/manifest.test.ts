@@ -55,6 +55,7 @@ function manifestFor(key: CacheKey): EntryMetadata {
     key,
     sha256: SHA256,
     bytes: 48_213_504,
+    parts: [{ kind: 'checkpoint', offset: 0, bytes: 48_213_504, sha256: SHA256 }],
     image: rawSpec.image as string,
     createdAt: CREATED_AT
   })

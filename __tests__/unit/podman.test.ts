@@ -76,6 +76,10 @@ describe('argv building', () => {
     [
       { exportPath: '/a', tcpEstablished: true },
       ['--export', '/a', '--compress', 'zstd', '--tcp-established', 'c']
+    ],
+    [
+      { exportPath: '/a', keep: true, ignoreVolumes: true },
+      ['--export', '/a', '--compress', 'zstd', '--keep', '--ignore-volumes', 'c']
     ]
   ])('checkpoint %j', (options, tailArgs) => {
     expect(checkpointArgs('c', options)).toEqual(['container', 'checkpoint', ...tailArgs])
@@ -83,6 +87,8 @@ describe('argv building', () => {
 
   test.each([
     [{ importPath: '/a.tar' }, ['--import', '/a.tar']],
+    [{ importPath: '/a.tar', ignoreVolumes: true }, ['--import', '/a.tar', '--ignore-volumes']],
+    [{ container: 'db', ignoreVolumes: true }, ['--keep', 'db']],
     [
       { importPath: '/a.tar', name: 'db', ports: ['1:2'], fileLocks: true, tcpEstablished: true },
       [
@@ -258,6 +264,15 @@ describe('Podman', () => {
   test('rm forces, ignores a missing container, and bounds the stop time', async () => {
     const { runner, calls } = scriptedRunner([{}])
     await new Podman({ runner, uid: 0 }).rm('gone')
-    expect(calls[0]?.argv).toEqual(['podman', 'rm', '--force', '--ignore', '--time', '5', 'gone'])
+    expect(calls[0]?.argv).toEqual([
+      'podman',
+      'rm',
+      '--force',
+      '--ignore',
+      '--volumes',
+      '--time',
+      '5',
+      'gone'
+    ])
   })
 })

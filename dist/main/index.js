@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4828:
+/***/ 644:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41549,6 +41549,8 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/podman.ts
 // The one seam between warmstart and podman: every podman command goes through this module.
 // Argv building and error shaping are pure functions (tested over recorded real output in
@@ -41587,6 +41589,8 @@ function checkpointArgs(container, options) {
         argv.push('--leave-running');
     if (options.keep)
         argv.push('--keep');
+    if (options.ignoreVolumes)
+        argv.push('--ignore-volumes');
     if (options.fileLocks)
         argv.push('--file-locks');
     if (options.tcpEstablished)
@@ -41596,8 +41600,11 @@ function checkpointArgs(container, options) {
 }
 function restoreArgs(options) {
     const argv = ['container', 'restore'];
-    if (options.importPath)
+    if (options.importPath) {
         argv.push('--import', options.importPath);
+        if (options.ignoreVolumes)
+            argv.push('--ignore-volumes');
+    }
     else
         argv.push('--keep');
     if (options.name)
@@ -41675,6 +41682,7 @@ function describeFailure(argv, exitCode, stderrTail, criuErrors) {
 }
 class Podman {
     runner;
+    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
     uid;
     logger;
     constructor(options = {}) {
@@ -41742,7 +41750,8 @@ class Podman {
      * forceRemove, which callers should use).
      */
     async rm(container) {
-        await this.podman(['rm', '--force', '--ignore', '--time', '5', container]);
+        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
+        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
     }
     /**
      * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
@@ -41774,6 +41783,51 @@ class Podman {
         return listed
             .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
             .map((entry) => entry.Names[0] ?? '');
+    }
+    async inspectVolume(name) {
+        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
+        return parsed[0];
+    }
+    async volumeExists(name) {
+        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
+    }
+    /** Creates a volume whose directory belongs to uid:gid (a user namespace's root, say). */
+    async createVolume(name, options) {
+        const argv = ['volume', 'create', '--opt', `o=uid=${options.uid},gid=${options.gid}`];
+        for (const [label, value] of Object.entries(options.labels))
+            argv.push('--label', `${label}=${value}`);
+        await this.podman([...argv, name]);
+        return this.inspectVolume(name);
+    }
+    async removeVolume(name) {
+        await this.podman(['volume', 'rm', '--force', name]);
+    }
+    /** Names of the volumes carrying `label=value`. */
+    async volumesLabelled(label, value) {
+        const out = await this.podman([
+            'volume',
+            'ls',
+            '--quiet',
+            '--filter',
+            `label=${label}=${value}`
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /** Names of the containers, running or not, that mount volume `name`. */
+    async containersUsingVolume(name) {
+        const out = await this.podman([
+            'ps',
+            '--all',
+            '--filter',
+            `volume=${name}`,
+            '--format',
+            '{{.Names}}'
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
+    asRoot(argv) {
+        return [...commandPrefix(this.uid), ...argv];
     }
     async pull(image) {
         await this.podman(['pull', '--quiet', image]);
@@ -42075,7 +42129,7 @@ async function compressArchive(plain, compressed) {
     });
 }
 /**
- * Hashes the archive and lists its tar entries in one read: the compressed bytes go to the hash
+ * Hashes the archive (or one part of it, `range`) and lists its tar entries in one read: the compressed bytes go to the hash
  * and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker. With
  * `decompressTo`, the decompressed tar is also written there, in the same pass: podman imports
  * a plain tar twice as fast as it decompresses zstd itself.
@@ -42087,7 +42141,7 @@ async function inspectArchive(path, options = {}) {
     let zstd;
     let zstdRunning = false;
     let unreadable = Promise.resolve(undefined);
-    for await (const data of (0,external_node_fs_namespaceObject.createReadStream)(path)) {
+    for await (const data of (0,external_node_fs_namespaceObject.createReadStream)(path, streamRange(options.range))) {
         const chunk = data;
         if (bytes === 0 && isZstd(chunk)) {
             // With decompressTo, tee writes the plain tar to disk while the walker reads it.
@@ -42143,6 +42197,12 @@ async function inspectArchive(path, options = {}) {
         importPath: zstd && options.decompressTo ? options.decompressTo : path
     };
 }
+/** The options of createReadStream that read `range` (its `end` is inclusive). */
+function streamRange(range) {
+    if (!range)
+        return {};
+    return { start: range.offset, end: range.offset + range.bytes - 1 };
+}
 function isZstd(chunk) {
     return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
 }
@@ -42169,7 +42229,7 @@ function archiveProblems(inspection, maxUnpackedBytes) {
 // partial hit can never cross CPUs, kernels or CRIU versions.
 
 /** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
-const CHECKPOINT_FORMAT = 1;
+const CHECKPOINT_FORMAT = 2;
 function composeKey(inputs) {
     const { spec, host } = inputs;
     const hostComponents = {
@@ -42230,7 +42290,89 @@ function digest(text) {
     return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
 }
 
+;// CONCATENATED MODULE: ./src/layout.ts
+// How a stored checkpoint is laid out: one file, its parts back to back. The first part is
+// podman's export of the container without the contents of its volumes (`--ignore-volumes`);
+// each next part is a tar of one named volume's contents. Each part is compressed on its own, so
+// a warm restore unpacks every volume straight into place while the checkpoint part decompresses
+// beside it, instead of podman writing a volume's bytes twice more (into its bundle directory,
+// then into the volume). The parts are listed in the manifest; this module only describes and
+// checks that list.
+/** The parts as the manifest stores them: a JSON string (manifest values are scalars). */
+function encodeParts(parts) {
+    return JSON.stringify(parts);
+}
+// podman's own rule for volume names, which also keeps them safe in paths and argv.
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+/**
+ * The parts a manifest lists, checked: one checkpoint part first, then volumes, laid end to end
+ * over exactly `archiveBytes`. Throws an Error saying what is wrong.
+ */
+function decodeParts(encoded, archiveBytes) {
+    if (typeof encoded !== 'string')
+        throw new Error('parts: missing');
+    let raw;
+    try {
+        raw = JSON.parse(encoded);
+    }
+    catch {
+        throw new Error('parts: not JSON');
+    }
+    if (!Array.isArray(raw) || raw.length === 0)
+        throw new Error('parts: not a list of parts');
+    const parts = raw.map((part, index) => checkPart(part, index));
+    let offset = 0;
+    for (const [index, part] of parts.entries()) {
+        if ((part.kind === 'checkpoint') !== (index === 0)) {
+            throw new Error('parts: the checkpoint must be the first part, and the only one');
+        }
+        if (part.offset !== offset) {
+            throw new Error(`parts: part ${index} starts at ${part.offset}, expected ${offset}`);
+        }
+        offset += part.bytes;
+    }
+    if (offset !== archiveBytes) {
+        throw new Error(`parts: they cover ${offset} bytes of an archive of ${archiveBytes}`);
+    }
+    const names = parts.filter(isVolumePart).map((part) => part.name);
+    if (new Set(names).size !== names.length)
+        throw new Error('parts: a volume is listed twice');
+    return parts;
+}
+function isVolumePart(part) {
+    return part.kind === 'volume';
+}
+function checkPart(value, index) {
+    const part = value;
+    const fail = (what) => {
+        throw new Error(`parts: part ${index} ${what}`);
+    };
+    if (typeof part !== 'object' || part === null)
+        fail('is not an object');
+    const count = (name) => {
+        const n = part[name];
+        return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : fail(`has no ${name}`);
+    };
+    const base = { offset: count('offset'), bytes: count('bytes'), sha256: String(part.sha256) };
+    if (!SHA256.test(base.sha256))
+        fail('has no sha256');
+    if (part.kind === 'checkpoint')
+        return { kind: 'checkpoint', ...base };
+    if (part.kind !== 'volume')
+        return fail(`is of unknown kind ${JSON.stringify(part.kind)}`);
+    const name = String(part.name);
+    if (!VOLUME_NAME.test(name))
+        fail(`has an invalid volume name ${JSON.stringify(part.name)}`);
+    const destination = String(part.destination);
+    if (!destination.startsWith('/') || destination.split('/').includes('..')) {
+        fail(`has an invalid destination ${JSON.stringify(part.destination)}`);
+    }
+    return { kind: 'volume', ...base, name, destination, uid: count('uid'), gid: count('gid') };
+}
+
 ;// CONCATENATED MODULE: ./src/manifest.ts
+
 
 /** The components of the key that describe the host (and warmstart's format). */
 function hostComponents(key) {
@@ -42245,6 +42387,7 @@ function buildManifest(options) {
         imageId: options.key.components.image ?? '',
         sha256: options.sha256,
         bytes: options.bytes,
+        parts: encodeParts(options.parts),
         createdAt: options.createdAt.toISOString(),
         ...hostComponents(options.key)
     };
@@ -42660,6 +42803,169 @@ function round(seconds) {
     return Math.round(seconds * 1000) / 1000;
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/volumes.ts
+// A service's named volumes (the anonymous ones of an image's VOLUME paths included): what a
+// checkpoint keeps of them, and how a warm restore puts them back before podman restores the
+// processes that have their files open. Volume files belong to root or to a user namespace's
+// root, so every file operation here runs as root: directly when warmstart is root, else through
+// `sudo -n`. Tars keep numeric owners: the container's users, mapped as its user namespace maps
+// them, are not the host's.
+
+
+
+
+
+
+
+/** Marks the volumes warmstart creates, with the container they were made for: `down` removes them. */
+const VOLUME_OWNER_LABEL = 'io.warmstart.container';
+/** The container's named volumes, where they live and who owns them. */
+async function containerVolumes(podman, container) {
+    const info = await podman.inspectContainer(container);
+    const volumes = [];
+    for (const mount of info.Mounts ?? []) {
+        if (mount.Type !== 'volume' || !mount.Name)
+            continue;
+        const { Mountpoint } = await podman.inspectVolume(mount.Name);
+        if (!Mountpoint) {
+            throw new Error(`volume ${mount.Name} has no directory on this host (another volume driver?)`);
+        }
+        const owner = await runAsRoot(podman, ['stat', '--format', '%u %g', (0,external_node_path_namespaceObject.dirname)(Mountpoint)]);
+        const [uid, gid] = owner.trim().split(' ').map(Number);
+        volumes.push({
+            name: mount.Name,
+            destination: mount.Destination,
+            mountpoint: Mountpoint,
+            uid: uid ?? 0,
+            gid: gid ?? 0
+        });
+    }
+    return volumes;
+}
+/** Writes a tar of the volume's contents to `outPath`, zstd-compressed unless told otherwise. */
+async function archiveVolume(podman, volume, outPath, compress) {
+    const script = compress
+        ? 'tar -c --numeric-owner -C "$1" . | zstd -q -3 -T0'
+        : 'tar -c --numeric-owner -C "$1" .';
+    // The file is opened here, so it belongs to the user warmstart runs as, who stores it.
+    const out = (0,external_node_fs_namespaceObject.openSync)(outPath, 'w', 0o600);
+    try {
+        await runAsRoot(podman, ['bash', '-o', 'pipefail', '-c', script, 'bash', volume.mountpoint], {
+            stdout: out
+        });
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(out);
+    }
+}
+/**
+ * Creates the volume a checkpoint part restores into, empty and owned as it was. A volume of that
+ * name that warmstart made and no container uses is replaced; any other is left alone, and the
+ * restore fails (a user's own volume is never overwritten).
+ */
+async function createVolumeFor(podman, part, container) {
+    if (await podman.volumeExists(part.name)) {
+        const existing = await podman.inspectVolume(part.name);
+        if (existing.Labels?.[VOLUME_OWNER_LABEL] === undefined) {
+            throw new Error(`a volume named ${part.name} already exists and warmstart did not create it; it is left as is (remove it with podman volume rm ${part.name} to restore this checkpoint)`);
+        }
+        const users = await podman.containersUsingVolume(part.name);
+        if (users.length) {
+            throw new Error(`volume ${part.name} is in use by container ${users.join(', ')}`);
+        }
+        await podman.removeVolume(part.name);
+    }
+    const created = await podman.createVolume(part.name, {
+        uid: part.uid,
+        gid: part.gid,
+        labels: { [VOLUME_OWNER_LABEL]: container }
+    });
+    return created.Mountpoint;
+}
+/**
+ * Unpacks a volume part of the archive into the volume's directory, hashing the part's bytes as
+ * they go by; returns their SHA-256 (the caller compares it with the manifest's). Device nodes
+ * are refused: a checkpoint's volume holds data files.
+ */
+async function unpackVolume(podman, archivePath, part, mountpoint) {
+    const compressed = await startsWithZstd(archivePath, part.offset);
+    const script = compressed
+        ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
+        : 'tar -x --numeric-owner -C "$1"';
+    const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint]);
+    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+    const exited = exitOf(child, `unpacking volume ${part.name}`);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const hashing = new external_node_stream_.Transform({
+        transform(chunk, _encoding, done) {
+            hash.update(chunk);
+            done(null, chunk);
+        }
+    });
+    // A tar that quits early breaks the pipe; its own exit status says why, below.
+    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), hashing, child.stdin).catch(() => undefined);
+    await exited;
+    const devices = await runAsRoot(podman, [
+        'find',
+        mountpoint,
+        '-xdev',
+        '(',
+        '-type',
+        'b',
+        '-o',
+        '-type',
+        'c',
+        ')',
+        '-print',
+        '-quit'
+    ]);
+    if (devices.trim()) {
+        throw new Error(`volume ${part.name} holds a device node (${devices.trim()}): refused`);
+    }
+    return hash.digest('hex');
+}
+/** Removes the volumes warmstart created for `container`. */
+async function removeVolumesOf(podman, container) {
+    for (const name of await podman.volumesLabelled(VOLUME_OWNER_LABEL, container)) {
+        await podman.removeVolume(name);
+    }
+}
+async function startsWithZstd(path, offset) {
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { start: offset, end: offset + 3 })) {
+        return isZstd(chunk);
+    }
+    return false;
+}
+/** Runs argv as root to completion; returns its stdout (unless sent to `stdout`), throws on failure. */
+async function runAsRoot(podman, command, options = {}) {
+    const argv = podman.asRoot(command);
+    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
+        stdio: ['ignore', options.stdout ?? 'pipe', 'pipe']
+    });
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    await exitOf(child, command.join(' '));
+    return stdout;
+}
+/** Waits for a child process; rejects, saying `what` failed and the end of its stderr, unless it exits 0. */
+function exitOf(child, what) {
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    return new Promise((resolve, reject) => {
+        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
+        child.on('close', (code) => {
+            if (code === 0)
+                resolve();
+            else {
+                const said = stderr.trim().split('\n').slice(-4).join('\n');
+                reject(new Error(`${what} failed (exit ${code})${said ? `: ${said}` : ''}`));
+            }
+        });
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/engine.ts
 // The warm loop. `up` restores a service from its checkpoint when the store has one, and else
 // starts it cold, warms it up and checkpoints it for next time. `down` removes it.
@@ -42668,6 +42974,9 @@ function round(seconds) {
 // restore or readiness failure) falls back to a cold start with a warning; anything wrong with
 // checkpointing or storing is a warning and the service stays up. Only a service that cannot be
 // started at all, or a warm-up that fails, fails `up`.
+
+
+
 
 
 
@@ -42749,9 +43058,7 @@ async function up(spec, options) {
             }
             catch (error) {
                 warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`);
-                await podman
-                    .forceRemove(spec.name)
-                    .catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
+                await removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
                 if (cacheHit)
                     await store.discard(hit.key).catch(() => undefined);
             }
@@ -42769,9 +43076,13 @@ async function up(spec, options) {
     const stored = await checkpointAndStore(plan, options, timings, warn);
     return result({ cacheHit, restored: false, startupSeconds, ...stored });
 }
-/** Removes the service's container, whatever state it is in. */
+/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
 async function down(name, options) {
-    await options.podman.forceRemove(name);
+    await removeService(options.podman, name);
+}
+async function removeService(podman, name) {
+    await podman.forceRemove(name);
+    await removeVolumesOf(podman, name);
 }
 /** Reads the host and the image, decides how to run the service, composes the key. */
 async function prepare(spec, options, timings) {
@@ -42781,7 +43092,7 @@ async function prepare(spec, options, timings) {
             throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
         }
         logger.info(`replacing the existing container ${spec.name}`);
-        await podman.forceRemove(spec.name);
+        await removeService(podman, spec.name);
     }
     if (!(await podman.imageExists(spec.image))) {
         await timings
@@ -42828,23 +43139,80 @@ async function prepare(spec, options, timings) {
         serviceEnv: serviceEnvironment(spec)
     };
 }
-/** Restores from a stored archive, checks it first, and waits until the service answers. */
+/** Restores from a stored archive, after checking that its manifest fits this host and run. */
 async function restoreWarm(plan, hit, options, timings) {
+    const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
+    if (differences.length) {
+        throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
+    }
+    const bytes = (0,external_node_fs_namespaceObject.statSync)(hit.archivePath).size;
+    if (bytes !== hit.metadata.bytes) {
+        throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
+    }
+    return restoreArchive(plan, hit.archivePath, decodeParts(hit.metadata.parts, bytes), options, timings);
+}
+/**
+ * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
+ * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
+ * processes and waits until the service answers. What a failure leaves is for the caller to remove.
+ */
+async function restoreArchive(plan, archivePath, parts, options, timings) {
     const { podman } = options;
+    const [checkpoint, ...rest] = parts;
+    const volumes = rest.filter(isVolumePart);
     const scratch = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-restore-'));
     try {
-        const importPath = await timings.time('verify', () => checkArchive(plan, hit, (0,external_node_path_namespaceObject.join)(scratch, 'checkpoint.tar')));
+        const importPath = await timings.time('unpack', async () => {
+            const mountpoints = [];
+            for (const volume of volumes) {
+                mountpoints.push(await createVolumeFor(podman, volume, plan.spec.name));
+            }
+            // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
+            const settled = await Promise.allSettled([
+                checkCheckpointPart(archivePath, checkpoint, (0,external_node_path_namespaceObject.join)(scratch, 'checkpoint.tar')),
+                ...volumes.map((volume, i) => unpackChecked(podman, archivePath, volume, mountpoints[i]))
+            ]);
+            const failed = settled.find((result) => result.status === 'rejected');
+            if (failed)
+                throw failed.reason;
+            return settled[0].value;
+        });
         const id = await timings.time('restore', () => podman.restore({
             importPath,
             name: plan.spec.name,
             fileLocks: plan.spec.fileLocks,
-            tcpEstablished: plan.spec.tcpEstablished
+            tcpEstablished: plan.spec.tcpEstablished,
+            ignoreVolumes: volumes.length > 0
         }));
         await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds));
         return id;
     }
     finally {
         (0,external_node_fs_namespaceObject.rmSync)(scratch, { recursive: true, force: true });
+    }
+}
+/** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
+async function checkCheckpointPart(archivePath, part, decompressTo) {
+    const inspection = await inspectArchive(archivePath, { decompressTo, range: part });
+    if (inspection.sha256 !== part.sha256) {
+        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
+    }
+    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
+    if (problems.length) {
+        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
+    }
+    if (inspection.importPath === decompressTo)
+        return decompressTo;
+    // A plain part: podman imports a file, so a part inside a larger file is copied out.
+    if (part.offset === 0 && part.bytes === (0,external_node_fs_namespaceObject.statSync)(archivePath).size)
+        return archivePath;
+    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), (0,external_node_fs_namespaceObject.createWriteStream)(decompressTo));
+    return decompressTo;
+}
+async function unpackChecked(podman, archivePath, part, mountpoint) {
+    const sha256 = await unpackVolume(podman, archivePath, part, mountpoint);
+    if (sha256 !== part.sha256) {
+        throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
     }
 }
 /** Starts the container and waits until it is ready; nothing is left behind when that fails. */
@@ -42927,23 +43295,37 @@ async function checkpointAndStore(plan, options, timings, warn) {
     }
     const workDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-'));
     try {
+        const compress = options.compress !== 'none';
+        const made = await logger.group(`Checkpoint ${spec.name}`, () => checkpointConsistently(plan, options, timings, workDir, compress, warn));
+        if (!made.ok)
+            return notSaved();
         // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
         // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
-        const plain = (0,external_node_path_namespaceObject.join)(workDir, `${spec.name}.tar`);
-        const checkpointed = await logger.group(`Checkpoint ${spec.name}`, () => checkpointConsistently(plan, options, timings, plain, warn));
-        if (!checkpointed.ok)
-            return { id: checkpointed.id, bytes: 0, saved: false };
-        let archive = plain;
-        if (options.compress !== 'none') {
-            archive = `${plain}.zst`;
-            await timings.time('compress', () => compressArchive(plain, archive));
+        let checkpointFile = made.checkpoint;
+        if (compress) {
+            checkpointFile = `${made.checkpoint}.zst`;
+            await timings.time('compress', () => compressArchive(made.checkpoint, checkpointFile));
         }
+        const archive = (0,external_node_path_namespaceObject.join)(workDir, `${spec.name}.checkpoint`);
+        const { parts, sha256 } = await timings.time('assemble', () => assembleArchive(archive, checkpointFile, made.volumes));
         const bytes = (0,external_node_fs_namespaceObject.statSync)(archive).size;
-        const sha256 = await timings.time('hash', () => sha256File(archive));
+        if (!made.resumed) {
+            // The archive may be fine; only the container could not be resumed in place. Import it.
+            await removeService(podman, spec.name);
+            try {
+                await timings.time('resume', () => restoreArchive(plan, archive, parts, options, timings));
+            }
+            catch (error) {
+                warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
+                await restartCold(plan, options, timings);
+                return notSaved();
+            }
+        }
         const metadata = buildManifest({
             key: plan.key,
             sha256,
             bytes,
+            parts,
             image: spec.image,
             createdAt: new Date()
         });
@@ -42957,40 +43339,78 @@ async function checkpointAndStore(plan, options, timings, warn) {
             logger.info(`stored ${formatBytes(bytes)} under ${plan.key.key}`);
         else if (outcome.reason)
             logger.info(`not stored: ${outcome.reason}`);
-        return { id: checkpointed.id, bytes, saved: outcome.saved };
+        return { id: await containerId(podman, spec.name), bytes, saved: outcome.saved };
     }
     finally {
         (0,external_node_fs_namespaceObject.rmSync)(workDir, { recursive: true, force: true });
     }
 }
 /**
- * Checkpoints with the service stopped, then restores it in place: the archive's files and memory
- * are from the same instant. (`--leave-running` resumes the service before podman tars its files,
- * so a database writing in the background would leave files newer than its memory.)
+ * Checkpoints with the service stopped, archives its volumes while it stays stopped, then
+ * restores it in place: the archive's files and memory are from the same instant.
+ * (`--leave-running` resumes the service before its files are archived, so a database writing in
+ * the background would leave files newer than its memory.)
  */
-async function checkpointConsistently(plan, options, timings, archive, warn) {
+async function checkpointConsistently(plan, options, timings, workDir, compress, warn) {
     const { podman } = options;
     const { spec } = plan;
+    let volumes;
+    try {
+        volumes = await containerVolumes(podman, spec.name);
+    }
+    catch (error) {
+        warn(`no checkpoint: the volumes of ${spec.name} cannot be read: ${message(error)}`);
+        return { ok: false };
+    }
+    const checkpoint = (0,external_node_path_namespaceObject.join)(workDir, 'checkpoint.tar');
     try {
         await timings.time('checkpoint', () => podman.checkpoint(spec.name, {
-            exportPath: archive,
+            exportPath: checkpoint,
             keep: true,
             fileLocks: spec.fileLocks,
             tcpEstablished: spec.tcpEstablished,
-            compress: 'none'
+            compress: 'none',
+            ignoreVolumes: true
         }));
     }
     catch (error) {
         warn(`checkpoint failed, the service keeps running without one: ${message(error)}`);
         const running = (await podman.inspectContainer(spec.name)).State.Running;
         if (running)
-            return { ok: false, id: await containerId(podman, spec.name) };
+            return { ok: false };
         // CRIU stopped it after all: start again cold, without another checkpoint attempt.
-        await podman.forceRemove(spec.name);
-        await startCold(plan, options, timings);
-        await warmUp(plan, options, timings);
-        return { ok: false, id: await containerId(podman, spec.name) };
+        await restartCold(plan, options, timings);
+        return { ok: false };
     }
+    let archived = [];
+    let volumeError;
+    try {
+        archived = await timings.time('volumes', async () => {
+            const files = [];
+            for (const [i, volume] of volumes.entries()) {
+                const path = (0,external_node_path_namespaceObject.join)(workDir, `volume-${i}.tar${compress ? '.zst' : ''}`);
+                await archiveVolume(podman, volume, path, compress);
+                files.push({ volume, path });
+            }
+            return files;
+        });
+    }
+    catch (error) {
+        volumeError = error;
+    }
+    const resumed = await resumeInPlace(plan, options, timings, warn);
+    if (volumeError) {
+        warn(`no checkpoint: the volumes of ${spec.name} could not be archived: ${message(volumeError)}`);
+        if (!resumed)
+            await restartCold(plan, options, timings);
+        return { ok: false };
+    }
+    return { ok: true, checkpoint, volumes: archived, resumed };
+}
+/** Restores the just checkpointed service in place; false (with a warning) when it failed. */
+async function resumeInPlace(plan, options, timings, warn) {
+    const { podman } = options;
+    const { spec } = plan;
     try {
         await timings.time('resume', async () => {
             await podman.restore({
@@ -43000,49 +43420,71 @@ async function checkpointConsistently(plan, options, timings, archive, warn) {
             });
             await waitUntilReady(plan.probe, probeContext(plan, options), spec.readyTimeoutSeconds);
         });
-        return { ok: true, id: await containerId(podman, spec.name) };
+        return true;
     }
     catch (error) {
-        // The archive is fine; only this container could not be resumed. Import it instead.
         warn(`resuming ${spec.name} in place failed, importing its checkpoint instead: ${message(error)}`);
-        await podman.forceRemove(spec.name);
-        const id = await timings.time('resume', async () => {
-            const restored = await podman.restore({
-                importPath: archive,
-                name: spec.name,
-                fileLocks: spec.fileLocks,
-                tcpEstablished: spec.tcpEstablished
-            });
-            await waitUntilReady(plan.probe, probeContext(plan, options), spec.readyTimeoutSeconds);
-            return restored;
-        });
-        return { ok: true, id };
+        return false;
     }
+}
+/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
+async function restartCold(plan, options, timings) {
+    await removeService(options.podman, plan.spec.name);
+    await startCold(plan, options, timings);
+    await warmUp(plan, options, timings);
+}
+/**
+ * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
+ * appended and removed) and hashes each part and the whole on the way.
+ */
+async function assembleArchive(archive, checkpointFile, volumes) {
+    const whole = (0,external_node_crypto_.createHash)('sha256');
+    (0,external_node_fs_namespaceObject.renameSync)(checkpointFile, archive);
+    const first = await hashFile(archive, whole);
+    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
+    let offset = first.bytes;
+    for (const { volume, path } of volumes) {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        let bytes = 0;
+        const source = (0,external_node_fs_namespaceObject.createReadStream)(path);
+        source.on('data', (chunk) => {
+            hash.update(chunk);
+            whole.update(chunk);
+            bytes += chunk.length;
+        });
+        await (0,promises_namespaceObject.pipeline)(source, (0,external_node_fs_namespaceObject.createWriteStream)(archive, { flags: 'a' }));
+        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+        parts.push({
+            kind: 'volume',
+            offset,
+            bytes,
+            sha256: hash.digest('hex'),
+            name: volume.name,
+            destination: volume.destination,
+            uid: volume.uid,
+            gid: volume.gid
+        });
+        offset += bytes;
+    }
+    return { parts, sha256: whole.digest('hex') };
+}
+/** Hashes a file into its own SHA-256 and into `also`. */
+function hashFile(path, also) {
+    return new Promise((resolve, reject) => {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        let bytes = 0;
+        (0,external_node_fs_namespaceObject.createReadStream)(path)
+            .on('data', (chunk) => {
+            hash.update(chunk);
+            also.update(chunk);
+            bytes += chunk.length;
+        })
+            .on('error', reject)
+            .on('end', () => resolve({ bytes, sha256: hash.digest('hex') }));
+    });
 }
 /** The largest unpacked size accepted for a checkpoint archive's top level. */
 const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
-/**
- * Before podman sees a stored checkpoint: its manifest must describe this host and run, the
- * archive must be the one stored (size, SHA-256), and hold only what a checkpoint holds.
- */
-async function checkArchive(plan, hit, decompressTo) {
-    const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
-    if (differences.length) {
-        throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
-    }
-    const inspection = await inspectArchive(hit.archivePath, { decompressTo });
-    if (inspection.bytes !== hit.metadata.bytes) {
-        throw new Error(`the archive is ${inspection.bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
-    }
-    if (inspection.sha256 !== hit.metadata.sha256) {
-        throw new Error(`the archive's SHA-256 is ${inspection.sha256}, ${hit.metadata.sha256} was stored (damaged?)`);
-    }
-    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
-    if (problems.length) {
-        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
-    }
-    return inspection.importPath;
-}
 /** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
 function serviceEnvironment(spec) {
     const env = {
@@ -43086,15 +43528,6 @@ async function explainStartFailure(error, podman) {
         return text;
     const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
     return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
-}
-function sha256File(path) {
-    return new Promise((resolve, reject) => {
-        const hash = (0,external_node_crypto_.createHash)('sha256');
-        (0,external_node_fs_namespaceObject.createReadStream)(path)
-            .on('data', (chunk) => hash.update(chunk))
-            .on('error', reject)
-            .on('end', () => resolve(hash.digest('hex')));
-    });
 }
 function message(error) {
     return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
@@ -48179,8 +48612,6 @@ var external_node_http_ = __nccwpck_require__(7067);
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/log.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -100128,7 +100559,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4828);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(644);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
