@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runScenario } from './harness.js'
 import { renderTable, type BenchResult } from './report.js'
-import { SCENARIOS, scenarioNamed, type Scenario } from './scenarios.js'
+import { DEFAULT_SCENARIOS, SCENARIOS, scenarioNamed, type Scenario } from './scenarios.js'
 import { repoRoot } from './system.js'
 
 export interface BenchArgs {
@@ -21,7 +21,10 @@ export const USAGE = `usage: npm run bench -- [--scenario NAME]... [--runs N] [-
 Compares, interleaved, on real Podman and CRIU: a cold start with warm-up, a start from a cached
 data directory, a warm restore from warmstart's checkpoint, and reading that checkpoint (floor).
 
-  --scenario NAME  run only this scenario (repeatable; default all: ${SCENARIOS.map((s) => s.name).join(', ')})
+  --scenario NAME  run only this scenario (repeatable; default: ${DEFAULT_SCENARIOS.join(', ')};
+                   also known: ${SCENARIOS.map((s) => s.name)
+                     .filter((name) => !DEFAULT_SCENARIOS.includes(name))
+                     .join(', ')}, the quick smoke scenario)
   --runs N         interleaved rounds per scenario; medians are reported (default 3)
   --out DIR        where <scenario>.json goes (default bench/results)`
 
@@ -41,7 +44,8 @@ export function parseBenchArgs(argv: string[], root = repoRoot()): BenchArgs {
   if (!Number.isInteger(runs) || runs < 1) {
     throw new Error(`--runs must be a whole number >= 1, got ${values.runs}`)
   }
-  const scenarios = values.scenario?.length ? values.scenario.map(scenarioNamed) : [...SCENARIOS]
+  const names = values.scenario?.length ? values.scenario : DEFAULT_SCENARIOS
+  const scenarios = names.map(scenarioNamed)
   return { scenarios, runs, outDir: values.out as string, help: values.help === true }
 }
 

@@ -1,5 +1,6 @@
 // The first query a test suite sends, timed on the server's side of the client: psql's own
-// `\timing` for PostgreSQL, and the round trip of one command on an open connection for Redis.
+// `\timing` for PostgreSQL, MariaDB's query profile, and the round trip of one command on an
+// open connection for Redis.
 // Process start-up and connecting are left out, so the numbers show the service's caches.
 import { execFile } from 'node:child_process'
 import { Socket } from 'node:net'
@@ -24,6 +25,20 @@ export async function psqlTimed(port: number, sql: string): Promise<QueryResult>
   if (!time) throw new Error(`psql printed no timing for ${sql}: ${stdout.trim()}`)
   const answer = lines.filter((line) => !line.startsWith('Time: ')).join('\n')
   return { ms: Number(time), answer }
+}
+
+/** Runs `sql` with MariaDB's profiling on; its latency is the server's own Duration of it. */
+export async function mariadbTimed(port: number, sql: string): Promise<QueryResult> {
+  const { stdout } = await run('mariadb', [
+    ...['-h', '127.0.0.1', '-P', String(port), '-uroot', '-N', '-B'],
+    ...['-e', `SET profiling = 1; ${sql}; SHOW PROFILES`]
+  ])
+  const lines = stdout.trim().split('\n')
+  // SHOW PROFILES prints `Query_ID <tab> Duration <tab> Query` for each statement profiled.
+  const profile = lines.map((line) => line.split('\t')).find((fields) => fields[2] === sql)
+  if (!profile) throw new Error(`mariadb printed no profile for ${sql}: ${stdout.trim()}`)
+  const answer = lines.filter((line) => !/^\d+\t[\d.]+\t/.test(line)).join('\n')
+  return { ms: Number(profile[1]) * 1000, answer }
 }
 
 /** Sends one command on a fresh connection; times it from the write to the complete reply. */

@@ -1,10 +1,12 @@
 // How a stored checkpoint is laid out: one file, its parts back to back. The first part is
 // podman's export of the container without the contents of its volumes (`--ignore-volumes`);
-// each next part is a tar of one named volume's contents. Each part is compressed on its own, so
-// a warm restore unpacks every volume straight into place while the checkpoint part decompresses
-// beside it, instead of podman writing a volume's bytes twice more (into its bundle directory,
-// then into the volume). The parts are listed in the manifest; this module only describes and
-// checks that list.
+// then come the volumes, each in slices: slice 0 holds its directories, slices 1.. its other
+// files, split by size. Each part is compressed on its own, so a warm restore unpacks every
+// volume straight into place (the directories first, then the file slices side by side, one
+// decompressor and one tar per slice) while the checkpoint part decompresses beside them,
+// instead of podman writing a volume's bytes twice more (into its bundle directory, then into
+// the volume) with one thread. The parts are listed in the manifest; this module only describes
+// and checks that list.
 
 interface PartBase {
   /** Where the part starts in the archive file, in bytes. */
@@ -27,6 +29,10 @@ export interface VolumePart extends PartBase {
   /** Owner of the volume's directory (a user namespace's root, say), as podman made it. */
   uid: number
   gid: number
+  /** 0: the volume's directories, unpacked first; 1 and on: its other files. */
+  slice: number
+  /** The size of the files in this slice once unpacked (what the volume will take). */
+  unpackedBytes: number
 }
 
 export type ArchivePart = CheckpointPart | VolumePart
@@ -67,8 +73,7 @@ export function decodeParts(encoded: unknown, archiveBytes: number): ArchivePart
   if (offset !== archiveBytes) {
     throw new Error(`parts: they cover ${offset} bytes of an archive of ${archiveBytes}`)
   }
-  const names = parts.filter(isVolumePart).map((part) => part.name)
-  if (new Set(names).size !== names.length) throw new Error('parts: a volume is listed twice')
+  checkSlices(parts.filter(isVolumePart))
   return parts
 }
 
@@ -96,5 +101,52 @@ function checkPart(value: unknown, index: number): ArchivePart {
   if (!destination.startsWith('/') || destination.split('/').includes('..')) {
     fail(`has an invalid destination ${JSON.stringify(part.destination)}`)
   }
-  return { kind: 'volume', ...base, name, destination, uid: count('uid'), gid: count('gid') }
+  return {
+    kind: 'volume',
+    ...base,
+    name,
+    destination,
+    uid: count('uid'),
+    gid: count('gid'),
+    slice: count('slice'),
+    unpackedBytes: count('unpackedBytes')
+  }
+}
+
+/** A volume's slices come together, numbered from 0, and agree on where and whose it is. */
+function checkSlices(volumes: VolumePart[]): void {
+  const seen = new Set<string>()
+  let previous: VolumePart | undefined
+  for (const part of volumes) {
+    if (part.name !== previous?.name) {
+      if (seen.has(part.name)) throw new Error(`parts: the slices of volume ${part.name} are apart`)
+      seen.add(part.name)
+      if (part.slice !== 0)
+        throw new Error(`parts: volume ${part.name} starts at slice ${part.slice}`)
+    } else {
+      if (part.slice !== previous.slice + 1) {
+        throw new Error(
+          `parts: volume ${part.name} has slice ${part.slice} after ${previous.slice}`
+        )
+      }
+      if (
+        part.destination !== previous.destination ||
+        part.uid !== previous.uid ||
+        part.gid !== previous.gid
+      ) {
+        throw new Error(`parts: the slices of volume ${part.name} disagree on its mount or owner`)
+      }
+    }
+    previous = part
+  }
+}
+
+/** The volume parts grouped by volume, in order: each group's first part is slice 0. */
+export function volumeGroups(parts: ArchivePart[]): VolumePart[][] {
+  const groups: VolumePart[][] = []
+  for (const part of parts.filter(isVolumePart)) {
+    if (part.slice === 0) groups.push([part])
+    else groups[groups.length - 1]?.push(part)
+  }
+  return groups
 }

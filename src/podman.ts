@@ -199,6 +199,8 @@ export interface VolumeInfo {
   Name: string
   Mountpoint: string
   Labels?: Record<string, string> | null
+  /** How many holders have it mounted (containers, `podman volume mount`). */
+  MountCount?: number
 }
 
 export interface ImageInfo {
@@ -372,16 +374,32 @@ export class Podman {
     return (await this.attempt(['volume', 'exists', name])).exitCode === 0
   }
 
-  /** Creates a volume whose directory belongs to uid:gid (a user namespace's root, say). */
+  /**
+   * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
+   * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
+   */
   async createVolume(
     name: string,
-    options: { uid: number; gid: number; labels: Record<string, string> }
-  ): Promise<VolumeInfo> {
-    const argv = ['volume', 'create', '--opt', `o=uid=${options.uid},gid=${options.gid}`]
+    options: { uid: number; gid: number; labels: Record<string, string>; memory?: boolean }
+  ): Promise<void> {
+    const argv = ['volume', 'create']
+    if (options.memory) argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs')
+    argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`)
     for (const [label, value] of Object.entries(options.labels))
       argv.push('--label', `${label}=${value}`)
     await this.podman([...argv, name])
-    return this.inspectVolume(name)
+  }
+
+  /**
+   * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
+   * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
+   */
+  async mountVolume(name: string): Promise<string> {
+    return (await this.podman(['volume', 'mount', name])).trim()
+  }
+
+  async unmountVolume(name: string): Promise<void> {
+    await this.podman(['volume', 'unmount', name])
   }
 
   async removeVolume(name: string): Promise<void> {

@@ -28,7 +28,12 @@ export interface ServiceSpec {
   fileLocks: boolean
   /** Checkpoint and restore established TCP connections. */
   tcpEstablished: boolean
+  /** Where a warm restore puts the service's volumes: in memory when they fit (auto), memory, disk. */
+  volumeStorage: VolumeStorageSetting
 }
+
+export type VolumeStorageSetting = 'auto' | 'memory' | 'disk'
+const VOLUME_STORAGE: readonly VolumeStorageSetting[] = ['auto', 'memory', 'disk']
 
 /** The spec as it arrives from a JSON file or flags, before validation. */
 export interface RawSpec {
@@ -46,6 +51,7 @@ export interface RawSpec {
   refresh?: unknown
   'file-locks'?: unknown
   'tcp-established'?: unknown
+  'volume-storage'?: unknown
 }
 
 export const SPEC_FIELDS: ReadonlyArray<keyof RawSpec> = [
@@ -62,7 +68,8 @@ export const SPEC_FIELDS: ReadonlyArray<keyof RawSpec> = [
   'restore-keys',
   'refresh',
   'file-locks',
-  'tcp-established'
+  'tcp-established',
+  'volume-storage'
 ]
 
 export class SpecError extends Error {
@@ -134,8 +141,18 @@ export function parseSpec(raw: RawSpec): ServiceSpec {
     restoreKeys,
     refresh,
     fileLocks: flag(raw['file-locks'], 'file-locks', true),
-    tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false)
+    tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false),
+    volumeStorage: volumeStorage(text(raw['volume-storage'], 'volume-storage'))
   }
+}
+
+function volumeStorage(value: string): VolumeStorageSetting {
+  if (!value) return 'auto'
+  const setting = VOLUME_STORAGE.find((known) => known === value.toLowerCase())
+  if (!setting) {
+    throw new SpecError('volume-storage', `"${value}" is not one of ${VOLUME_STORAGE.join(', ')}`)
+  }
+  return setting
 }
 
 /** `docker.io/library/postgres:15` -> `warmstart-postgres`. */

@@ -6,13 +6,14 @@
 // them, are not the host's.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, openSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { closeSync, createReadStream, openSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { isZstd, streamRange } from './archive.js'
 import type { VolumePart } from './layout.js'
 import type { Podman } from './podman.js'
+import type { VolumeStorageSetting } from './spec.js'
 
 /** Marks the volumes warmstart creates, with the container they were made for: `down` removes them. */
 export const VOLUME_OWNER_LABEL = 'io.warmstart.container'
@@ -41,7 +42,7 @@ export async function containerVolumes(
       throw new Error(`volume ${mount.Name} has no directory on this host (another volume driver?)`)
     }
     const owner = await runAsRoot(podman, ['stat', '--format', '%u %g', dirname(Mountpoint)])
-    const [uid, gid] = owner.trim().split(' ').map(Number)
+    const [uid, gid] = owner.toString().trim().split(' ').map(Number)
     volumes.push({
       name: mount.Name,
       destination: mount.Destination,
@@ -53,25 +54,101 @@ export async function containerVolumes(
   return volumes
 }
 
-/** Writes a tar of the volume's contents to `outPath`, zstd-compressed unless told otherwise. */
+/** A file a volume was archived to, and which slice of it (src/layout.ts) it holds. */
+export interface VolumeSlice {
+  path: string
+  slice: number
+  /** The size of the files it holds. */
+  unpackedBytes: number
+}
+
+/**
+ * Archives the volume's contents in slices under `dir`: slice 0 its directories (its top one
+ * included, for its mode and owner), then its other files split by size over `fileSlices`
+ * tars, so that a restore can unpack them side by side. zstd-compressed unless told otherwise.
+ */
 export async function archiveVolume(
   podman: Podman,
   volume: ContainerVolume,
-  outPath: string,
-  compress: boolean
-): Promise<void> {
-  const script = compress
-    ? 'tar -c --numeric-owner -C "$1" . | zstd -q -3 -T0'
-    : 'tar -c --numeric-owner -C "$1" .'
-  // The file is opened here, so it belongs to the user warmstart runs as, who stores it.
-  const out = openSync(outPath, 'w', 0o600)
-  try {
-    await runAsRoot(podman, ['bash', '-o', 'pipefail', '-c', script, 'bash', volume.mountpoint], {
-      stdout: out
-    })
-  } finally {
-    closeSync(out)
+  dir: string,
+  options: { compress: boolean; fileSlices: number }
+): Promise<VolumeSlice[]> {
+  // One listing: type, link count, size and path of every entry, NUL-terminated (paths are bytes).
+  const listing = await runAsRoot(podman, [
+    'find',
+    volume.mountpoint,
+    '-mindepth',
+    '1',
+    '-printf',
+    '%y %n %s %P\\0'
+  ])
+  const { directories, fileSlices } = splitListing(listing, options.fileSlices)
+  const lists = [
+    { names: [Buffer.from('.'), ...directories], bytes: 0 },
+    ...fileSlices.filter((files) => files.names.length)
+  ]
+  const slices: VolumeSlice[] = []
+  for (const [slice, { names, bytes }] of lists.entries()) {
+    const list = join(dir, `volume-list-${slice}`)
+    writeFileSync(list, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])))
+    const path = join(dir, `${volume.name}-${slice}.tar${options.compress ? '.zst' : ''}`)
+    const tar = 'tar -c --numeric-owner --no-recursion --null -C "$1" -T "$2"'
+    const script = options.compress ? `${tar} | zstd -q -3 -T0` : tar
+    // The file is opened here, so it belongs to the user warmstart runs as, who stores it.
+    const out = openSync(path, 'w', 0o600)
+    try {
+      await runAsRoot(
+        podman,
+        ['bash', '-o', 'pipefail', '-c', script, 'bash', volume.mountpoint, list],
+        { stdout: out }
+      )
+    } finally {
+      closeSync(out)
+    }
+    slices.push({ path, slice, unpackedBytes: bytes })
   }
+  return slices
+}
+
+/**
+ * Splits `find -printf '%y %n %s %P\0'` output into the directories and `count` lists of other
+ * files of about equal size (largest first, each to the lightest list). Files with more than one
+ * link stay together in the first list, so that tar keeps them linked.
+ */
+export function splitListing(
+  listing: Buffer,
+  count: number
+): { directories: Buffer[]; fileSlices: Array<{ names: Buffer[]; bytes: number }> } {
+  const directories: Buffer[] = []
+  const files: Array<{ name: Buffer; size: number; linked: boolean }> = []
+  let at = 0
+  while (at < listing.length) {
+    const end = listing.indexOf(0, at)
+    const record = listing.subarray(at, end < 0 ? listing.length : end)
+    at = end < 0 ? listing.length : end + 1
+    const fields = record.toString('latin1').split(' ', 3)
+    const [type, links, size] = fields
+    const name = Buffer.concat([Buffer.from('./'), record.subarray(fields.join(' ').length + 1)])
+    if (type === 'd') directories.push(name)
+    else files.push({ name, size: Number(size), linked: Number(links) > 1 })
+  }
+  const fileSlices = Array.from({ length: Math.max(1, count) }, () => ({
+    names: [] as Buffer[],
+    bytes: 0
+  }))
+  const add = (slice: { names: Buffer[]; bytes: number }, file: (typeof files)[number]) => {
+    slice.names.push(file.name)
+    slice.bytes += file.size
+  }
+  const first = fileSlices[0] as (typeof fileSlices)[number]
+  for (const file of files.filter((f) => f.linked)) add(first, file)
+  for (const file of files.filter((f) => !f.linked).sort((a, b) => b.size - a.size)) {
+    add(
+      fileSlices.reduce((lightest, s) => (s.bytes < lightest.bytes ? s : lightest)),
+      file
+    )
+  }
+  return { directories, fileSlices }
 }
 
 /**
@@ -82,33 +159,63 @@ export async function archiveVolume(
 export async function createVolumeFor(
   podman: Podman,
   part: VolumePart,
-  container: string
+  container: string,
+  storage: VolumeStorage
 ): Promise<string> {
-  if (await podman.volumeExists(part.name)) {
-    const existing = await podman.inspectVolume(part.name)
-    if (existing.Labels?.[VOLUME_OWNER_LABEL] === undefined) {
-      throw new Error(
-        `a volume named ${part.name} already exists and warmstart did not create it; it is left as is (remove it with podman volume rm ${part.name} to restore this checkpoint)`
-      )
-    }
-    const users = await podman.containersUsingVolume(part.name)
-    if (users.length) {
-      throw new Error(`volume ${part.name} is in use by container ${users.join(', ')}`)
-    }
-    await podman.removeVolume(part.name)
-  }
-  const created = await podman.createVolume(part.name, {
-    uid: part.uid,
-    gid: part.gid,
-    labels: { [VOLUME_OWNER_LABEL]: container }
+  const create = () =>
+    podman.createVolume(part.name, {
+      uid: part.uid,
+      gid: part.gid,
+      labels: { [VOLUME_OWNER_LABEL]: container },
+      memory: storage === 'memory'
+    })
+  // Usually there is none of that name: create first, look only when that fails.
+  await create().catch(async (error: unknown) => {
+    if (!(await podman.volumeExists(part.name))) throw error
+    await replaceOwnVolume(podman, part.name)
+    await create()
   })
-  return created.Mountpoint
+  // A tmpfs exists only while mounted: warmstart holds it mounted until removeVolumesOf.
+  if (storage === 'memory') return podman.mountVolume(part.name)
+  return (await podman.inspectVolume(part.name)).Mountpoint
+}
+
+/** Removes a volume of that name if warmstart made it and no container uses it; else throws. */
+async function replaceOwnVolume(podman: Podman, name: string): Promise<void> {
+  const existing = await podman.inspectVolume(name)
+  if (existing.Labels?.[VOLUME_OWNER_LABEL] === undefined) {
+    throw new Error(
+      `a volume named ${name} already exists and warmstart did not create it; it is left as is (remove it with podman volume rm ${name} to restore this checkpoint)`
+    )
+  }
+  const users = await podman.containersUsingVolume(name)
+  if (users.length) throw new Error(`volume ${name} is in use by container ${users.join(', ')}`)
+  await removeVolume(podman, name)
+}
+
+/** Where a restored volume lives: a tmpfs, or a directory on the host's disk. */
+export type VolumeStorage = 'memory' | 'disk'
+
+/** The share of the host's memory that volumes may take in memory when the setting is auto. */
+export const MEMORY_SHARE = 0.25
+
+/**
+ * Memory (a tmpfs) when asked, or, on auto, when the volumes' files take at most a quarter of the
+ * host's memory: unpacking into a tmpfs is twice as fast, and a test service's data is throwaway.
+ * A tmpfs may grow to half the memory, so the service keeps room to write.
+ */
+export function chooseVolumeStorage(
+  setting: VolumeStorageSetting,
+  unpackedBytes: number,
+  totalMemory: number
+): VolumeStorage {
+  if (setting !== 'auto') return setting
+  return unpackedBytes <= totalMemory * MEMORY_SHARE ? 'memory' : 'disk'
 }
 
 /**
  * Unpacks a volume part of the archive into the volume's directory, hashing the part's bytes as
- * they go by; returns their SHA-256 (the caller compares it with the manifest's). Device nodes
- * are refused: a checkpoint's volume holds data files.
+ * they go by; returns their SHA-256 (the caller compares it with the manifest's).
  */
 export async function unpackVolume(
   podman: Podman,
@@ -135,7 +242,16 @@ export async function unpackVolume(
     () => undefined
   )
   await exited
-  const devices = await runAsRoot(podman, [
+  return hash.digest('hex')
+}
+
+/** Throws when the volume holds a device node: a checkpoint's volume holds data files. */
+export async function refuseDevices(
+  podman: Podman,
+  name: string,
+  mountpoint: string
+): Promise<void> {
+  const found = await runAsRoot(podman, [
     'find',
     mountpoint,
     '-xdev',
@@ -149,17 +265,24 @@ export async function unpackVolume(
     '-print',
     '-quit'
   ])
-  if (devices.trim()) {
-    throw new Error(`volume ${part.name} holds a device node (${devices.trim()}): refused`)
+  if (found.length) {
+    throw new Error(`volume ${name} holds a device node (${found.toString().trim()}): refused`)
   }
-  return hash.digest('hex')
 }
 
 /** Removes the volumes warmstart created for `container`. */
 export async function removeVolumesOf(podman: Podman, container: string): Promise<void> {
   for (const name of await podman.volumesLabelled(VOLUME_OWNER_LABEL, container)) {
-    await podman.removeVolume(name)
+    await removeVolume(podman, name)
   }
+}
+
+/** Removes a volume no container uses, releasing warmstart's own mount of a memory volume first. */
+async function removeVolume(podman: Podman, name: string): Promise<void> {
+  // podman refuses to remove a volume that is still mounted.
+  const { MountCount } = await podman.inspectVolume(name)
+  for (let i = 0; i < (MountCount ?? 0); i++) await podman.unmountVolume(name)
+  await podman.removeVolume(name)
 }
 
 async function startsWithZstd(path: string, offset: number): Promise<boolean> {
@@ -174,15 +297,15 @@ async function runAsRoot(
   podman: Podman,
   command: string[],
   options: { stdout?: number } = {}
-): Promise<string> {
+): Promise<Buffer> {
   const argv = podman.asRoot(command)
   const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['ignore', options.stdout ?? 'pipe', 'pipe']
   })
-  let stdout = ''
-  child.stdout?.on('data', (chunk) => (stdout += chunk))
+  const chunks: Buffer[] = []
+  child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk))
   await exitOf(child, command.join(' '))
-  return stdout
+  return Buffer.concat(chunks)
 }
 
 /** Waits for a child process; rejects, saying `what` failed and the end of its stderr, unless it exits 0. */

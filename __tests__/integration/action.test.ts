@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { inputDefaults } from '../action-yml.js'
 import { childEnv } from '../cache-double/env.js'
 import { startCacheDouble, type CacheDouble } from '../cache-double/server.js'
+import { down } from '../../src/engine.js'
 import { Podman } from '../../src/podman.js'
 import { IMAGES, freePort, redisCli, requireHost, tempDir } from './host.js'
 
@@ -107,11 +108,11 @@ function redisInputs(port: number, key: string): Record<string, string> {
 
 beforeAll(async () => {
   await requireHost(podman, [IMAGES.redis])
-  await podman.forceRemove(name)
+  await down(name, { podman })
 })
 
 afterEach(async () => {
-  await podman.forceRemove(name)
+  await down(name, { podman })
 })
 
 afterAll(() => {

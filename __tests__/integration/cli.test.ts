@@ -2,6 +2,7 @@
 // `ls`, `key`, `down` and `prune`, as a user would type them.
 import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
+import { down } from '../../src/engine.js'
 import { Podman } from '../../src/podman.js'
 import { IMAGES, freePort, redisCli, requireHost, tempDir } from './host.js'
 
@@ -17,11 +18,11 @@ function warmstart(...args: string[]): { status: number | null; stdout: string; 
 
 beforeAll(async () => {
   await requireHost(podman, [IMAGES.redis])
-  await podman.forceRemove(name)
+  await down(name, { podman })
 })
 
 afterAll(async () => {
-  await podman.forceRemove(name)
+  await down(name, { podman })
   store.remove()
 })
 

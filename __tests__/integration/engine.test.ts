@@ -67,12 +67,13 @@ beforeAll(async () => {
   await requireHost(podman)
   // Containers an earlier, killed run may have left.
   for (const label of ['redis', 'mariadb', 'postgres', 'consistency', 'fault']) {
-    await podman.forceRemove(`warmstart-it-${label}`)
+    await down(`warmstart-it-${label}`, { podman })
   }
 })
 
 afterEach(async () => {
-  for (const name of names) await podman.forceRemove(name)
+  // down, not forceRemove: the volumes warmstart made for a container go with it.
+  for (const name of names) await down(name, { podman })
 })
 
 afterAll(() => {

@@ -1,5 +1,11 @@
 import { describe, expect, test } from '@jest/globals'
-import { decodeParts, encodeParts, isVolumePart, type ArchivePart } from '../../src/layout.js'
+import {
+  decodeParts,
+  encodeParts,
+  isVolumePart,
+  volumeGroups,
+  type ArchivePart
+} from '../../src/layout.js'
 
 const SHA_A = 'a'.repeat(64)
 const SHA_B = 'b'.repeat(64)
@@ -14,7 +20,9 @@ const parts: ArchivePart[] = [
     name: 'f00dfeed',
     destination: '/var/lib/postgresql/data',
     uid: 100000,
-    gid: 100000
+    gid: 100000,
+    slice: 0,
+    unpackedBytes: 4096
   }
 ]
 
@@ -54,8 +62,45 @@ describe('decodeParts', () => {
     expect(() => decodeParts(encoded, bytes)).toThrow(reason)
   })
 
-  test('rejects a volume listed twice', () => {
-    const twice = [...parts, { ...(parts[1] as ArchivePart), offset: 1500 }]
-    expect(() => decodeParts(JSON.stringify(twice), 2000)).toThrow(/listed twice/)
+  const volume = parts[1] as ArchivePart & { kind: 'volume' }
+  const slice = (n: number, offset: number, change: Partial<typeof volume> = {}) => ({
+    ...volume,
+    offset,
+    slice: n,
+    ...change
+  })
+
+  test('a volume in slices, and another volume after it, group by volume', () => {
+    const layout = [
+      parts[0],
+      slice(0, 1000),
+      slice(1, 1500),
+      slice(2, 2000),
+      slice(0, 2500, { name: 'other' })
+    ]
+    const decoded = decodeParts(JSON.stringify(layout), 3000)
+    expect(volumeGroups(decoded).map((group) => group.map((p) => `${p.name}/${p.slice}`))).toEqual([
+      ['f00dfeed/0', 'f00dfeed/1', 'f00dfeed/2'],
+      ['other/0']
+    ])
+  })
+
+  test.each([
+    ['listed twice from 0', [slice(0, 1000), slice(0, 1500)], /has slice 0 after 0/],
+    ['starting past 0', [slice(1, 1000)], /starts at slice 1/],
+    ['skipping one', [slice(0, 1000), slice(2, 1500)], /has slice 2 after 0/],
+    [
+      'apart',
+      [slice(0, 1000), slice(0, 1500, { name: 'other' }), slice(0, 2000)],
+      /slices of volume f00dfeed are apart/
+    ],
+    [
+      'with two owners',
+      [slice(0, 1000), slice(1, 1500, { uid: 0 })],
+      /disagree on its mount or owner/
+    ]
+  ])('rejects slices %s', (_label, volumes, reason) => {
+    const layout = [parts[0], ...volumes]
+    expect(() => decodeParts(JSON.stringify(layout), 1000 + 500 * volumes.length)).toThrow(reason)
   })
 })

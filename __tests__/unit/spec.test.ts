@@ -38,7 +38,8 @@ describe('parseSpec: valid input', () => {
       restoreKeys: [],
       refresh: '',
       fileLocks: true,
-      tcpEstablished: false
+      tcpEstablished: false,
+      volumeStorage: 'auto'
     } satisfies ServiceSpec)
     expect(DEFAULT_READY_TIMEOUT_SECONDS).toBe(120)
   })
@@ -73,7 +74,8 @@ describe('parseSpec: valid input', () => {
       restoreKeys: [],
       refresh: '',
       fileLocks: false,
-      tcpEstablished: true
+      tcpEstablished: true,
+      volumeStorage: 'auto'
     } satisfies ServiceSpec)
   })
 
@@ -107,7 +109,8 @@ describe('parseSpec: valid input', () => {
       restoreKeys: [],
       refresh: '',
       fileLocks: false,
-      tcpEstablished: true
+      tcpEstablished: true,
+      volumeStorage: 'auto'
     } satisfies ServiceSpec)
   })
 

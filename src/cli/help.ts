@@ -21,7 +21,9 @@ with ports, env and options as arrays of strings):
   --refresh "CMD"        host shell command that brings a checkpoint found by --restore-keys
                          up to date (e.g. apply only new migrations); then it is saved under --key
   --no-file-locks        do not checkpoint file locks (on by default; MariaDB needs them)
-  --tcp-established      checkpoint open TCP connections too`
+  --tcp-established      checkpoint open TCP connections too
+  --volume-storage WHERE where a warm restore puts the service's volumes: auto (in memory when
+                         they fit in a quarter of the host's memory), memory or disk`
 
 export const HELP: Record<string, string> = {
   main: `warmstart: start database-backed test services warm.

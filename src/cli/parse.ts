@@ -50,7 +50,8 @@ const specOptions = {
   refresh: { type: 'string' },
   'file-locks': { type: 'boolean' },
   'no-file-locks': { type: 'boolean' },
-  'tcp-established': { type: 'boolean' }
+  'tcp-established': { type: 'boolean' },
+  'volume-storage': { type: 'string' }
 } as const
 
 const common = {
