@@ -220,7 +220,8 @@ async function prepare(spec: ServiceSpec, options: EngineOptions, timings: Timin
     logger.info(`replacing the existing container ${spec.name}`)
     await removeService(podman, spec.name)
   }
-  if (!(await podman.imageExists(spec.image))) {
+  // Inspect first: the image is usually here, and a failed inspect says it is not.
+  const image = await podman.inspectImage(spec.image).catch(async () => {
     await timings
       .time('pull', () => podman.pull(spec.image))
       .catch((error: unknown) => {
@@ -228,8 +229,8 @@ async function prepare(spec: ServiceSpec, options: EngineOptions, timings: Timin
           `image ${spec.image} is not here and could not be pulled: ${message(error)}`
         )
       })
-  }
-  const image = await podman.inspectImage(spec.image)
+    return podman.inspectImage(spec.image)
+  })
   const host = options.host ?? new HostReader({ podman })
   const criu = await host.criuStatus()
   const fingerprint: HostFingerprint = await host.fingerprint(criu)

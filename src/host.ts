@@ -1,7 +1,9 @@
 // Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
 // into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
 import { commandPrefix, runWithActionsExec, type CommandRunner, type Podman } from './podman.js'
 import { hostCanDumpOtherUsers } from './userns.js'
 
@@ -61,6 +63,68 @@ export interface HostReaderOptions {
   uid?: number
   /** The CRIU command runc will use; tests point it elsewhere to play a host without CRIU. */
   criu?: string
+  /** Where what podman says about the host is remembered between runs; false: never. */
+  factsCache?: string | false
+}
+
+/** What `podman info` and `podman version` say about the host: the slow part of the fingerprint. */
+export interface PodmanFacts {
+  arch: string
+  kernel: string
+  podman: string
+  runtime: string
+  runtimePath: string
+  cgroup: string
+}
+
+/**
+ * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
+ * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
+ * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
+ */
+export function factsStamp(runtimePath: string): string {
+  const files = [
+    '/proc/sys/kernel/random/boot_id',
+    findOnPath('podman'),
+    runtimePath,
+    process.env.CONTAINERS_CONF ?? '',
+    '/etc/containers/containers.conf',
+    '/usr/share/containers/containers.conf',
+    ...listDir('/etc/containers/containers.conf.d')
+  ].filter(Boolean)
+  return files
+    .map((file) => {
+      try {
+        const stat = statSync(file)
+        const bootId = file.startsWith('/proc/') ? readFileSync(file, 'utf8').trim() : ''
+        return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`
+      } catch {
+        return `${file} absent`
+      }
+    })
+    .join('\n')
+}
+
+function findOnPath(command: string): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, command))) return join(dir, command)
+  }
+  return ''
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).map((name) => join(dir, name))
+  } catch {
+    return []
+  }
+}
+
+/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
+export function defaultFactsCache(uid: number): string {
+  const base =
+    uid === 0 ? '/run/warmstart' : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `warmstart-${uid}`)
+  return join(base, 'podman-facts.json')
 }
 
 /** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
@@ -89,20 +153,60 @@ export class HostReader {
   }
 
   async fingerprint(criu: CriuStatus): Promise<HostFingerprint> {
-    const info = await this.options.podman.info()
+    const facts = await this.podmanFacts()
     const cpu = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'))
     return {
-      arch: info.host.arch,
+      arch: facts.arch,
       cpuVendor: cpu.vendor,
       cpuModel: cpu.model,
       cpuFlags: cpu.flags,
-      kernel: info.host.kernel,
+      kernel: facts.kernel,
       criu: criu.version,
-      podman: (await this.options.podman.version()).Client.Version,
-      runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
-      cgroup: info.host.cgroupVersion,
+      podman: facts.podman,
+      runtime: facts.runtime,
+      cgroup: facts.cgroup,
       criuConfig: criuConfigDigest()
     }
+  }
+
+  /**
+   * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
+   * third of a second, on every `up`), else from podman, then remembered.
+   */
+  async podmanFacts(): Promise<PodmanFacts> {
+    const cache =
+      this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0)
+    if (cache) {
+      try {
+        const cached = JSON.parse(readFileSync(cache, 'utf8')) as {
+          stamp: string
+          facts: PodmanFacts
+        }
+        if (cached.stamp === factsStamp(cached.facts.runtimePath)) return cached.facts
+      } catch {
+        // No cache yet, or an unreadable one: ask podman.
+      }
+    }
+    const info = await this.options.podman.info()
+    const facts: PodmanFacts = {
+      arch: info.host.arch,
+      kernel: info.host.kernel,
+      podman: (await this.options.podman.version()).Client.Version,
+      runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
+      runtimePath: info.host.ociRuntime.path,
+      cgroup: info.host.cgroupVersion
+    }
+    if (cache) {
+      try {
+        mkdirSync(dirname(cache), { recursive: true, mode: 0o700 })
+        writeFileSync(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
+          mode: 0o600
+        })
+      } catch {
+        // A cache that cannot be written only costs the next run a `podman info`.
+      }
+    }
+    return facts
   }
 
   canDumpOtherUsers(): boolean {

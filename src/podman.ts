@@ -125,6 +125,8 @@ export function restoreArgs(options: RestoreOptions): string[] {
  */
 export function commandPrefix(uid: number, envNames: string[] = []): string[] {
   if (uid === 0) return []
+  // warmstart's own podman configuration (see src/action/install.ts) must survive sudo.
+  if (process.env.CONTAINERS_CONF) envNames = [...envNames, 'CONTAINERS_CONF']
   return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n']
 }
 

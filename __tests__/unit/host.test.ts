@@ -1,5 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { HostReader, parseCpuinfo, parseCriuVersion } from '../../src/host.js'
 import { Podman, type CommandResult, type CommandRunner } from '../../src/podman.js'
 
@@ -160,5 +162,61 @@ describe('HostReader.criuStatus', () => {
     const { host, calls } = reader({ exitCode: 0, stdout: 'Version: 4.2.1\n' }, { uid: 1001 })
     expect((await host.criuStatus()).ok).toBe(true)
     expect(calls).toEqual([['sudo', '-n', 'sh', '-c', script, 'sh', 'criu']])
+  })
+})
+
+describe('HostReader.podmanFacts', () => {
+  const info = {
+    host: {
+      arch: 'amd64',
+      kernel: '6.18.44-fc-v657',
+      cgroupVersion: 'v2',
+      ociRuntime: {
+        name: 'runc',
+        path: '/usr/sbin/runc',
+        version: 'runc version 1.1.5+ds1\ncommit: x'
+      }
+    }
+  }
+
+  test('asks podman once, then reads the cache until what podman depends on changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warmstart-facts-'))
+    const conf = join(dir, 'containers.conf')
+    writeFileSync(conf, '[engine]\n')
+    const saved = process.env.CONTAINERS_CONF
+    process.env.CONTAINERS_CONF = conf
+    try {
+      let asked = 0
+      const podman = {
+        info: async () => {
+          asked++
+          return info
+        },
+        version: async () => ({ Client: { Version: '4.3.1' } })
+      } as unknown as Podman
+      const reader = () => new HostReader({ podman, factsCache: join(dir, 'cache', 'facts.json') })
+      const first = await reader().podmanFacts()
+      expect(first).toEqual({
+        arch: 'amd64',
+        kernel: '6.18.44-fc-v657',
+        podman: '4.3.1',
+        runtime: 'runc runc version 1.1.5+ds1',
+        runtimePath: '/usr/sbin/runc',
+        cgroup: 'v2'
+      })
+      expect(await reader().podmanFacts()).toEqual(first)
+      expect(asked).toBe(1)
+      // podman's configuration changed: ask again.
+      writeFileSync(conf, '[engine]\nruntime = "crun"\n')
+      await reader().podmanFacts()
+      expect(asked).toBe(2)
+      // No cache at all: always ask.
+      await new HostReader({ podman, factsCache: false }).podmanFacts()
+      expect(asked).toBe(3)
+    } finally {
+      if (saved === undefined) delete process.env.CONTAINERS_CONF
+      else process.env.CONTAINERS_CONF = saved
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1251,6 +1251,9 @@ function restoreArgs(options) {
 function commandPrefix(uid, envNames = []) {
     if (uid === 0)
         return [];
+    // warmstart's own podman configuration (see src/action/install.ts) must survive sudo.
+    if (process.env.CONTAINERS_CONF)
+        envNames = [...envNames, 'CONTAINERS_CONF'];
     return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
 }
 /** The CRIU log file podman names when runc's checkpoint or restore fails. */
@@ -1545,6 +1548,8 @@ function needsUserNamespace(host, imageUser) {
 
 
 
+
+
 /** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
 function parseCpuinfo(text) {
     const first = text.split(/\n\s*\n/)[0] ?? '';
@@ -1565,6 +1570,54 @@ function parseCpuinfo(text) {
 /** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
 function parseCriuVersion(output) {
     return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
+}
+/**
+ * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
+ * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
+ * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
+ */
+function factsStamp(runtimePath) {
+    const files = [
+        '/proc/sys/kernel/random/boot_id',
+        findOnPath('podman'),
+        runtimePath,
+        process.env.CONTAINERS_CONF ?? '',
+        '/etc/containers/containers.conf',
+        '/usr/share/containers/containers.conf',
+        ...listDir('/etc/containers/containers.conf.d')
+    ].filter(Boolean);
+    return files
+        .map((file) => {
+        try {
+            const stat = (0,external_node_fs_namespaceObject.statSync)(file);
+            const bootId = file.startsWith('/proc/') ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').trim() : '';
+            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
+        }
+        catch {
+            return `${file} absent`;
+        }
+    })
+        .join('\n');
+}
+function findOnPath(command) {
+    for (const dir of (process.env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
+        if (dir && (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, command)))
+            return (0,external_node_path_namespaceObject.join)(dir, command);
+    }
+    return '';
+}
+function listDir(dir) {
+    try {
+        return (0,external_node_fs_namespaceObject.readdirSync)(dir).map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
+    }
+    catch {
+        return [];
+    }
+}
+/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
+function defaultFactsCache(uid) {
+    const base = uid === 0 ? '/run/warmstart' : (0,external_node_path_namespaceObject.join)(process.env.XDG_RUNTIME_DIR || (0,external_node_os_namespaceObject.tmpdir)(), `warmstart-${uid}`);
+    return (0,external_node_path_namespaceObject.join)(base, 'podman-facts.json');
 }
 /** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
 class HostReader {
@@ -1592,20 +1645,58 @@ class HostReader {
         return { ok: false, version, reason };
     }
     async fingerprint(criu) {
-        const info = await this.options.podman.info();
+        const facts = await this.podmanFacts();
         const cpu = parseCpuinfo((0,external_node_fs_namespaceObject.readFileSync)('/proc/cpuinfo', 'utf8'));
         return {
-            arch: info.host.arch,
+            arch: facts.arch,
             cpuVendor: cpu.vendor,
             cpuModel: cpu.model,
             cpuFlags: cpu.flags,
-            kernel: info.host.kernel,
+            kernel: facts.kernel,
             criu: criu.version,
-            podman: (await this.options.podman.version()).Client.Version,
-            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
-            cgroup: info.host.cgroupVersion,
+            podman: facts.podman,
+            runtime: facts.runtime,
+            cgroup: facts.cgroup,
             criuConfig: criuConfigDigest()
         };
+    }
+    /**
+     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
+     * third of a second, on every `up`), else from podman, then remembered.
+     */
+    async podmanFacts() {
+        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
+        if (cache) {
+            try {
+                const cached = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(cache, 'utf8'));
+                if (cached.stamp === factsStamp(cached.facts.runtimePath))
+                    return cached.facts;
+            }
+            catch {
+                // No cache yet, or an unreadable one: ask podman.
+            }
+        }
+        const info = await this.options.podman.info();
+        const facts = {
+            arch: info.host.arch,
+            kernel: info.host.kernel,
+            podman: (await this.options.podman.version()).Client.Version,
+            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
+            runtimePath: info.host.ociRuntime.path,
+            cgroup: info.host.cgroupVersion
+        };
+        if (cache) {
+            try {
+                (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)(cache), { recursive: true, mode: 0o700 });
+                (0,external_node_fs_namespaceObject.writeFileSync)(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
+                    mode: 0o600
+                });
+            }
+            catch {
+                // A cache that cannot be written only costs the next run a `podman info`.
+            }
+        }
+        return facts;
     }
     canDumpOtherUsers() {
         return hostCanDumpOtherUsers();
@@ -2914,14 +3005,15 @@ async function prepare(spec, options, timings) {
         logger.info(`replacing the existing container ${spec.name}`);
         await removeService(podman, spec.name);
     }
-    if (!(await podman.imageExists(spec.image))) {
+    // Inspect first: the image is usually here, and a failed inspect says it is not.
+    const image = await podman.inspectImage(spec.image).catch(async () => {
         await timings
             .time('pull', () => podman.pull(spec.image))
             .catch((error) => {
             throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
         });
-    }
-    const image = await podman.inspectImage(spec.image);
+        return podman.inspectImage(spec.image);
+    });
     const host = options.host ?? new HostReader({ podman });
     const criu = await host.criuStatus();
     const fingerprint = await host.fingerprint(criu);

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1054:
+/***/ 1402:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41629,6 +41629,9 @@ function restoreArgs(options) {
 function commandPrefix(uid, envNames = []) {
     if (uid === 0)
         return [];
+    // warmstart's own podman configuration (see src/action/install.ts) must survive sudo.
+    if (process.env.CONTAINERS_CONF)
+        envNames = [...envNames, 'CONTAINERS_CONF'];
     return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
 }
 /** The CRIU log file podman names when runc's checkpoint or restore fails. */
@@ -41923,6 +41926,8 @@ function needsUserNamespace(host, imageUser) {
 
 
 
+
+
 /** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
 function parseCpuinfo(text) {
     const first = text.split(/\n\s*\n/)[0] ?? '';
@@ -41943,6 +41948,54 @@ function parseCpuinfo(text) {
 /** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
 function parseCriuVersion(output) {
     return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
+}
+/**
+ * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
+ * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
+ * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
+ */
+function factsStamp(runtimePath) {
+    const files = [
+        '/proc/sys/kernel/random/boot_id',
+        findOnPath('podman'),
+        runtimePath,
+        process.env.CONTAINERS_CONF ?? '',
+        '/etc/containers/containers.conf',
+        '/usr/share/containers/containers.conf',
+        ...listDir('/etc/containers/containers.conf.d')
+    ].filter(Boolean);
+    return files
+        .map((file) => {
+        try {
+            const stat = (0,external_node_fs_namespaceObject.statSync)(file);
+            const bootId = file.startsWith('/proc/') ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').trim() : '';
+            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
+        }
+        catch {
+            return `${file} absent`;
+        }
+    })
+        .join('\n');
+}
+function findOnPath(command) {
+    for (const dir of (process.env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
+        if (dir && (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, command)))
+            return (0,external_node_path_namespaceObject.join)(dir, command);
+    }
+    return '';
+}
+function listDir(dir) {
+    try {
+        return (0,external_node_fs_namespaceObject.readdirSync)(dir).map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
+    }
+    catch {
+        return [];
+    }
+}
+/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
+function defaultFactsCache(uid) {
+    const base = uid === 0 ? '/run/warmstart' : (0,external_node_path_namespaceObject.join)(process.env.XDG_RUNTIME_DIR || (0,external_node_os_namespaceObject.tmpdir)(), `warmstart-${uid}`);
+    return (0,external_node_path_namespaceObject.join)(base, 'podman-facts.json');
 }
 /** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
 class HostReader {
@@ -41970,20 +42023,58 @@ class HostReader {
         return { ok: false, version, reason };
     }
     async fingerprint(criu) {
-        const info = await this.options.podman.info();
+        const facts = await this.podmanFacts();
         const cpu = parseCpuinfo((0,external_node_fs_namespaceObject.readFileSync)('/proc/cpuinfo', 'utf8'));
         return {
-            arch: info.host.arch,
+            arch: facts.arch,
             cpuVendor: cpu.vendor,
             cpuModel: cpu.model,
             cpuFlags: cpu.flags,
-            kernel: info.host.kernel,
+            kernel: facts.kernel,
             criu: criu.version,
-            podman: (await this.options.podman.version()).Client.Version,
-            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
-            cgroup: info.host.cgroupVersion,
+            podman: facts.podman,
+            runtime: facts.runtime,
+            cgroup: facts.cgroup,
             criuConfig: criuConfigDigest()
         };
+    }
+    /**
+     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
+     * third of a second, on every `up`), else from podman, then remembered.
+     */
+    async podmanFacts() {
+        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
+        if (cache) {
+            try {
+                const cached = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(cache, 'utf8'));
+                if (cached.stamp === factsStamp(cached.facts.runtimePath))
+                    return cached.facts;
+            }
+            catch {
+                // No cache yet, or an unreadable one: ask podman.
+            }
+        }
+        const info = await this.options.podman.info();
+        const facts = {
+            arch: info.host.arch,
+            kernel: info.host.kernel,
+            podman: (await this.options.podman.version()).Client.Version,
+            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
+            runtimePath: info.host.ociRuntime.path,
+            cgroup: info.host.cgroupVersion
+        };
+        if (cache) {
+            try {
+                (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)(cache), { recursive: true, mode: 0o700 });
+                (0,external_node_fs_namespaceObject.writeFileSync)(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
+                    mode: 0o600
+                });
+            }
+            catch {
+                // A cache that cannot be written only costs the next run a `podman info`.
+            }
+        }
+        return facts;
     }
     canDumpOtherUsers() {
         return hostCanDumpOtherUsers();
@@ -43292,14 +43383,15 @@ async function prepare(spec, options, timings) {
         logger.info(`replacing the existing container ${spec.name}`);
         await removeService(podman, spec.name);
     }
-    if (!(await podman.imageExists(spec.image))) {
+    // Inspect first: the image is usually here, and a failed inspect says it is not.
+    const image = await podman.inspectImage(spec.image).catch(async () => {
         await timings
             .time('pull', () => podman.pull(spec.image))
             .catch((error) => {
             throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
         });
-    }
-    const image = await podman.inspectImage(spec.image);
+        return podman.inspectImage(spec.image);
+    });
     const host = options.host ?? new HostReader({ podman });
     const criu = await host.criuStatus();
     const fingerprint = await host.fingerprint(criu);
@@ -100663,6 +100755,185 @@ function readEvent(env = process.env) {
     return { name: env.GITHUB_EVENT_NAME, payload };
 }
 
+;// CONCATENATED MODULE: ./src/action/install.ts
+// The `install` input: prepare a GitHub-hosted Ubuntu runner (or another Debian-family machine)
+// for checkpoints by running scripts/install-runner.sh. What to ask the script for is a pure
+// decision (planInstall); prepareRunner reads the host, runs the script and points warmstart's own
+// podman calls at the containers.conf the script wrote. Nothing here fails the job: a runner that
+// cannot be prepared starts its services cold, with a warning that says why.
+
+
+
+
+
+/** Where the script writes podman's configuration for warmstart's calls (root-owned, ours). */
+const WARMSTART_CONTAINERS_CONF = '/etc/warmstart/containers.conf';
+/** What to ask scripts/install-runner.sh for, or why to leave the runner alone. */
+function planInstall(facts) {
+    if (!facts.install)
+        return { run: false, reason: 'install: false, the runner is used as it is' };
+    if (facts.osRelease === undefined) {
+        return { run: false, reason: `no /etc/os-release: ${NOT_SUPPORTED}` };
+    }
+    const os = parseOsRelease(facts.osRelease);
+    const family = ['ubuntu', 'debian'].find((id) => os.ID === id || os.ID_LIKE.includes(id));
+    const name = os.PRETTY_NAME || os.ID || 'this system';
+    if (!family)
+        return { run: false, reason: `${name} is not Ubuntu or Debian: ${NOT_SUPPORTED}` };
+    const args = [];
+    const missing = [];
+    for (const command of ['podman', 'runc']) {
+        if (facts.present[command])
+            continue;
+        args.push('--apt', command);
+        missing.push(command);
+    }
+    if (!facts.present.criu) {
+        if (family === 'ubuntu') {
+            // Ubuntu 24.04's archive has no criu: CRIU upstream's PPA builds for each Ubuntu release.
+            // Derivatives (Mint, Pop!_OS) name the Ubuntu release they follow in UBUNTU_CODENAME.
+            const codename = os.UBUNTU_CODENAME || (os.ID === 'ubuntu' ? os.VERSION_CODENAME : '');
+            if (!codename) {
+                return {
+                    run: false,
+                    reason: `cannot tell which Ubuntu release ${name} is (no UBUNTU_CODENAME in /etc/os-release) to install CRIU for: ${NOT_SUPPORTED}`
+                };
+            }
+            args.push('--criu', 'ppa', '--codename', codename);
+            missing.push(`CRIU (from CRIU's PPA for ${codename})`);
+        }
+        else {
+            args.push('--criu', 'archive');
+            missing.push(`CRIU (from ${name})`);
+        }
+    }
+    // A CONTAINERS_CONF the job set is the user's choice of podman configuration: kept.
+    if (!facts.containersConf)
+        args.push('--containers-conf', WARMSTART_CONTAINERS_CONF);
+    const summary = missing.length
+        ? `installing ${missing.join(', ')} on ${name}`
+        : `podman, runc and CRIU are present on ${name}: checking them, nothing to install`;
+    return { run: true, summary, args };
+}
+const NOT_SUPPORTED = 'install only prepares Ubuntu and Debian runners; install podman, runc and a CRIU that passes `criu check` yourself (and set install: false to silence this)';
+/** The fields of /etc/os-release that the plan reads; a missing one is empty. */
+function parseOsRelease(text) {
+    const fields = {};
+    for (const line of text.split('\n')) {
+        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (!match)
+            continue;
+        // Values are shell words: optionally quoted, with backslash escapes inside double quotes.
+        let value = match[2].trim();
+        const quote = value[0];
+        if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
+            value = value.slice(1, -1);
+            if (quote === '"')
+                value = value.replace(/\\(.)/g, '$1');
+        }
+        fields[match[1]] = value;
+    }
+    return {
+        ID: (fields.ID ?? '').toLowerCase(),
+        ID_LIKE: (fields.ID_LIKE ?? '').toLowerCase().split(/\s+/).filter(Boolean),
+        PRETTY_NAME: fields.PRETTY_NAME ?? '',
+        VERSION_CODENAME: fields.VERSION_CODENAME ?? '',
+        UBUNTU_CODENAME: fields.UBUNTU_CODENAME ?? ''
+    };
+}
+/** The script's result: its last `install: error:` line, and the containers.conf it set up. */
+function installOutcome(result) {
+    const containersConf = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1];
+    if (result.exitCode === 0) {
+        return { ok: true, reason: 'podman, runc and CRIU are ready', containersConf };
+    }
+    const errors = [...result.stderr.matchAll(/^install: error: (.*)$/gm)].map((m) => m[1]);
+    const said = result.stderr.trim().split('\n').slice(-2).join(' ');
+    const reason = errors[errors.length - 1] ??
+        `scripts/install-runner.sh exited with ${result.exitCode}${said ? `: ${said}` : ''}`;
+    return { ok: false, reason, containersConf };
+}
+/**
+ * Prepares the runner as the `install` input asks, then sets CONTAINERS_CONF in this process when
+ * the script wrote warmstart's containers.conf, so that every later podman call (through sudo,
+ * which must preserve it) uses runc and cgroupfs. Never throws: a failure is a warning, and the
+ * services start cold.
+ */
+async function prepareRunner(install) {
+    let plan;
+    try {
+        plan = planInstall({
+            install,
+            osRelease: readOsRelease(),
+            present: { podman: onPath('podman'), runc: onPath('runc'), criu: onPath('criu') },
+            containersConf: process.env.CONTAINERS_CONF || undefined
+        });
+    }
+    catch (error) {
+        return warn(`cannot tell what this runner needs: ${error.message}`);
+    }
+    if (!plan.run) {
+        info(`install: skipped, ${plan.reason}`);
+        return { ok: true, reason: plan.reason };
+    }
+    const { summary, args } = plan;
+    return group('Prepare the runner', async () => {
+        info(`install: ${summary}`);
+        let outcome;
+        try {
+            // Not silent: the script's `install: ...` lines are the step's log of what it changed.
+            const result = await getExecOutput('bash', [installScript(), ...args], {
+                ignoreReturnCode: true
+            });
+            outcome = installOutcome(result);
+        }
+        catch (error) {
+            return warn(`could not run scripts/install-runner.sh: ${error.message}`);
+        }
+        if (outcome.containersConf)
+            process.env.CONTAINERS_CONF = outcome.containersConf;
+        return outcome.ok
+            ? outcome
+            : { ...warn(outcome.reason), containersConf: outcome.containersConf };
+    });
+}
+function warn(reason) {
+    warning(`install: ${reason}. Services start cold (no checkpoint) until the runner has podman with runc and a CRIU that passes criu check.`);
+    return { ok: false, reason };
+}
+/**
+ * The action runs from its checked-out repository, and both the bundle (dist/main/index.js) and
+ * this source file (src/action/install.ts, under test) sit two directories below its root.
+ */
+function installScript() {
+    return (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), '..', '..', 'scripts', 'install-runner.sh');
+}
+function readOsRelease() {
+    for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
+        try {
+            return (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+        }
+        catch {
+            // try the next one: os-release(5) names both
+        }
+    }
+    return undefined;
+}
+/** Whether `command` is executable on PATH or in an sbin directory (the runner's PATH may lack them). */
+function onPath(command) {
+    const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
+    for (const dir of [...dirs, '/usr/local/sbin', '/usr/sbin', '/sbin']) {
+        try {
+            (0,external_node_fs_namespaceObject.accessSync)((0,external_node_path_namespaceObject.join)(dir, command), external_node_fs_namespaceObject.constants.X_OK);
+            return true;
+        }
+        catch {
+            // not here
+        }
+    }
+    return false;
+}
+
 ;// CONCATENATED MODULE: ./src/action/logger.ts
 // The engine's Logger, for the action: @actions/core's log lines, groups and annotations.
 
@@ -100709,10 +100980,13 @@ function readMainState() {
 
 
 
+
 async function run() {
     try {
         const inputs = getInputs();
         const { spec } = inputs;
+        // Before any podman call: it may point them at warmstart's containers.conf (CONTAINERS_CONF).
+        const prepared = await prepareRunner(inputs.install);
         const runnerTemp = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
         const workDir = (0,external_node_path_namespaceObject.join)(runnerTemp, 'warmstart-work', spec.name);
         const cacheDir = (0,external_node_path_namespaceObject.join)(runnerTemp, 'warmstart-cache', spec.name);
@@ -100723,7 +100997,8 @@ async function run() {
             image: spec.image,
             save: saving.save,
             saveReason: saving.reason,
-            tempDirs: [workDir, cacheDir]
+            tempDirs: [workDir, cacheDir],
+            containersConf: prepared.containersConf
         };
         // Saved first, so that post cleans up even if main fails half-way.
         saveMainState({
@@ -100775,7 +101050,7 @@ async function run() {
             checkpointBytes: result.checkpointBytes,
             timings: result.timings,
             stagedDir: deferred.staged ? cacheDir : undefined,
-            warnings: result.warnings
+            warnings: prepared.ok ? result.warnings : [`install: ${prepared.reason}`, ...result.warnings]
         });
         info(result.restored
             ? `${spec.name} restored from its checkpoint in ${result.startupSeconds.toFixed(1)} s`
@@ -100800,7 +101075,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1054);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1402);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -41631,6 +41631,9 @@ function restoreArgs(options) {
 function podman_commandPrefix(uid, envNames = []) {
     if (uid === 0)
         return [];
+    // warmstart's own podman configuration (see src/action/install.ts) must survive sudo.
+    if (process.env.CONTAINERS_CONF)
+        envNames = [...envNames, 'CONTAINERS_CONF'];
     return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
 }
 /** The CRIU log file podman names when runc's checkpoint or restore fails. */
@@ -41925,6 +41928,8 @@ function userns_needsUserNamespace(host, imageUser) {
 
 
 
+
+
 /** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
 function parseCpuinfo(text) {
     const first = text.split(/\n\s*\n/)[0] ?? '';
@@ -41945,6 +41950,54 @@ function parseCpuinfo(text) {
 /** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
 function parseCriuVersion(output) {
     return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
+}
+/**
+ * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
+ * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
+ * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
+ */
+function factsStamp(runtimePath) {
+    const files = [
+        '/proc/sys/kernel/random/boot_id',
+        findOnPath('podman'),
+        runtimePath,
+        process.env.CONTAINERS_CONF ?? '',
+        '/etc/containers/containers.conf',
+        '/usr/share/containers/containers.conf',
+        ...listDir('/etc/containers/containers.conf.d')
+    ].filter(Boolean);
+    return files
+        .map((file) => {
+        try {
+            const stat = statSync(file);
+            const bootId = file.startsWith('/proc/') ? readFileSync(file, 'utf8').trim() : '';
+            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
+        }
+        catch {
+            return `${file} absent`;
+        }
+    })
+        .join('\n');
+}
+function findOnPath(command) {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+        if (dir && existsSync(join(dir, command)))
+            return join(dir, command);
+    }
+    return '';
+}
+function listDir(dir) {
+    try {
+        return readdirSync(dir).map((name) => join(dir, name));
+    }
+    catch {
+        return [];
+    }
+}
+/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
+function defaultFactsCache(uid) {
+    const base = uid === 0 ? '/run/warmstart' : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `warmstart-${uid}`);
+    return join(base, 'podman-facts.json');
 }
 /** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
 class host_HostReader {
@@ -41972,20 +42025,58 @@ class host_HostReader {
         return { ok: false, version, reason };
     }
     async fingerprint(criu) {
-        const info = await this.options.podman.info();
+        const facts = await this.podmanFacts();
         const cpu = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
         return {
-            arch: info.host.arch,
+            arch: facts.arch,
             cpuVendor: cpu.vendor,
             cpuModel: cpu.model,
             cpuFlags: cpu.flags,
-            kernel: info.host.kernel,
+            kernel: facts.kernel,
             criu: criu.version,
-            podman: (await this.options.podman.version()).Client.Version,
-            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
-            cgroup: info.host.cgroupVersion,
+            podman: facts.podman,
+            runtime: facts.runtime,
+            cgroup: facts.cgroup,
             criuConfig: criuConfigDigest()
         };
+    }
+    /**
+     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
+     * third of a second, on every `up`), else from podman, then remembered.
+     */
+    async podmanFacts() {
+        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
+        if (cache) {
+            try {
+                const cached = JSON.parse(readFileSync(cache, 'utf8'));
+                if (cached.stamp === factsStamp(cached.facts.runtimePath))
+                    return cached.facts;
+            }
+            catch {
+                // No cache yet, or an unreadable one: ask podman.
+            }
+        }
+        const info = await this.options.podman.info();
+        const facts = {
+            arch: info.host.arch,
+            kernel: info.host.kernel,
+            podman: (await this.options.podman.version()).Client.Version,
+            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
+            runtimePath: info.host.ociRuntime.path,
+            cgroup: info.host.cgroupVersion
+        };
+        if (cache) {
+            try {
+                mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
+                writeFileSync(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
+                    mode: 0o600
+                });
+            }
+            catch {
+                // A cache that cannot be written only costs the next run a `podman info`.
+            }
+        }
+        return facts;
     }
     canDumpOtherUsers() {
         return hostCanDumpOtherUsers();
@@ -43142,14 +43233,15 @@ async function prepare(spec, options, timings) {
         logger.info(`replacing the existing container ${spec.name}`);
         await removeService(podman, spec.name);
     }
-    if (!(await podman.imageExists(spec.image))) {
+    // Inspect first: the image is usually here, and a failed inspect says it is not.
+    const image = await podman.inspectImage(spec.image).catch(async () => {
         await timings
             .time('pull', () => podman.pull(spec.image))
             .catch((error) => {
             throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
         });
-    }
-    const image = await podman.inspectImage(spec.image);
+        return podman.inspectImage(spec.image);
+    });
     const host = options.host ?? new HostReader({ podman });
     const criu = await host.criuStatus();
     const fingerprint = await host.fingerprint(criu);
@@ -81297,7 +81389,7 @@ const startFrom = {
         },
     },
 };
-const delimiter = {
+const parameters_delimiter = {
     parameterPath: "delimiter",
     mapper: {
         serializedName: "delimiter",
@@ -83346,7 +83438,7 @@ const listBlobHierarchySegmentOperationSpec = {
         restype2,
         include1,
         startFrom,
-        delimiter,
+        parameters_delimiter,
     ],
     urlParameters: [url],
     headerParameters: [
@@ -100460,6 +100552,9 @@ async function run() {
     }
     if (!state)
         return;
+    // The container was made with this configuration (runc, cgroupfs): removing it needs it too.
+    if (state.containersConf)
+        process.env.CONTAINERS_CONF = state.containersConf;
     let uploaded;
     try {
         if (state.stagedDir && state.save && state.cacheKey) {

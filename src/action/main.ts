@@ -9,6 +9,7 @@ import { Podman } from '../podman.js'
 import { ActionsCacheStore, DeferredUploadStore } from '../store/actions-cache.js'
 import type { CheckpointStore, SaveResult, StoreHit } from '../store/store.js'
 import { decideSave, getInputs, readEvent } from './inputs.js'
+import { prepareRunner } from './install.js'
 import { actionsLogger } from './logger.js'
 import { saveMainState } from './state.js'
 
@@ -16,6 +17,8 @@ export async function run(): Promise<void> {
   try {
     const inputs = getInputs()
     const { spec } = inputs
+    // Before any podman call: it may point them at warmstart's containers.conf (CONTAINERS_CONF).
+    const prepared = await prepareRunner(inputs.install)
     const runnerTemp = process.env.RUNNER_TEMP || tmpdir()
     const workDir = join(runnerTemp, 'warmstart-work', spec.name)
     const cacheDir = join(runnerTemp, 'warmstart-cache', spec.name)
@@ -26,7 +29,8 @@ export async function run(): Promise<void> {
       image: spec.image,
       save: saving.save,
       saveReason: saving.reason,
-      tempDirs: [workDir, cacheDir]
+      tempDirs: [workDir, cacheDir],
+      containersConf: prepared.containersConf
     }
     // Saved first, so that post cleans up even if main fails half-way.
     saveMainState({
@@ -82,7 +86,7 @@ export async function run(): Promise<void> {
       checkpointBytes: result.checkpointBytes,
       timings: result.timings,
       stagedDir: deferred.staged ? cacheDir : undefined,
-      warnings: result.warnings
+      warnings: prepared.ok ? result.warnings : [`install: ${prepared.reason}`, ...result.warnings]
     })
     core.info(
       result.restored

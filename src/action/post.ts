@@ -19,6 +19,8 @@ export async function run(): Promise<void> {
     return
   }
   if (!state) return
+  // The container was made with this configuration (runc, cgroupfs): removing it needs it too.
+  if (state.containersConf) process.env.CONTAINERS_CONF = state.containersConf
   let uploaded: { saved: boolean; bytes: number; reason?: string } | undefined
   try {
     if (state.stagedDir && state.save && state.cacheKey) {

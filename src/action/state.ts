@@ -23,6 +23,8 @@ export interface MainState {
   stagedDir?: string
   /** Directories warmstart created, to remove in post. */
   tempDirs: string[]
+  /** The containers.conf warmstart's podman calls use (CONTAINERS_CONF), if the install set one. */
+  containersConf?: string
   warnings: string[]
 }
 
