@@ -128,7 +128,7 @@ const redisDataset: Scenario = {
     key: 'bench-redis-dataset-v1'
   }),
   datadir: redisDatadir,
-  firstQuery: (port) => redisTimed(port, ['MGET', 'key:1', 'key:999999', 'key:1999999'])
+  firstQuery: (port) => redisTimed(port, ['GET', 'key:1999999'])
 }
 
 /** A schema and fixture rows, as an application's test set-up loads them through the client. */

@@ -62,7 +62,7 @@ try {
     ['speed-up', `${(cold['startup-seconds'] / warm['startup-seconds']).toFixed(1)}x`],
     [
       'checkpoint made on the cold run',
-      `${['checkpoint', 'resume', 'compress', 'hash', 'store']
+      `${['checkpoint', 'volumes', 'resume', 'compress', 'assemble', 'store']
         .reduce((sum, phase) => sum + (cold.timings[phase] ?? 0), 0)
         .toFixed(1)} s`
     ],

@@ -96,6 +96,8 @@ interface ServiceCase {
   service: 'redis' | 'mariadb' | 'postgres'
   /** The image's VOLUME: the data directory, archived as a volume part. */
   dataPath: string
+  /** Where the warm restore puts it: a tmpfs (volume-storage auto, small data) or disk. */
+  storage: 'memory' | 'disk'
   spec: (name: string, port: number) => RawSpec
   check: (port: number) => Promise<string>
   expected: string
@@ -107,6 +109,7 @@ const services: ServiceCase[] = [
   {
     service: 'redis',
     dataPath: '/data',
+    storage: 'memory',
     spec: (name, port) => ({
       image: IMAGES.redis,
       name,
@@ -123,11 +126,14 @@ const services: ServiceCase[] = [
   {
     service: 'mariadb',
     dataPath: '/var/lib/mysql',
+    storage: 'disk',
     spec: (name, port) => ({
       image: IMAGES.mariadb,
       name,
       ports: [`127.0.0.1:${port}:3306`],
       ready: `cmd:mariadb -h 127.0.0.1 -P ${port} -uroot -e 'SELECT 1'`,
+      // The others restore their volume into memory (auto, on this host); this one onto disk.
+      'volume-storage': 'disk',
       warmup: `mariadb -h "$WARMSTART_HOST" -P "$WARMSTART_PORT" -uroot -e "
         CREATE DATABASE shop; USE shop;
         CREATE TABLE shop.products (id INT PRIMARY KEY AUTO_INCREMENT, name TEXT, price DECIMAL(8,2));
@@ -139,6 +145,7 @@ const services: ServiceCase[] = [
   {
     service: 'postgres',
     dataPath: '/var/lib/postgresql/data',
+    storage: 'memory',
     spec: (name, port) =>
       postgresSpec(name, port, {
         warmup: `psql -h "$WARMSTART_HOST" -p "$WARMSTART_PORT" -U postgres -v ON_ERROR_STOP=1 -qc "
@@ -191,9 +198,16 @@ describe.each(services)('warm loop: $service', (c) => {
       volumes[0]?.name,
       c.dataPath
     ])
+    const { Mountpoint } = await podman.inspectVolume(volumes[0]?.name as string)
+    const mounted = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[1] === Mountpoint && line.split(' ')[2] === 'tmpfs')
+    expect(mounted ? 'memory' : 'disk').toBe(c.storage)
     expect(await c.check(port)).toBe(c.expected)
     await down(name, { podman })
     expect(await podman.volumesLabelled(VOLUME_OWNER_LABEL, name)).toEqual([])
+    // Nothing is left mounted either.
+    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(Mountpoint)
   })
 })
 
