@@ -14,8 +14,8 @@ containers_conf=/etc/containers/containers.conf
 ownership_marker="# Managed by warmstart (scripts/setup-host.sh)"
 criu_suite=${WARMSTART_CRIU_SUITE:-sid}
 
-packages=(podman runc conmon netavark aardvark-dns containernetworking-plugins iptables uidmap
-  debootstrap zstd python3 redis-tools mariadb-client postgresql-client)
+packages=(podman runc conmon netavark aardvark-dns containernetworking-plugins iptables uidmap skopeo
+  debootstrap zstd python3 redis-tools mariadb-client postgresql-client docker-registry)
 
 say() { echo "setup: $*"; }
 die() {

@@ -21,6 +21,7 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os'
 import { pipeline } from 'node:stream/promises'
 import { join } from 'node:path'
 import { HostReader, type CriuStatus, type HostFingerprint } from './host.js'
+import { locateImage } from './image.js'
 import { archiveProblems, compressArchive, inspectArchive, streamRange } from './archive.js'
 import { composeKey, restoreKeyPrefixes, type CacheKey } from './key.js'
 import {
@@ -107,6 +108,8 @@ interface Plan {
   /** Why no checkpoint can be made here, if none can. */
   noCheckpointReason?: string
   serviceEnv: Record<string, string>
+  /** Settles when the image is here (it may still be pulling by digest: see src/image.ts). */
+  imageReady: Promise<void>
 }
 
 export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpResult> {
@@ -220,28 +223,21 @@ async function prepare(spec: ServiceSpec, options: EngineOptions, timings: Timin
     logger.info(`replacing the existing container ${spec.name}`)
     await removeService(podman, spec.name)
   }
-  // Inspect first: the image is usually here, and a failed inspect says it is not.
-  const image = await podman.inspectImage(spec.image).catch(async () => {
-    await timings
-      .time('pull', () => podman.pull(spec.image))
-      .catch((error: unknown) => {
-        throw new UpError(
-          `image ${spec.image} is not here and could not be pulled: ${message(error)}`
-        )
-      })
-    return podman.inspectImage(spec.image)
+  const image = await locateImage(podman, spec.image, timings).catch((error: unknown) => {
+    throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`)
   })
+  if (image.pulling) logger.info(`pulling ${image.pulling} while the checkpoint is looked up`)
   const host = options.host ?? new HostReader({ podman })
   const criu = await host.criuStatus()
   const fingerprint: HostFingerprint = await host.fingerprint(criu)
   let userNamespace = needsUserNamespace(
     { canDumpOtherUsers: host.canDumpOtherUsers() },
-    image.Config?.User
+    image.user
   )
   let noCheckpointReason: string | undefined
   if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
     // In a user namespace the service shares the host's network and cannot be remapped.
-    noCheckpointReason = `${spec.image} runs as user ${image.Config?.User}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`
+    noCheckpointReason = `${spec.image} runs as user ${image.user}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`
     userNamespace = false
   }
   const run: RunOptions = {
@@ -254,11 +250,11 @@ async function prepare(spec: ServiceSpec, options: EngineOptions, timings: Timin
   }
   if (userNamespace)
     logger.info(
-      `${spec.image} runs as ${image.Config?.User}: using a user namespace on the host network (see docs/host-setup.md)`
+      `${spec.image} runs as ${image.user}: using a user namespace on the host network (see docs/host-setup.md)`
     )
   const key = composeKey({
     spec,
-    imageId: image.Digest ?? image.Id,
+    imageId: image.identity,
     warmupScript: warmupScriptContents(spec.warmup),
     host: fingerprint,
     userNamespace
@@ -270,7 +266,8 @@ async function prepare(spec: ServiceSpec, options: EngineOptions, timings: Timin
     key,
     criu,
     noCheckpointReason,
-    serviceEnv: serviceEnvironment(spec)
+    serviceEnv: serviceEnvironment(spec),
+    imageReady: image.ready
   }
 }
 
@@ -342,6 +339,9 @@ async function restoreArchive(
       const failed = settled.find((result) => result.status === 'rejected')
       if (failed) throw failed.reason
       return (settled[0] as PromiseFulfilledResult<string>).value
+    })
+    await plan.imageReady.catch((error: unknown) => {
+      throw new Error(`the image could not be pulled by digest: ${message(error)}`)
     })
     const id = await timings.time('restore', () =>
       podman.restore({
@@ -438,6 +438,17 @@ async function unpackChecked(
 /** Starts the container and waits until it is ready; nothing is left behind when that fails. */
 async function startCold(plan: Plan, options: EngineOptions, timings: Timings): Promise<string> {
   const { podman, logger } = options
+  await plan.imageReady.catch(async (error: unknown) => {
+    // The digest the key names may be gone from the registry while the tag still resolves.
+    logger.warning(
+      `pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`
+    )
+    await timings
+      .time('pull', () => podman.pull(plan.spec.image))
+      .catch((e: unknown) => {
+        throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`)
+      })
+  })
   let id: string
   try {
     id = await timings.time('start', () => podman.run(plan.run))

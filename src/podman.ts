@@ -125,8 +125,10 @@ export function restoreArgs(options: RestoreOptions): string[] {
  */
 export function commandPrefix(uid: number, envNames: string[] = []): string[] {
   if (uid === 0) return []
-  // warmstart's own podman configuration (see src/action/install.ts) must survive sudo.
-  if (process.env.CONTAINERS_CONF) envNames = [...envNames, 'CONTAINERS_CONF']
+  // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
+  for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
+    if (process.env[name]) envNames = [...envNames, name]
+  }
   return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n']
 }
 
@@ -440,6 +442,35 @@ export class Podman {
 
   async pull(image: string): Promise<void> {
     await this.podman(['pull', '--quiet', image])
+  }
+
+  async tag(image: string, name: string): Promise<void> {
+    await this.podman(['tag', image, name])
+  }
+
+  /**
+   * The digest and user of an image in its registry, without pulling its layers (skopeo, run as
+   * podman is, so that it sees the same registries and credentials). Throws when skopeo is
+   * missing or the registry cannot be asked.
+   */
+  async inspectRemoteImage(image: string): Promise<{ digest: string; user?: string }> {
+    const skopeo = async (argv: string[]): Promise<string> => {
+      const result = await this.runner([...commandPrefix(this.uid), 'skopeo', ...argv])
+      if (result.exitCode !== 0) {
+        throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3))
+      }
+      return result.stdout
+    }
+    const reference = `docker://${image}`
+    // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
+    const registries = process.env.CONTAINERS_REGISTRIES_CONF
+    const global = registries ? ['--registries-conf', registries] : []
+    const [digest, config] = await Promise.all([
+      skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
+      skopeo([...global, 'inspect', '--config', reference])
+    ])
+    const user = (JSON.parse(config) as { config?: { User?: string } }).config?.User
+    return { digest: digest.trim(), user: user || undefined }
   }
 
   async logs(container: string, lines = 20): Promise<string> {

@@ -12,7 +12,13 @@ import { Podman } from '../../src/podman.js'
 import { parseSpec, type RawSpec } from '../../src/spec.js'
 import { LocalDirectoryStore } from '../../src/store/local.js'
 import type { EntryMetadata } from '../../src/store/store.js'
-import { decodeParts, encodeParts, isVolumePart, type ArchivePart } from '../../src/layout.js'
+import {
+  decodeParts,
+  encodeParts,
+  isVolumePart,
+  volumeGroups,
+  type ArchivePart
+} from '../../src/layout.js'
 import { VOLUME_OWNER_LABEL } from '../../src/volumes.js'
 import {
   IMAGES,
@@ -177,9 +183,10 @@ describe.each(services)('warm loop: $service', (c) => {
     expect(await c.check(port)).toBe(c.expected)
     const entries = await store.list()
     expect(entries.map((entry) => entry.key)).toEqual([first.cacheKey])
-    const volumes = decodeParts(entries[0]?.metadata.parts, first.checkpointBytes).filter(
-      isVolumePart
-    )
+    // One volume, in slices: its directories (slice 0), then its files.
+    const volumes = volumeGroups(decodeParts(entries[0]?.metadata.parts, first.checkpointBytes))
+      .map((slices) => slices[0])
+      .filter((first) => first !== undefined)
     expect(volumes.map((volume) => volume.destination)).toEqual([c.dataPath])
 
     await down(name, { podman })

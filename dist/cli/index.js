@@ -6,7 +6,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(928);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(999);
 // Entry point of the `warmstart` command line.
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2));
@@ -16,7 +16,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 928:
+/***/ 999:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1251,9 +1251,11 @@ function restoreArgs(options) {
 function commandPrefix(uid, envNames = []) {
     if (uid === 0)
         return [];
-    // warmstart's own podman configuration (see src/action/install.ts) must survive sudo.
-    if (process.env.CONTAINERS_CONF)
-        envNames = [...envNames, 'CONTAINERS_CONF'];
+    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
+    for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
+        if (process.env[name])
+            envNames = [...envNames, name];
+    }
     return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
 }
 /** The CRIU log file podman names when runc's checkpoint or restore fails. */
@@ -1471,6 +1473,33 @@ class Podman {
     }
     async pull(image) {
         await this.podman(['pull', '--quiet', image]);
+    }
+    async tag(image, name) {
+        await this.podman(['tag', image, name]);
+    }
+    /**
+     * The digest and user of an image in its registry, without pulling its layers (skopeo, run as
+     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
+     * missing or the registry cannot be asked.
+     */
+    async inspectRemoteImage(image) {
+        const skopeo = async (argv) => {
+            const result = await this.runner([...commandPrefix(this.uid), 'skopeo', ...argv]);
+            if (result.exitCode !== 0) {
+                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
+            }
+            return result.stdout;
+        };
+        const reference = `docker://${image}`;
+        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
+        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
+        const global = registries ? ['--registries-conf', registries] : [];
+        const [digest, config] = await Promise.all([
+            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
+            skopeo([...global, 'inspect', '--config', reference])
+        ]);
+        const user = JSON.parse(config).config?.User;
+        return { digest: digest.trim(), user: user || undefined };
     }
     async logs(container, lines = 20) {
         const result = await this.attempt(['logs', '--tail', String(lines), container]);
@@ -1711,6 +1740,67 @@ function criuConfigDigest() {
 }
 function firstLine(text) {
     return text.split('\n')[0]?.trim() ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/image.ts
+/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
+function repositoryOf(image) {
+    const withoutDigest = image.split('@')[0] ?? image;
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const lastColon = withoutDigest.lastIndexOf(':');
+    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
+}
+/** The reference that pulls exactly `digest` of the image's repository. */
+function digestReference(image, digest) {
+    return `${repositoryOf(image)}@${digest}`;
+}
+/**
+ * The digest its registry gives the image, as a job that finds it missing reads it (locateImage):
+ * from the image's repository digests when it came from that repository, else its own digest or
+ * ID. (`Digest` alone can be another name's: podman keeps the digest an image was first known by
+ * when the same image arrives under a second name.)
+ */
+function localIdentity(image, info) {
+    const repository = repositoryOf(image);
+    const fromRepository = (info.RepoDigests ?? []).find((entry) => {
+        const named = entry.split('@')[0] ?? '';
+        return named === repository || named.endsWith(`/${repository}`);
+    });
+    return fromRepository?.split('@')[1] ?? info.Digest ?? info.Id;
+}
+/**
+ * The image as it is here, or as its registry describes it (then pulled by digest in the
+ * background, and tagged with the spec's name so that podman finds it under that name); when the
+ * registry cannot be asked without pulling (no skopeo), it is pulled first, as podman would.
+ */
+async function locateImage(podman, image, timings) {
+    const local = await podman.inspectImage(image).catch(() => undefined);
+    if (local) {
+        return {
+            identity: localIdentity(image, local),
+            user: local.Config?.User,
+            ready: Promise.resolve()
+        };
+    }
+    const remote = await podman.inspectRemoteImage(image).catch(() => undefined);
+    if (!remote) {
+        await timings.time('pull', () => podman.pull(image));
+        const pulled = await podman.inspectImage(image);
+        return {
+            identity: localIdentity(image, pulled),
+            user: pulled.Config?.User,
+            ready: Promise.resolve()
+        };
+    }
+    const reference = digestReference(image, remote.digest);
+    const ready = timings.time('pull', async () => {
+        await podman.pull(reference);
+        if (!image.includes('@'))
+            await podman.tag(reference, image);
+    });
+    // Awaited where the image is needed; until then a failure must not go unhandled.
+    ready.catch(() => undefined);
+    return { identity: remote.digest, user: remote.user, ready, pulling: reference };
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -2902,6 +2992,7 @@ function exitOf(child, what) {
 
 
 
+
 /** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
 class UpError extends Error {
     exitCode;
@@ -3005,23 +3096,19 @@ async function prepare(spec, options, timings) {
         logger.info(`replacing the existing container ${spec.name}`);
         await removeService(podman, spec.name);
     }
-    // Inspect first: the image is usually here, and a failed inspect says it is not.
-    const image = await podman.inspectImage(spec.image).catch(async () => {
-        await timings
-            .time('pull', () => podman.pull(spec.image))
-            .catch((error) => {
-            throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
-        });
-        return podman.inspectImage(spec.image);
+    const image = await locateImage(podman, spec.image, timings).catch((error) => {
+        throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
     });
+    if (image.pulling)
+        logger.info(`pulling ${image.pulling} while the checkpoint is looked up`);
     const host = options.host ?? new HostReader({ podman });
     const criu = await host.criuStatus();
     const fingerprint = await host.fingerprint(criu);
-    let userNamespace = needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.Config?.User);
+    let userNamespace = needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.user);
     let noCheckpointReason;
     if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
         // In a user namespace the service shares the host's network and cannot be remapped.
-        noCheckpointReason = `${spec.image} runs as user ${image.Config?.User}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
+        noCheckpointReason = `${spec.image} runs as user ${image.user}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
         userNamespace = false;
     }
     const run = {
@@ -3033,10 +3120,10 @@ async function prepare(spec, options, timings) {
         command: spec.command
     };
     if (userNamespace)
-        logger.info(`${spec.image} runs as ${image.Config?.User}: using a user namespace on the host network (see docs/host-setup.md)`);
+        logger.info(`${spec.image} runs as ${image.user}: using a user namespace on the host network (see docs/host-setup.md)`);
     const key = composeKey({
         spec,
-        imageId: image.Digest ?? image.Id,
+        imageId: image.identity,
         warmupScript: warmupScriptContents(spec.warmup),
         host: fingerprint,
         userNamespace
@@ -3048,7 +3135,8 @@ async function prepare(spec, options, timings) {
         key,
         criu,
         noCheckpointReason,
-        serviceEnv: serviceEnvironment(spec)
+        serviceEnv: serviceEnvironment(spec),
+        imageReady: image.ready
     };
 }
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
@@ -3092,6 +3180,9 @@ async function restoreArchive(plan, archivePath, parts, options, timings) {
             if (failed)
                 throw failed.reason;
             return settled[0].value;
+        });
+        await plan.imageReady.catch((error) => {
+            throw new Error(`the image could not be pulled by digest: ${message(error)}`);
         });
         const id = await timings.time('restore', () => podman.restore({
             importPath,
@@ -3162,6 +3253,15 @@ async function unpackChecked(podman, archivePath, part, mountpoint) {
 /** Starts the container and waits until it is ready; nothing is left behind when that fails. */
 async function startCold(plan, options, timings) {
     const { podman, logger } = options;
+    await plan.imageReady.catch(async (error) => {
+        // The digest the key names may be gone from the registry while the tag still resolves.
+        logger.warning(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`);
+        await timings
+            .time('pull', () => podman.pull(plan.spec.image))
+            .catch((e) => {
+            throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
+        });
+    });
     let id;
     try {
         id = await timings.time('start', () => podman.run(plan.run));
