@@ -1,9 +1,10 @@
 // How a stored checkpoint is laid out: one file, its parts back to back. The first part is
 // podman's export of the container without the contents of its volumes (`--ignore-volumes`);
-// then come the volumes, each in slices: slice 0 holds its directories, slices 1.. its other
-// files, split by size. Each part is compressed on its own, so a warm restore unpacks every
-// volume straight into place (the directories first, then the file slices side by side, one
-// decompressor and one tar per slice) while the checkpoint part decompresses beside them,
+// then come the volumes, each in slices: slice 0 holds its directories and symbolic links,
+// slices 1.. its other files, split by size. Each part is compressed on its own, so a warm
+// restore unpacks every volume straight into place (the file slices side by side, one
+// decompressor and one tar per slice, then slice 0, whose links cannot then redirect a file
+// slice's writes) while the checkpoint part decompresses beside them,
 // instead of podman writing a volume's bytes twice more (into its bundle directory, then into
 // the volume) with one thread. The parts are listed in the manifest; this module only describes
 // and checks that list.
@@ -29,7 +30,7 @@ export interface VolumePart extends PartBase {
   /** Owner of the volume's directory (a user namespace's root, say), as podman made it. */
   uid: number
   gid: number
-  /** 0: the volume's directories, unpacked first; 1 and on: its other files. */
+  /** 0: the volume's directories and symbolic links, unpacked last; 1 and on: its other files. */
   slice: number
   /** The size of the files in this slice once unpacked (what the volume will take). */
   unpackedBytes: number

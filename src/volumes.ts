@@ -64,8 +64,9 @@ export interface VolumeSlice {
 
 /**
  * Archives the volume's contents in slices under `dir`: slice 0 its directories (its top one
- * included, for its mode and owner), then its other files split by size over `fileSlices`
- * tars, so that a restore can unpack them side by side. zstd-compressed unless told otherwise.
+ * included, for its mode and owner) and symbolic links, then its other files split by size over
+ * `fileSlices` tars, so that a restore can unpack them side by side. zstd-compressed unless told
+ * otherwise.
  */
 export async function archiveVolume(
   podman: Podman,
@@ -111,9 +112,12 @@ export async function archiveVolume(
 }
 
 /**
- * Splits `find -printf '%y %n %s %P\0'` output into the directories and `count` lists of other
- * files of about equal size (largest first, each to the lightest list). Files with more than one
- * link stay together in the first list, so that tar keeps them linked.
+ * Splits `find -printf '%y %n %s %P\0'` output into the directories with the symbolic links, and
+ * `count` lists of other files of about equal size (largest first, each to the lightest list).
+ * Files with more than one link stay together in the first list, so that tar keeps them linked.
+ * The links go with the directories because a restore unpacks that slice last, after the file
+ * slices' tars, which run side by side: a link one tar made could otherwise lead another tar's
+ * writes out of the volume (one tar alone guards against that; two cannot see each other's).
  */
 export function splitListing(
   listing: Buffer,
@@ -129,7 +133,7 @@ export function splitListing(
     const fields = record.toString('latin1').split(' ', 3)
     const [type, links, size] = fields
     const name = Buffer.concat([Buffer.from('./'), record.subarray(fields.join(' ').length + 1)])
-    if (type === 'd') directories.push(name)
+    if (type === 'd' || type === 'l') directories.push(name)
     else files.push({ name, size: Number(size), linked: Number(links) > 1 })
   }
   const fileSlices = Array.from({ length: Math.max(1, count) }, () => ({

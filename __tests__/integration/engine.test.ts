@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { copyFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { down, up, UpError, type EngineOptions, type UpResult } from '../../src/engine.js'
 import { HostReader } from '../../src/host.js'
@@ -533,6 +533,78 @@ info.size = len(data); t.addfile(info, io.BytesIO(data)); t.close()`,
       expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
     }
   )
+
+  test("a link in a volume cannot lead another slice's writes out of the volume", async () => {
+    // Someone who can write the cache rewrites the volume's slices: slice 0 gains a link
+    // `evil -> OUTSIDE`, a file slice a file `evil/owned`. Were the link made before the file
+    // slice ran (another tar process, which cannot see the first one's guard), root would write
+    // OUTSIDE/owned.
+    const port = await freePort()
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const spec = parseSpec(redis(port))
+    const first = await up(spec, engine(store).options)
+    const [entry] = await store.list()
+    const scratch = tempDir('evil')
+    dirs.push(scratch)
+    const outside = join(scratch.path, 'outside')
+    execFileSync('mkdir', [outside])
+    const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
+    const original = readFileSync(entry?.archivePath as string)
+    const parts = decodeParts(entry?.metadata.parts, original.length)
+    const [checkpoint, volume] = parts as [ArchivePart, ArchivePart & { kind: 'volume' }]
+    expect(volume.slice).toBe(0)
+    const slice = (script: string, out: string): Buffer => {
+      execFileSync('python3', ['-c', script, out, outside])
+      execFileSync('zstd', ['-qf', out, '-o', `${out}.zst`])
+      return readFileSync(`${out}.zst`)
+    }
+    const tree = slice(
+      `import sys, tarfile
+t = tarfile.open(sys.argv[1], "w")
+d = tarfile.TarInfo("."); d.type = tarfile.DIRTYPE; d.mode = 0o755; t.addfile(d)
+l = tarfile.TarInfo("./evil"); l.type = tarfile.SYMTYPE; l.linkname = sys.argv[2]; t.addfile(l)
+t.close()`,
+      join(scratch.path, 'tree.tar')
+    )
+    const files = slice(
+      `import io, sys, tarfile
+t = tarfile.open(sys.argv[1], "w")
+f = tarfile.TarInfo("./evil/owned"); data = b"owned"; f.size = len(data); t.addfile(f, io.BytesIO(data))
+t.close()`,
+      join(scratch.path, 'files.tar')
+    )
+    const head = original.subarray(0, checkpoint.bytes)
+    const evil = Buffer.concat([head, tree, files])
+    const archive = join(scratch.path, 'evil.checkpoint')
+    writeFileSync(archive, evil)
+    const newParts = [
+      checkpoint,
+      { ...volume, offset: head.length, bytes: tree.length, sha256: sha256(tree) },
+      {
+        ...volume,
+        offset: head.length + tree.length,
+        bytes: files.length,
+        sha256: sha256(files),
+        slice: 1,
+        unpackedBytes: 5
+      }
+    ]
+    await store.save(first.cacheKey, archive, {
+      ...(entry?.metadata as EntryMetadata),
+      bytes: evil.length,
+      sha256: sha256(evil),
+      parts: encodeParts(newParts)
+    })
+    await down(name, { podman })
+
+    const second = await up(spec, engine(store).options)
+    expect(second).toMatchObject({ restored: false, cacheHit: true })
+    expect(second.warnings.join('\n')).toMatch(
+      /restore from .* failed, starting cold instead: unpacking volume \w+ failed/
+    )
+    expect(readdirSync(outside)).toEqual([])
+    expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+  })
 
   test('a volume of the same name that warmstart did not make is left alone: the service starts cold', async () => {
     const port = await freePort()

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9353:
+/***/ 7820:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41551,6 +41551,518 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/archive.ts
+// Checks a checkpoint archive before podman sees it, in one read of the file: its SHA-256, and
+// the tar entries at its top level. Restoring runs the archive's contents as root, so only what a
+// podman export contains passes: regular files and directories at relative paths inside the
+// archive, no `..`, no absolute paths, no links, no device nodes, and a bound on the unpacked size.
+
+
+
+
+/** Why an archive entry must not reach podman, or undefined when it may. */
+function entryProblem(entry) {
+    const path = entry.path.replace(/^\.\//, '');
+    if (entry.path.startsWith('/'))
+        return `${entry.path}: absolute path`;
+    if (path.split('/').includes('..'))
+        return `${entry.path}: leaves the archive (..)`;
+    if (entry.type === '2' || entry.type === '1')
+        return `${entry.path}: link to ${entry.linkTarget}`;
+    if (entry.type === '3' || entry.type === '4')
+        return `${entry.path}: device node`;
+    if (entry.type !== '0' && entry.type !== '5' && entry.type !== '\0' && entry.type !== '7') {
+        return `${entry.path}: not a regular file or directory (tar type ${JSON.stringify(entry.type)})`;
+    }
+    return undefined;
+}
+/** Reads tar headers from a stream of tar bytes, skipping the data: ustar, GNU long names, pax. */
+class TarWalker {
+    buffer = Buffer.alloc(0);
+    /** Bytes of entry data still to pass over before the next header. */
+    skip = 0;
+    longName;
+    longLink;
+    pax = {};
+    paxPending;
+    ended = false;
+    entries = [];
+    push(chunk) {
+        this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+        for (;;) {
+            if (this.skip > 0) {
+                const skipped = Math.min(this.skip, this.buffer.length);
+                this.buffer = this.buffer.subarray(skipped);
+                this.skip -= skipped;
+                if (this.skip > 0)
+                    return;
+            }
+            if (this.paxPending) {
+                const padded = Math.ceil(this.paxPending.size / 512) * 512;
+                if (this.buffer.length < padded)
+                    return;
+                const raw = this.buffer.subarray(0, this.paxPending.size);
+                const body = raw.toString('utf8');
+                this.buffer = this.buffer.subarray(padded);
+                const { type } = this.paxPending;
+                this.paxPending = undefined;
+                if (type === 'L')
+                    this.longName = body.replace(/\0.*$/s, '');
+                else if (type === 'K')
+                    this.longLink = body.replace(/\0.*$/s, '');
+                else if (type === 'x')
+                    this.pax = parsePax(raw);
+                continue;
+            }
+            if (this.ended || this.buffer.length < 512)
+                return;
+            const header = this.buffer.subarray(0, 512);
+            this.buffer = this.buffer.subarray(512);
+            if (header.every((byte) => byte === 0)) {
+                this.ended = true;
+                return;
+            }
+            this.header(header);
+        }
+    }
+    header(header) {
+        const text = (start, length) => header
+            .subarray(start, start + length)
+            .toString('utf8')
+            .replace(/\0.*$/s, '');
+        const type = String.fromCharCode(header[156] ?? 0);
+        const size = parseSize(header.subarray(124, 136));
+        if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+            this.paxPending = { type, size };
+            return;
+        }
+        // POSIX ustar ("ustar\0") has a name prefix at 345; GNU tar ("ustar  ") keeps times there.
+        const posix = header.subarray(257, 263).toString('latin1') === 'ustar\0';
+        const prefix = posix ? text(345, 155) : '';
+        const name = this.pax.path ?? this.longName ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
+        const linkTarget = this.pax.linkpath ?? this.longLink ?? text(157, 100);
+        const realSize = this.pax.size !== undefined ? Number(this.pax.size) : size;
+        this.entries.push({ path: name, type, size: realSize, linkTarget });
+        this.pax = {};
+        this.longName = undefined;
+        this.longLink = undefined;
+        // Links, devices, directories and fifos ('1'-'6') carry no data; every other type may.
+        const hasData = !'123456'.includes(type);
+        this.skip = hasData ? Math.ceil(realSize / 512) * 512 : 0;
+    }
+}
+function parseSize(field) {
+    // Base-256 for sizes over 8 GiB (high bit set), else octal text.
+    if ((field[0] ?? 0) & 0x80) {
+        let value = 0;
+        for (let i = 1; i < field.length; i++)
+            value = value * 256 + (field[i] ?? 0);
+        return value;
+    }
+    return parseInt(field.toString('ascii').replace(/[\0 ]/g, '') || '0', 8);
+}
+/** pax records are `LENGTH key=value\n`, LENGTH counting the whole record: values may hold newlines. */
+function parsePax(body) {
+    const records = {};
+    let at = 0;
+    while (at < body.length) {
+        const space = body.indexOf(0x20, at);
+        if (space < 0)
+            break;
+        const length = Number(body.subarray(at, space).toString('latin1'));
+        if (!Number.isInteger(length) || length <= space - at)
+            break;
+        const record = body.subarray(space + 1, at + length - 1).toString('utf8');
+        const equals = record.indexOf('=');
+        if (equals > 0)
+            records[record.slice(0, equals)] = record.slice(equals + 1);
+        at += length;
+    }
+    return records;
+}
+/** Compresses a plain tar for storage, with every core, and removes the plain one. */
+async function compressArchive(plain, compressed) {
+    await new Promise((resolve, reject) => {
+        const zstd = (0,external_node_child_process_namespaceObject.spawn)('zstd', ['-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], {
+            stdio: ['ignore', 'ignore', 'pipe']
+        });
+        let stderr = '';
+        zstd.stderr.on('data', (chunk) => (stderr += chunk));
+        zstd.on('error', reject);
+        zstd.on('close', (code) => code === 0
+            ? resolve()
+            : reject(new Error(`zstd failed to compress ${plain}: ${stderr.trim()}`)));
+    });
+}
+/**
+ * Hashes the archive (or one part of it, `range`) and lists its tar entries: the compressed bytes
+ * go to the hash and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker.
+ * With `decompressTo`, zstd writes the decompressed tar there instead and the walker reads that
+ * file afterwards (from the page cache), which costs less than passing every byte through here:
+ * podman imports a plain tar twice as fast as it decompresses zstd itself.
+ */
+async function inspectArchive(path, options = {}) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const walker = new TarWalker();
+    let bytes = 0;
+    let zstd;
+    let zstdRunning = false;
+    let unreadable = Promise.resolve(undefined);
+    let output;
+    for await (const data of (0,external_node_fs_namespaceObject.createReadStream)(path, streamRange(options.range))) {
+        const chunk = data;
+        if (bytes === 0 && isZstd(chunk)) {
+            if (options.decompressTo)
+                output = (0,external_node_fs_namespaceObject.openSync)(options.decompressTo, 'w', 0o600);
+            const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', ['-dcq'], { stdio: ['pipe', output ?? 'pipe', 'pipe'] });
+            zstd = child;
+            zstdRunning = true;
+            let stderr = '';
+            child.stderr?.on('data', (text) => (stderr += text));
+            child.stdout?.on('data', (plain) => walker.push(plain));
+            // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
+            child.stdin?.on('error', () => (zstdRunning = false));
+            unreadable = new Promise((resolve) => {
+                child.on('error', (error) => {
+                    zstdRunning = false;
+                    resolve(`cannot run zstd: ${error.message}`);
+                });
+                child.on('close', (code) => {
+                    zstdRunning = false;
+                    resolve(code === 0 ? undefined : `zstd cannot decompress the archive: ${stderr.trim()}`);
+                });
+            });
+        }
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (!zstd)
+            walker.push(chunk);
+        else if (zstdRunning && !zstd.stdin?.write(chunk)) {
+            const child = zstd;
+            await new Promise((resume) => {
+                // Whichever comes first; the other listener goes, or they pile up over a long archive.
+                const done = () => {
+                    child.stdin?.off('drain', done);
+                    child.off('close', done);
+                    resume();
+                };
+                child.stdin?.once('drain', done);
+                child.once('close', done);
+            });
+        }
+    }
+    zstd?.stdin?.end();
+    const problem = await unreadable;
+    if (output !== undefined) {
+        (0,external_node_fs_namespaceObject.closeSync)(output);
+        if (!problem)
+            await walkTarFile(options.decompressTo, walker);
+    }
+    const unpackedBytes = walker.entries.reduce((sum, entry) => sum + entry.size, 0);
+    return {
+        sha256: hash.digest('hex'),
+        bytes,
+        entries: walker.entries,
+        unpackedBytes,
+        unreadable: problem,
+        importPath: zstd && options.decompressTo ? options.decompressTo : path
+    };
+}
+/**
+ * Feeds a plain tar file's headers to the walker, seeking over entry data instead of reading it:
+ * a checkpoint's few dozen entries cost a few dozen reads, whatever their size.
+ */
+async function walkTarFile(path, walker) {
+    const file = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
+    try {
+        const size = (await file.stat()).size;
+        const chunk = Buffer.alloc(64 * 1024);
+        let position = 0;
+        while (!walker.ended && position < size) {
+            const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
+            if (bytesRead === 0)
+                break;
+            // A copy: the walker may keep a partial header across pushes.
+            walker.push(Buffer.from(chunk.subarray(0, bytesRead)));
+            position += bytesRead + walker.skip;
+            walker.skip = 0;
+        }
+    }
+    finally {
+        await file.close();
+    }
+}
+/** The options of createReadStream that read `range` (its `end` is inclusive). */
+function streamRange(range) {
+    if (!range)
+        return {};
+    return { start: range.offset, end: range.offset + range.bytes - 1 };
+}
+function isZstd(chunk) {
+    return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
+}
+/** Every reason the archive must not be imported; empty when it may. */
+function archiveProblems(inspection, maxUnpackedBytes) {
+    const problems = inspection.entries
+        .map(entryProblem)
+        .filter((problem) => Boolean(problem));
+    if (inspection.unreadable)
+        problems.push(inspection.unreadable);
+    if (!inspection.entries.length)
+        problems.push('the archive holds no tar entries');
+    if (inspection.unpackedBytes > maxUnpackedBytes) {
+        problems.push(`it unpacks to ${inspection.unpackedBytes} bytes, more than the bound of ${maxUnpackedBytes}`);
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/key.ts
+// The cache key: everything a checkpoint depends on, composed by one pure function.
+//
+// Shape: warmstart-<name>-<host digest>-<user key>-<spec digest>. The host digest comes before the
+// user's part so that every restore-key prefix a user writes (`v1-`) still pins the host: a
+// partial hit can never cross CPUs, kernels or CRIU versions.
+
+/** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
+const CHECKPOINT_FORMAT = 2;
+function composeKey(inputs) {
+    const { spec, host } = inputs;
+    const hostComponents = {
+        'host.arch': host.arch,
+        'host.cpu-vendor': host.cpuVendor,
+        'host.cpu-model': host.cpuModel,
+        'host.cpu-flags': digest(host.cpuFlags.join(' ')),
+        'host.kernel': host.kernel,
+        'host.criu': host.criu,
+        'host.podman': host.podman,
+        'host.runtime': host.runtime,
+        'host.cgroup': host.cgroup,
+        'host.criu-config': host.criuConfig,
+        format: String(CHECKPOINT_FORMAT)
+    };
+    const specComponents = {
+        image: inputs.imageId,
+        ports: [...spec.ports].sort().join(' '),
+        // Values may be secrets: only their digest is shown.
+        env: digest(canonicalEnv(spec.env)),
+        options: spec.options.join(' '),
+        command: JSON.stringify(spec.command),
+        warmup: spec.warmup,
+        refresh: spec.refresh,
+        'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
+        'file-locks': String(spec.fileLocks),
+        'tcp-established': String(spec.tcpEstablished),
+        'user-namespace': String(inputs.userNamespace)
+    };
+    const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`;
+    const user = spec.key ? `${spec.key}-` : '';
+    const specDigest = digest(canonical(specComponents)).slice(0, 16);
+    const key = `${prefix}${user}${specDigest}`;
+    return {
+        key,
+        prefix,
+        specDigest,
+        components: { ...hostComponents, ...specComponents, key: spec.key }
+    };
+}
+/** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */
+function restoreKeyPrefixes(prefix, restoreKeys) {
+    return restoreKeys.map((restoreKey) => `${prefix}${restoreKey}`);
+}
+function canonicalEnv(env) {
+    return Object.keys(env)
+        .sort()
+        .map((name) => `${name}=${env[name]}`)
+        .join('\n');
+}
+function canonical(components) {
+    return Object.keys(components)
+        .sort()
+        .map((name) => `${name}=${components[name]}`)
+        .join('\n');
+}
+function digest(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/layout.ts
+// How a stored checkpoint is laid out: one file, its parts back to back. The first part is
+// podman's export of the container without the contents of its volumes (`--ignore-volumes`);
+// then come the volumes, each in slices: slice 0 holds its directories and symbolic links,
+// slices 1.. its other files, split by size. Each part is compressed on its own, so a warm
+// restore unpacks every volume straight into place (the file slices side by side, one
+// decompressor and one tar per slice, then slice 0, whose links cannot then redirect a file
+// slice's writes) while the checkpoint part decompresses beside them,
+// instead of podman writing a volume's bytes twice more (into its bundle directory, then into
+// the volume) with one thread. The parts are listed in the manifest; this module only describes
+// and checks that list.
+/** The parts as the manifest stores them: a JSON string (manifest values are scalars). */
+function encodeParts(parts) {
+    return JSON.stringify(parts);
+}
+// podman's own rule for volume names, which also keeps them safe in paths and argv.
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+/**
+ * The parts a manifest lists, checked: one checkpoint part first, then volumes, laid end to end
+ * over exactly `archiveBytes`. Throws an Error saying what is wrong.
+ */
+function decodeParts(encoded, archiveBytes) {
+    if (typeof encoded !== 'string')
+        throw new Error('parts: missing');
+    let raw;
+    try {
+        raw = JSON.parse(encoded);
+    }
+    catch {
+        throw new Error('parts: not JSON');
+    }
+    if (!Array.isArray(raw) || raw.length === 0)
+        throw new Error('parts: not a list of parts');
+    const parts = raw.map((part, index) => checkPart(part, index));
+    let offset = 0;
+    for (const [index, part] of parts.entries()) {
+        if ((part.kind === 'checkpoint') !== (index === 0)) {
+            throw new Error('parts: the checkpoint must be the first part, and the only one');
+        }
+        if (part.offset !== offset) {
+            throw new Error(`parts: part ${index} starts at ${part.offset}, expected ${offset}`);
+        }
+        offset += part.bytes;
+    }
+    if (offset !== archiveBytes) {
+        throw new Error(`parts: they cover ${offset} bytes of an archive of ${archiveBytes}`);
+    }
+    checkSlices(parts.filter(isVolumePart));
+    return parts;
+}
+function isVolumePart(part) {
+    return part.kind === 'volume';
+}
+function checkPart(value, index) {
+    const part = value;
+    const fail = (what) => {
+        throw new Error(`parts: part ${index} ${what}`);
+    };
+    if (typeof part !== 'object' || part === null)
+        fail('is not an object');
+    const count = (name) => {
+        const n = part[name];
+        return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : fail(`has no ${name}`);
+    };
+    const base = { offset: count('offset'), bytes: count('bytes'), sha256: String(part.sha256) };
+    if (!SHA256.test(base.sha256))
+        fail('has no sha256');
+    if (part.kind === 'checkpoint')
+        return { kind: 'checkpoint', ...base };
+    if (part.kind !== 'volume')
+        return fail(`is of unknown kind ${JSON.stringify(part.kind)}`);
+    const name = String(part.name);
+    if (!VOLUME_NAME.test(name))
+        fail(`has an invalid volume name ${JSON.stringify(part.name)}`);
+    const destination = String(part.destination);
+    if (!destination.startsWith('/') || destination.split('/').includes('..')) {
+        fail(`has an invalid destination ${JSON.stringify(part.destination)}`);
+    }
+    return {
+        kind: 'volume',
+        ...base,
+        name,
+        destination,
+        uid: count('uid'),
+        gid: count('gid'),
+        slice: count('slice'),
+        unpackedBytes: count('unpackedBytes')
+    };
+}
+/** A volume's slices come together, numbered from 0, and agree on where and whose it is. */
+function checkSlices(volumes) {
+    const seen = new Set();
+    let previous;
+    for (const part of volumes) {
+        if (part.name !== previous?.name) {
+            if (seen.has(part.name))
+                throw new Error(`parts: the slices of volume ${part.name} are apart`);
+            seen.add(part.name);
+            if (part.slice !== 0)
+                throw new Error(`parts: volume ${part.name} starts at slice ${part.slice}`);
+        }
+        else {
+            if (part.slice !== previous.slice + 1) {
+                throw new Error(`parts: volume ${part.name} has slice ${part.slice} after ${previous.slice}`);
+            }
+            if (part.destination !== previous.destination ||
+                part.uid !== previous.uid ||
+                part.gid !== previous.gid) {
+                throw new Error(`parts: the slices of volume ${part.name} disagree on its mount or owner`);
+            }
+        }
+        previous = part;
+    }
+}
+/** The volume parts grouped by volume, in order: each group's first part is slice 0. */
+function volumeGroups(parts) {
+    const groups = [];
+    for (const part of parts.filter(isVolumePart)) {
+        if (part.slice === 0)
+            groups.push([part]);
+        else
+            groups[groups.length - 1]?.push(part);
+    }
+    return groups;
+}
+
+;// CONCATENATED MODULE: ./src/manifest.ts
+
+
+/** The components of the key that describe the host (and warmstart's format). */
+function hostComponents(key) {
+    return Object.fromEntries(Object.entries(key.components).filter(([name]) => name.startsWith('host.') || name === 'format'));
+}
+function buildManifest(options) {
+    return {
+        format: CHECKPOINT_FORMAT,
+        key: options.key.key,
+        specDigest: options.key.specDigest,
+        image: options.image,
+        imageId: options.key.components.image ?? '',
+        sha256: options.sha256,
+        bytes: options.bytes,
+        parts: encodeParts(options.parts),
+        createdAt: options.createdAt.toISOString(),
+        ...hostComponents(options.key)
+    };
+}
+/**
+ * What differs between a stored manifest and this host and run, one line per difference; empty
+ * when the checkpoint may be restored here. `storedKey` is the key the entry was found under: a
+ * restore-key hit legitimately has another spec digest, never another host.
+ */
+function manifestDifferences(manifest, key, storedKey) {
+    const differences = [];
+    const expected = {
+        ...hostComponents(key),
+        format: CHECKPOINT_FORMAT,
+        key: storedKey
+    };
+    if (storedKey === key.key)
+        expected.specDigest = key.specDigest;
+    for (const [name, value] of Object.entries(expected)) {
+        if (String(manifest[name]) !== String(value)) {
+            differences.push(`${name}: the checkpoint has ${JSON.stringify(manifest[name] ?? null)}, this run ${JSON.stringify(value)}`);
+        }
+    }
+    if (typeof manifest.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(manifest.sha256))
+        differences.push('sha256: missing');
+    if (typeof manifest.bytes !== 'number')
+        differences.push('bytes: missing');
+    return differences;
+}
+
 ;// CONCATENATED MODULE: ./src/podman.ts
 // The one seam between warmstart and podman: every podman command goes through this module.
 // Argv building and error shaping are pure functions (tested over recorded real output in
@@ -41902,794 +42414,31 @@ class Podman {
     }
 }
 
-;// CONCATENATED MODULE: ./src/userns.ts
-// Why some services need a user namespace to be checkpointed, and on which hosts.
-//
-// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
-// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
-// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
-// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
-// GitHub's runners have the capability under `sudo`, so none of this applies there.
-//
-// The way round it: run the container in its own user namespace. Root outside owns that namespace
-// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
-// with it: a user-namespaced container's network is not restored (it comes back without an IP),
-// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
-// host's network, ports cannot be published: the service listens on the host port directly.
+;// CONCATENATED MODULE: ./src/plan.ts
 
-const CAP_SYS_RESOURCE = 24n;
-/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
-function hasSysResource(capabilityHex) {
-    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
-}
-/** The bounding capability set from the text of `/proc/self/status`. */
-function boundingSet(procStatus) {
-    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
-}
-/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
-function hostCanDumpOtherUsers(procStatus = (0,external_node_fs_namespaceObject.readFileSync)('/proc/self/status', 'utf8')) {
-    const set = boundingSet(procStatus);
-    return set === undefined ? true : hasSysResource(set);
-}
-/** Whether an image's configured user is someone other than root. */
-function runsAsNonRoot(imageUser) {
-    const user = (imageUser ?? '').split(':')[0] ?? '';
-    return user !== '' && user !== 'root' && user !== '0';
-}
-/** The `podman run` options that make a non-root service checkpointable on such a host. */
-const USERNS_RUN_OPTIONS = [
-    '--uidmap=0:100000:65536',
-    '--gidmap=0:100000:65536',
-    '--network=host',
-    '--tmpfs=/sys'
-];
-/** Whether a service must run in a user namespace here to be checkpointed. */
-function needsUserNamespace(host, imageUser) {
-    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
-}
-
-;// CONCATENATED MODULE: ./src/host.ts
-// Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
-// into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
-
-
-
-
-
-
-/** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
-function parseCpuinfo(text) {
-    const first = text.split(/\n\s*\n/)[0] ?? '';
-    const field = (...names) => {
-        for (const name of names) {
-            const match = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first);
-            if (match)
-                return match[1].trim();
-        }
-        return '';
-    };
-    return {
-        vendor: field('vendor_id', 'CPU implementer'),
-        model: field('model name', 'CPU part', 'cpu model'),
-        flags: field('flags', 'Features').split(/\s+/).filter(Boolean).sort()
-    };
-}
-/** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
-function parseCriuVersion(output) {
-    return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
-}
-/**
- * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
- * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
- * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
- */
-function factsStamp(runtimePath) {
-    const files = [
-        '/proc/sys/kernel/random/boot_id',
-        findOnPath('podman'),
-        runtimePath,
-        process.env.CONTAINERS_CONF ?? '',
-        '/etc/containers/containers.conf',
-        '/usr/share/containers/containers.conf',
-        ...listDir('/etc/containers/containers.conf.d')
-    ].filter(Boolean);
-    return files
-        .map((file) => {
-        try {
-            const stat = (0,external_node_fs_namespaceObject.statSync)(file);
-            const bootId = file.startsWith('/proc/') ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').trim() : '';
-            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
-        }
-        catch {
-            return `${file} absent`;
-        }
-    })
-        .join('\n');
-}
-function findOnPath(command) {
-    for (const dir of (process.env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
-        if (dir && (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, command)))
-            return (0,external_node_path_namespaceObject.join)(dir, command);
-    }
-    return '';
-}
-function listDir(dir) {
-    try {
-        return (0,external_node_fs_namespaceObject.readdirSync)(dir).map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
-    }
-    catch {
-        return [];
+/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
+class UpError extends Error {
+    exitCode;
+    constructor(message, exitCode = 1) {
+        super(message);
+        this.exitCode = exitCode;
+        this.name = 'UpError';
     }
 }
-/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
-function defaultFactsCache(uid) {
-    const base = uid === 0 ? '/run/warmstart' : (0,external_node_path_namespaceObject.join)(process.env.XDG_RUNTIME_DIR || (0,external_node_os_namespaceObject.tmpdir)(), `warmstart-${uid}`);
-    return (0,external_node_path_namespaceObject.join)(base, 'podman-facts.json');
+function message(error) {
+    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
 }
-/** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
-class HostReader {
-    options;
-    runner;
-    prefix;
-    constructor(options) {
-        this.options = options;
-        this.runner = options.runner ?? runWithActionsExec;
-        this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
     }
-    /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
-    async criuStatus() {
-        const criu = this.options.criu ?? 'criu';
-        // warmstart's set-up puts a private CRIU in /usr/local/sbin, first on runc's PATH.
-        const script = `PATH=/usr/local/sbin:$PATH; "$1" --version && "$1" check`;
-        const result = await this.runner([...this.prefix, 'sh', '-c', script, 'sh', criu]);
-        const version = parseCriuVersion(result.stdout);
-        if (result.exitCode === 0)
-            return { ok: true, version };
-        const said = (result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ');
-        const reason = version
-            ? `criu check fails: ${said}`
-            : `CRIU is not installed (${criu}: ${said || 'not found'}); run warmstart's set-up`;
-        return { ok: false, version, reason };
-    }
-    async fingerprint(criu) {
-        const facts = await this.podmanFacts();
-        const cpu = parseCpuinfo((0,external_node_fs_namespaceObject.readFileSync)('/proc/cpuinfo', 'utf8'));
-        return {
-            arch: facts.arch,
-            cpuVendor: cpu.vendor,
-            cpuModel: cpu.model,
-            cpuFlags: cpu.flags,
-            kernel: facts.kernel,
-            criu: criu.version,
-            podman: facts.podman,
-            runtime: facts.runtime,
-            cgroup: facts.cgroup,
-            criuConfig: criuConfigDigest()
-        };
-    }
-    /**
-     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
-     * third of a second, on every `up`), else from podman, then remembered.
-     */
-    async podmanFacts() {
-        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
-        if (cache) {
-            try {
-                const cached = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(cache, 'utf8'));
-                if (cached.stamp === factsStamp(cached.facts.runtimePath))
-                    return cached.facts;
-            }
-            catch {
-                // No cache yet, or an unreadable one: ask podman.
-            }
-        }
-        const info = await this.options.podman.info();
-        const facts = {
-            arch: info.host.arch,
-            kernel: info.host.kernel,
-            podman: (await this.options.podman.version()).Client.Version,
-            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
-            runtimePath: info.host.ociRuntime.path,
-            cgroup: info.host.cgroupVersion
-        };
-        if (cache) {
-            try {
-                (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)(cache), { recursive: true, mode: 0o700 });
-                (0,external_node_fs_namespaceObject.writeFileSync)(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
-                    mode: 0o600
-                });
-            }
-            catch {
-                // A cache that cannot be written only costs the next run a `podman info`.
-            }
-        }
-        return facts;
-    }
-    canDumpOtherUsers() {
-        return hostCanDumpOtherUsers();
-    }
-}
-/** runc reads CRIU options from this one file. */
-const CRIU_RUNC_CONF = '/etc/criu/runc.conf';
-function criuConfigDigest() {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(CRIU_RUNC_CONF))
-        return 'none';
-    return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(CRIU_RUNC_CONF)).digest('hex').slice(0, 16);
-}
-function firstLine(text) {
-    return text.split('\n')[0]?.trim() ?? '';
-}
-
-;// CONCATENATED MODULE: ./src/image.ts
-/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
-function repositoryOf(image) {
-    const withoutDigest = image.split('@')[0] ?? image;
-    const lastSlash = withoutDigest.lastIndexOf('/');
-    const lastColon = withoutDigest.lastIndexOf(':');
-    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
-}
-/** The reference that pulls exactly `digest` of the image's repository. */
-function digestReference(image, digest) {
-    return `${repositoryOf(image)}@${digest}`;
-}
-/**
- * The digest its registry gives the image, as a job that finds it missing reads it (locateImage):
- * from the image's repository digests when it came from that repository, else its own digest or
- * ID. (`Digest` alone can be another name's: podman keeps the digest an image was first known by
- * when the same image arrives under a second name.)
- */
-function localIdentity(image, info) {
-    const repository = repositoryOf(image);
-    const fromRepository = (info.RepoDigests ?? []).find((entry) => {
-        const named = entry.split('@')[0] ?? '';
-        return named === repository || named.endsWith(`/${repository}`);
-    });
-    return fromRepository?.split('@')[1] ?? info.Digest ?? info.Id;
-}
-/**
- * The image as it is here, or as its registry describes it (then pulled by digest in the
- * background, and tagged with the spec's name so that podman finds it under that name); when the
- * registry cannot be asked without pulling (no skopeo), it is pulled first, as podman would.
- */
-async function locateImage(podman, image, timings) {
-    const local = await podman.inspectImage(image).catch(() => undefined);
-    if (local) {
-        return {
-            identity: localIdentity(image, local),
-            user: local.Config?.User,
-            ready: Promise.resolve()
-        };
-    }
-    const remote = await podman.inspectRemoteImage(image).catch(() => undefined);
-    if (!remote) {
-        await timings.time('pull', () => podman.pull(image));
-        const pulled = await podman.inspectImage(image);
-        return {
-            identity: localIdentity(image, pulled),
-            user: pulled.Config?.User,
-            ready: Promise.resolve()
-        };
-    }
-    const reference = digestReference(image, remote.digest);
-    const ready = timings.time('pull', async () => {
-        await podman.pull(reference);
-        if (!image.includes('@'))
-            await podman.tag(reference, image);
-    });
-    // Awaited where the image is needed; until then a failure must not go unhandled.
-    ready.catch(() => undefined);
-    return { identity: remote.digest, user: remote.user, ready, pulling: reference };
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/archive.ts
-// Checks a checkpoint archive before podman sees it, in one read of the file: its SHA-256, and
-// the tar entries at its top level. Restoring runs the archive's contents as root, so only what a
-// podman export contains passes: regular files and directories at relative paths inside the
-// archive, no `..`, no absolute paths, no links, no device nodes, and a bound on the unpacked size.
-
-
-
-
-/** Why an archive entry must not reach podman, or undefined when it may. */
-function entryProblem(entry) {
-    const path = entry.path.replace(/^\.\//, '');
-    if (entry.path.startsWith('/'))
-        return `${entry.path}: absolute path`;
-    if (path.split('/').includes('..'))
-        return `${entry.path}: leaves the archive (..)`;
-    if (entry.type === '2' || entry.type === '1')
-        return `${entry.path}: link to ${entry.linkTarget}`;
-    if (entry.type === '3' || entry.type === '4')
-        return `${entry.path}: device node`;
-    if (entry.type !== '0' && entry.type !== '5' && entry.type !== '\0' && entry.type !== '7') {
-        return `${entry.path}: not a regular file or directory (tar type ${JSON.stringify(entry.type)})`;
-    }
-    return undefined;
-}
-/** Reads tar headers from a stream of tar bytes, skipping the data: ustar, GNU long names, pax. */
-class TarWalker {
-    buffer = Buffer.alloc(0);
-    /** Bytes of entry data still to pass over before the next header. */
-    skip = 0;
-    longName;
-    longLink;
-    pax = {};
-    paxPending;
-    ended = false;
-    entries = [];
-    push(chunk) {
-        this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-        for (;;) {
-            if (this.skip > 0) {
-                const skipped = Math.min(this.skip, this.buffer.length);
-                this.buffer = this.buffer.subarray(skipped);
-                this.skip -= skipped;
-                if (this.skip > 0)
-                    return;
-            }
-            if (this.paxPending) {
-                const padded = Math.ceil(this.paxPending.size / 512) * 512;
-                if (this.buffer.length < padded)
-                    return;
-                const raw = this.buffer.subarray(0, this.paxPending.size);
-                const body = raw.toString('utf8');
-                this.buffer = this.buffer.subarray(padded);
-                const { type } = this.paxPending;
-                this.paxPending = undefined;
-                if (type === 'L')
-                    this.longName = body.replace(/\0.*$/s, '');
-                else if (type === 'K')
-                    this.longLink = body.replace(/\0.*$/s, '');
-                else if (type === 'x')
-                    this.pax = parsePax(raw);
-                continue;
-            }
-            if (this.ended || this.buffer.length < 512)
-                return;
-            const header = this.buffer.subarray(0, 512);
-            this.buffer = this.buffer.subarray(512);
-            if (header.every((byte) => byte === 0)) {
-                this.ended = true;
-                return;
-            }
-            this.header(header);
-        }
-    }
-    header(header) {
-        const text = (start, length) => header
-            .subarray(start, start + length)
-            .toString('utf8')
-            .replace(/\0.*$/s, '');
-        const type = String.fromCharCode(header[156] ?? 0);
-        const size = parseSize(header.subarray(124, 136));
-        if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
-            this.paxPending = { type, size };
-            return;
-        }
-        // POSIX ustar ("ustar\0") has a name prefix at 345; GNU tar ("ustar  ") keeps times there.
-        const posix = header.subarray(257, 263).toString('latin1') === 'ustar\0';
-        const prefix = posix ? text(345, 155) : '';
-        const name = this.pax.path ?? this.longName ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
-        const linkTarget = this.pax.linkpath ?? this.longLink ?? text(157, 100);
-        const realSize = this.pax.size !== undefined ? Number(this.pax.size) : size;
-        this.entries.push({ path: name, type, size: realSize, linkTarget });
-        this.pax = {};
-        this.longName = undefined;
-        this.longLink = undefined;
-        // Links, devices, directories and fifos ('1'-'6') carry no data; every other type may.
-        const hasData = !'123456'.includes(type);
-        this.skip = hasData ? Math.ceil(realSize / 512) * 512 : 0;
-    }
-}
-function parseSize(field) {
-    // Base-256 for sizes over 8 GiB (high bit set), else octal text.
-    if ((field[0] ?? 0) & 0x80) {
-        let value = 0;
-        for (let i = 1; i < field.length; i++)
-            value = value * 256 + (field[i] ?? 0);
-        return value;
-    }
-    return parseInt(field.toString('ascii').replace(/[\0 ]/g, '') || '0', 8);
-}
-/** pax records are `LENGTH key=value\n`, LENGTH counting the whole record: values may hold newlines. */
-function parsePax(body) {
-    const records = {};
-    let at = 0;
-    while (at < body.length) {
-        const space = body.indexOf(0x20, at);
-        if (space < 0)
-            break;
-        const length = Number(body.subarray(at, space).toString('latin1'));
-        if (!Number.isInteger(length) || length <= space - at)
-            break;
-        const record = body.subarray(space + 1, at + length - 1).toString('utf8');
-        const equals = record.indexOf('=');
-        if (equals > 0)
-            records[record.slice(0, equals)] = record.slice(equals + 1);
-        at += length;
-    }
-    return records;
-}
-/** Compresses a plain tar for storage, with every core, and removes the plain one. */
-async function compressArchive(plain, compressed) {
-    await new Promise((resolve, reject) => {
-        const zstd = (0,external_node_child_process_namespaceObject.spawn)('zstd', ['-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], {
-            stdio: ['ignore', 'ignore', 'pipe']
-        });
-        let stderr = '';
-        zstd.stderr.on('data', (chunk) => (stderr += chunk));
-        zstd.on('error', reject);
-        zstd.on('close', (code) => code === 0
-            ? resolve()
-            : reject(new Error(`zstd failed to compress ${plain}: ${stderr.trim()}`)));
-    });
-}
-/**
- * Hashes the archive (or one part of it, `range`) and lists its tar entries: the compressed bytes
- * go to the hash and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker.
- * With `decompressTo`, zstd writes the decompressed tar there instead and the walker reads that
- * file afterwards (from the page cache), which costs less than passing every byte through here:
- * podman imports a plain tar twice as fast as it decompresses zstd itself.
- */
-async function inspectArchive(path, options = {}) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const walker = new TarWalker();
-    let bytes = 0;
-    let zstd;
-    let zstdRunning = false;
-    let unreadable = Promise.resolve(undefined);
-    let output;
-    for await (const data of (0,external_node_fs_namespaceObject.createReadStream)(path, streamRange(options.range))) {
-        const chunk = data;
-        if (bytes === 0 && isZstd(chunk)) {
-            if (options.decompressTo)
-                output = (0,external_node_fs_namespaceObject.openSync)(options.decompressTo, 'w', 0o600);
-            const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', ['-dcq'], { stdio: ['pipe', output ?? 'pipe', 'pipe'] });
-            zstd = child;
-            zstdRunning = true;
-            let stderr = '';
-            child.stderr?.on('data', (text) => (stderr += text));
-            child.stdout?.on('data', (plain) => walker.push(plain));
-            // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
-            child.stdin?.on('error', () => (zstdRunning = false));
-            unreadable = new Promise((resolve) => {
-                child.on('error', (error) => {
-                    zstdRunning = false;
-                    resolve(`cannot run zstd: ${error.message}`);
-                });
-                child.on('close', (code) => {
-                    zstdRunning = false;
-                    resolve(code === 0 ? undefined : `zstd cannot decompress the archive: ${stderr.trim()}`);
-                });
-            });
-        }
-        hash.update(chunk);
-        bytes += chunk.length;
-        if (!zstd)
-            walker.push(chunk);
-        else if (zstdRunning && !zstd.stdin?.write(chunk)) {
-            const child = zstd;
-            await new Promise((resume) => {
-                // Whichever comes first; the other listener goes, or they pile up over a long archive.
-                const done = () => {
-                    child.stdin?.off('drain', done);
-                    child.off('close', done);
-                    resume();
-                };
-                child.stdin?.once('drain', done);
-                child.once('close', done);
-            });
-        }
-    }
-    zstd?.stdin?.end();
-    const problem = await unreadable;
-    if (output !== undefined) {
-        (0,external_node_fs_namespaceObject.closeSync)(output);
-        if (!problem)
-            await walkTarFile(options.decompressTo, walker);
-    }
-    const unpackedBytes = walker.entries.reduce((sum, entry) => sum + entry.size, 0);
-    return {
-        sha256: hash.digest('hex'),
-        bytes,
-        entries: walker.entries,
-        unpackedBytes,
-        unreadable: problem,
-        importPath: zstd && options.decompressTo ? options.decompressTo : path
-    };
-}
-/**
- * Feeds a plain tar file's headers to the walker, seeking over entry data instead of reading it:
- * a checkpoint's few dozen entries cost a few dozen reads, whatever their size.
- */
-async function walkTarFile(path, walker) {
-    const file = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
-    try {
-        const size = (await file.stat()).size;
-        const chunk = Buffer.alloc(64 * 1024);
-        let position = 0;
-        while (!walker.ended && position < size) {
-            const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
-            if (bytesRead === 0)
-                break;
-            // A copy: the walker may keep a partial header across pushes.
-            walker.push(Buffer.from(chunk.subarray(0, bytesRead)));
-            position += bytesRead + walker.skip;
-            walker.skip = 0;
-        }
-    }
-    finally {
-        await file.close();
-    }
-}
-/** The options of createReadStream that read `range` (its `end` is inclusive). */
-function streamRange(range) {
-    if (!range)
-        return {};
-    return { start: range.offset, end: range.offset + range.bytes - 1 };
-}
-function isZstd(chunk) {
-    return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
-}
-/** Every reason the archive must not be imported; empty when it may. */
-function archiveProblems(inspection, maxUnpackedBytes) {
-    const problems = inspection.entries
-        .map(entryProblem)
-        .filter((problem) => Boolean(problem));
-    if (inspection.unreadable)
-        problems.push(inspection.unreadable);
-    if (!inspection.entries.length)
-        problems.push('the archive holds no tar entries');
-    if (inspection.unpackedBytes > maxUnpackedBytes) {
-        problems.push(`it unpacks to ${inspection.unpackedBytes} bytes, more than the bound of ${maxUnpackedBytes}`);
-    }
-    return problems;
-}
-
-;// CONCATENATED MODULE: ./src/key.ts
-// The cache key: everything a checkpoint depends on, composed by one pure function.
-//
-// Shape: warmstart-<name>-<host digest>-<user key>-<spec digest>. The host digest comes before the
-// user's part so that every restore-key prefix a user writes (`v1-`) still pins the host: a
-// partial hit can never cross CPUs, kernels or CRIU versions.
-
-/** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
-const CHECKPOINT_FORMAT = 2;
-function composeKey(inputs) {
-    const { spec, host } = inputs;
-    const hostComponents = {
-        'host.arch': host.arch,
-        'host.cpu-vendor': host.cpuVendor,
-        'host.cpu-model': host.cpuModel,
-        'host.cpu-flags': digest(host.cpuFlags.join(' ')),
-        'host.kernel': host.kernel,
-        'host.criu': host.criu,
-        'host.podman': host.podman,
-        'host.runtime': host.runtime,
-        'host.cgroup': host.cgroup,
-        'host.criu-config': host.criuConfig,
-        format: String(CHECKPOINT_FORMAT)
-    };
-    const specComponents = {
-        image: inputs.imageId,
-        ports: [...spec.ports].sort().join(' '),
-        // Values may be secrets: only their digest is shown.
-        env: digest(canonicalEnv(spec.env)),
-        options: spec.options.join(' '),
-        command: JSON.stringify(spec.command),
-        warmup: spec.warmup,
-        refresh: spec.refresh,
-        'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
-        'file-locks': String(spec.fileLocks),
-        'tcp-established': String(spec.tcpEstablished),
-        'user-namespace': String(inputs.userNamespace)
-    };
-    const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`;
-    const user = spec.key ? `${spec.key}-` : '';
-    const specDigest = digest(canonical(specComponents)).slice(0, 16);
-    const key = `${prefix}${user}${specDigest}`;
-    return {
-        key,
-        prefix,
-        specDigest,
-        components: { ...hostComponents, ...specComponents, key: spec.key }
-    };
-}
-/** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */
-function restoreKeyPrefixes(prefix, restoreKeys) {
-    return restoreKeys.map((restoreKey) => `${prefix}${restoreKey}`);
-}
-function canonicalEnv(env) {
-    return Object.keys(env)
-        .sort()
-        .map((name) => `${name}=${env[name]}`)
-        .join('\n');
-}
-function canonical(components) {
-    return Object.keys(components)
-        .sort()
-        .map((name) => `${name}=${components[name]}`)
-        .join('\n');
-}
-function digest(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
-}
-
-;// CONCATENATED MODULE: ./src/layout.ts
-// How a stored checkpoint is laid out: one file, its parts back to back. The first part is
-// podman's export of the container without the contents of its volumes (`--ignore-volumes`);
-// then come the volumes, each in slices: slice 0 holds its directories, slices 1.. its other
-// files, split by size. Each part is compressed on its own, so a warm restore unpacks every
-// volume straight into place (the directories first, then the file slices side by side, one
-// decompressor and one tar per slice) while the checkpoint part decompresses beside them,
-// instead of podman writing a volume's bytes twice more (into its bundle directory, then into
-// the volume) with one thread. The parts are listed in the manifest; this module only describes
-// and checks that list.
-/** The parts as the manifest stores them: a JSON string (manifest values are scalars). */
-function encodeParts(parts) {
-    return JSON.stringify(parts);
-}
-// podman's own rule for volume names, which also keeps them safe in paths and argv.
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const SHA256 = /^[0-9a-f]{64}$/;
-/**
- * The parts a manifest lists, checked: one checkpoint part first, then volumes, laid end to end
- * over exactly `archiveBytes`. Throws an Error saying what is wrong.
- */
-function decodeParts(encoded, archiveBytes) {
-    if (typeof encoded !== 'string')
-        throw new Error('parts: missing');
-    let raw;
-    try {
-        raw = JSON.parse(encoded);
-    }
-    catch {
-        throw new Error('parts: not JSON');
-    }
-    if (!Array.isArray(raw) || raw.length === 0)
-        throw new Error('parts: not a list of parts');
-    const parts = raw.map((part, index) => checkPart(part, index));
-    let offset = 0;
-    for (const [index, part] of parts.entries()) {
-        if ((part.kind === 'checkpoint') !== (index === 0)) {
-            throw new Error('parts: the checkpoint must be the first part, and the only one');
-        }
-        if (part.offset !== offset) {
-            throw new Error(`parts: part ${index} starts at ${part.offset}, expected ${offset}`);
-        }
-        offset += part.bytes;
-    }
-    if (offset !== archiveBytes) {
-        throw new Error(`parts: they cover ${offset} bytes of an archive of ${archiveBytes}`);
-    }
-    checkSlices(parts.filter(isVolumePart));
-    return parts;
-}
-function isVolumePart(part) {
-    return part.kind === 'volume';
-}
-function checkPart(value, index) {
-    const part = value;
-    const fail = (what) => {
-        throw new Error(`parts: part ${index} ${what}`);
-    };
-    if (typeof part !== 'object' || part === null)
-        fail('is not an object');
-    const count = (name) => {
-        const n = part[name];
-        return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : fail(`has no ${name}`);
-    };
-    const base = { offset: count('offset'), bytes: count('bytes'), sha256: String(part.sha256) };
-    if (!SHA256.test(base.sha256))
-        fail('has no sha256');
-    if (part.kind === 'checkpoint')
-        return { kind: 'checkpoint', ...base };
-    if (part.kind !== 'volume')
-        return fail(`is of unknown kind ${JSON.stringify(part.kind)}`);
-    const name = String(part.name);
-    if (!VOLUME_NAME.test(name))
-        fail(`has an invalid volume name ${JSON.stringify(part.name)}`);
-    const destination = String(part.destination);
-    if (!destination.startsWith('/') || destination.split('/').includes('..')) {
-        fail(`has an invalid destination ${JSON.stringify(part.destination)}`);
-    }
-    return {
-        kind: 'volume',
-        ...base,
-        name,
-        destination,
-        uid: count('uid'),
-        gid: count('gid'),
-        slice: count('slice'),
-        unpackedBytes: count('unpackedBytes')
-    };
-}
-/** A volume's slices come together, numbered from 0, and agree on where and whose it is. */
-function checkSlices(volumes) {
-    const seen = new Set();
-    let previous;
-    for (const part of volumes) {
-        if (part.name !== previous?.name) {
-            if (seen.has(part.name))
-                throw new Error(`parts: the slices of volume ${part.name} are apart`);
-            seen.add(part.name);
-            if (part.slice !== 0)
-                throw new Error(`parts: volume ${part.name} starts at slice ${part.slice}`);
-        }
-        else {
-            if (part.slice !== previous.slice + 1) {
-                throw new Error(`parts: volume ${part.name} has slice ${part.slice} after ${previous.slice}`);
-            }
-            if (part.destination !== previous.destination ||
-                part.uid !== previous.uid ||
-                part.gid !== previous.gid) {
-                throw new Error(`parts: the slices of volume ${part.name} disagree on its mount or owner`);
-            }
-        }
-        previous = part;
-    }
-}
-/** The volume parts grouped by volume, in order: each group's first part is slice 0. */
-function volumeGroups(parts) {
-    const groups = [];
-    for (const part of parts.filter(isVolumePart)) {
-        if (part.slice === 0)
-            groups.push([part]);
-        else
-            groups[groups.length - 1]?.push(part);
-    }
-    return groups;
-}
-
-;// CONCATENATED MODULE: ./src/manifest.ts
-
-
-/** The components of the key that describe the host (and warmstart's format). */
-function hostComponents(key) {
-    return Object.fromEntries(Object.entries(key.components).filter(([name]) => name.startsWith('host.') || name === 'format'));
-}
-function buildManifest(options) {
-    return {
-        format: CHECKPOINT_FORMAT,
-        key: options.key.key,
-        specDigest: options.key.specDigest,
-        image: options.image,
-        imageId: options.key.components.image ?? '',
-        sha256: options.sha256,
-        bytes: options.bytes,
-        parts: encodeParts(options.parts),
-        createdAt: options.createdAt.toISOString(),
-        ...hostComponents(options.key)
-    };
-}
-/**
- * What differs between a stored manifest and this host and run, one line per difference; empty
- * when the checkpoint may be restored here. `storedKey` is the key the entry was found under: a
- * restore-key hit legitimately has another spec digest, never another host.
- */
-function manifestDifferences(manifest, key, storedKey) {
-    const differences = [];
-    const expected = {
-        ...hostComponents(key),
-        format: CHECKPOINT_FORMAT,
-        key: storedKey
-    };
-    if (storedKey === key.key)
-        expected.specDigest = key.specDigest;
-    for (const [name, value] of Object.entries(expected)) {
-        if (String(manifest[name]) !== String(value)) {
-            differences.push(`${name}: the checkpoint has ${JSON.stringify(manifest[name] ?? null)}, this run ${JSON.stringify(value)}`);
-        }
-    }
-    if (typeof manifest.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(manifest.sha256))
-        differences.push('sha256: missing');
-    if (typeof manifest.bytes !== 'number')
-        differences.push('bytes: missing');
-    return differences;
+    return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -43063,32 +42812,6 @@ async function httpAnswers2xx(url) {
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-;// CONCATENATED MODULE: ./src/timings.ts
-// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
-class Timings {
-    started = performance.now();
-    spent = {};
-    /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
-    async time(phase, work) {
-        const start = performance.now();
-        try {
-            return await work();
-        }
-        finally {
-            this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000);
-        }
-    }
-    sinceStart() {
-        return round((performance.now() - this.started) / 1000);
-    }
-    phases() {
-        return { ...this.spent };
-    }
-}
-function round(seconds) {
-    return Math.round(seconds * 1000) / 1000;
-}
-
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/volumes.ts
@@ -43132,8 +42855,9 @@ async function containerVolumes(podman, container) {
 }
 /**
  * Archives the volume's contents in slices under `dir`: slice 0 its directories (its top one
- * included, for its mode and owner), then its other files split by size over `fileSlices`
- * tars, so that a restore can unpack them side by side. zstd-compressed unless told otherwise.
+ * included, for its mode and owner) and symbolic links, then its other files split by size over
+ * `fileSlices` tars, so that a restore can unpack them side by side. zstd-compressed unless told
+ * otherwise.
  */
 async function archiveVolume(podman, volume, dir, options) {
     // One listing: type, link count, size and path of every entry, NUL-terminated (paths are bytes).
@@ -43170,9 +42894,12 @@ async function archiveVolume(podman, volume, dir, options) {
     return slices;
 }
 /**
- * Splits `find -printf '%y %n %s %P\0'` output into the directories and `count` lists of other
- * files of about equal size (largest first, each to the lightest list). Files with more than one
- * link stay together in the first list, so that tar keeps them linked.
+ * Splits `find -printf '%y %n %s %P\0'` output into the directories with the symbolic links, and
+ * `count` lists of other files of about equal size (largest first, each to the lightest list).
+ * Files with more than one link stay together in the first list, so that tar keeps them linked.
+ * The links go with the directories because a restore unpacks that slice last, after the file
+ * slices' tars, which run side by side: a link one tar made could otherwise lead another tar's
+ * writes out of the volume (one tar alone guards against that; two cannot see each other's).
  */
 function splitListing(listing, count) {
     const directories = [];
@@ -43185,7 +42912,7 @@ function splitListing(listing, count) {
         const fields = record.toString('latin1').split(' ', 3);
         const [type, links, size] = fields;
         const name = Buffer.concat([Buffer.from('./'), record.subarray(fields.join(' ').length + 1)]);
-        if (type === 'd')
+        if (type === 'd' || type === 'l')
             directories.push(name);
         else
             files.push({ name, size: Number(size), linked: Number(links) > 1 });
@@ -43345,178 +43072,136 @@ function exitOf(child, what) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/engine.ts
-// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
-// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
-//
-// Failure policy, in one place: anything wrong on the warm path (a miss, a damaged archive, a
-// restore or readiness failure) falls back to a cold start with a warning; anything wrong with
-// checkpointing or storing is a warning and the service stays up. Only a service that cannot be
-// started at all, or a warm-up that fails, fails `up`.
+;// CONCATENATED MODULE: ./src/service.ts
 
 
 
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
-class UpError extends Error {
-    exitCode;
-    constructor(message, exitCode = 1) {
-        super(message);
-        this.exitCode = exitCode;
-        this.name = 'UpError';
-    }
-}
-async function up(spec, options) {
-    const timings = new Timings();
-    const warnings = [];
-    const { podman, store, logger } = options;
-    const warn = (message) => {
-        warnings.push(message);
-        logger.warning(message);
-    };
-    const plan = await logger.group(`Prepare ${spec.name}`, () => prepare(spec, options, timings));
-    logger.info(`cache key: ${plan.key.key}`);
-    for (const [name, value] of Object.entries(plan.key.components)) {
-        logger.debug(`key ${name}: ${value}`);
-    }
-    const result = (outcome) => ({
-        cacheHit: outcome.cacheHit,
-        restored: outcome.restored,
-        containerId: outcome.id,
-        containerName: spec.name,
-        cacheKey: plan.key.key,
-        startupSeconds: outcome.startupSeconds,
-        checkpointBytes: outcome.bytes,
-        saved: outcome.saved,
-        timings: timings.phases(),
-        warnings
-    });
-    let cacheHit = false;
-    if (plan.criu.ok) {
-        const restoreKeys = restoreKeyPrefixes(plan.key.prefix, spec.restoreKeys);
-        const hit = await timings
-            .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
-            .catch((error) => {
-            warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
-            return undefined;
-        });
-        if (hit) {
-            cacheHit = hit.key === plan.key.key;
-            logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
-            try {
-                const id = await logger.group(`Restore ${spec.name}`, () => restoreWarm(plan, hit, options, timings));
-                if (cacheHit) {
-                    const startupSeconds = timings.sinceStart();
-                    return result({
-                        cacheHit,
-                        restored: true,
-                        id,
-                        startupSeconds,
-                        bytes: hit.bytes,
-                        saved: false
-                    });
-                }
-                // A restore key matched: bring the older checkpoint up to date, save it under this key.
-                await refresh(plan, options, timings);
-                const startupSeconds = timings.sinceStart();
-                const stored = await checkpointAndStore(plan, options, timings, warn);
-                return result({ cacheHit, restored: true, startupSeconds, ...stored });
-            }
-            catch (error) {
-                warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`);
-                await removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
-                if (cacheHit)
-                    await store.discard(hit.key).catch(() => undefined);
-            }
-        }
-        else {
-            logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
-        }
-    }
-    else {
-        warn(`${plan.criu.reason}: starting cold without a checkpoint`);
-    }
-    await logger.group(`Start ${spec.name}`, () => startCold(plan, options, timings));
-    await warmUp(plan, options, timings);
-    const startupSeconds = timings.sinceStart();
-    const stored = await checkpointAndStore(plan, options, timings, warn);
-    return result({ cacheHit, restored: false, startupSeconds, ...stored });
-}
-/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
-async function down(name, options) {
-    await removeService(options.podman, name);
-}
-async function removeService(podman, name) {
+async function service_removeService(podman, name) {
     await podman.forceRemove(name);
     await removeVolumesOf(podman, name);
 }
-/** Reads the host and the image, decides how to run the service, composes the key. */
-async function prepare(spec, options, timings) {
+/** Starts the container and waits until it is ready; nothing is left behind when that fails. */
+async function startCold(plan, options, timings) {
     const { podman, logger } = options;
-    if (await podman.containerExists(spec.name)) {
-        if (!options.replace) {
-            throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
-        }
-        logger.info(`replacing the existing container ${spec.name}`);
-        await removeService(podman, spec.name);
-    }
-    const image = await locateImage(podman, spec.image, timings).catch((error) => {
-        throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
+    await plan.imageReady.catch(async (error) => {
+        // The digest the key names may be gone from the registry while the tag still resolves.
+        logger.warning(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`);
+        await timings
+            .time('pull', () => podman.pull(plan.spec.image))
+            .catch((e) => {
+            throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
+        });
     });
-    if (image.pulling)
-        logger.info(`pulling ${image.pulling} while the checkpoint is looked up`);
-    const host = options.host ?? new HostReader({ podman });
-    const criu = await host.criuStatus();
-    const fingerprint = await host.fingerprint(criu);
-    let userNamespace = needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.user);
-    let noCheckpointReason;
-    if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
-        // In a user namespace the service shares the host's network and cannot be remapped.
-        noCheckpointReason = `${spec.image} runs as user ${image.user}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
-        userNamespace = false;
+    let id;
+    try {
+        id = await timings.time('start', () => podman.run(plan.run));
     }
-    const run = {
-        image: spec.image,
-        name: spec.name,
-        ports: userNamespace ? [] : spec.ports,
-        env: spec.env,
-        options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
-        command: spec.command
-    };
-    if (userNamespace)
-        logger.info(`${spec.image} runs as ${image.user}: using a user namespace on the host network (see docs/host-setup.md)`);
-    const key = composeKey({
-        spec,
-        imageId: image.identity,
-        warmupScript: warmupScriptContents(spec.warmup),
-        host: fingerprint,
-        userNamespace
-    });
-    return {
-        spec,
-        run,
-        probe: parseProbe(spec.ready, spec.ports),
-        key,
-        criu,
-        noCheckpointReason,
-        serviceEnv: serviceEnvironment(spec),
-        imageReady: image.ready
-    };
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
+    }
+    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
+    try {
+        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds));
+    }
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new UpError(message(error));
+    }
+    return id;
 }
+/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
+async function warmUp(plan, options, timings) {
+    const { podman, logger } = options;
+    const { spec } = plan;
+    if (!spec.warmup)
+        return;
+    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
+    if (exitCode === 0)
+        return;
+    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
+    await podman.forceRemove(spec.name).catch(() => undefined);
+    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
+}
+/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
+async function refresh(plan, options, timings) {
+    const { logger } = options;
+    const { spec } = plan;
+    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
+    if (exitCode !== 0) {
+        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
+    }
+}
+/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
+async function runLogged(command, plan, logger) {
+    const output = [];
+    const exitCode = await runShell(command, {
+        env: plan.serviceEnv,
+        onLine: (line) => {
+            logger.info(`  ${line}`);
+            output.push(line);
+            if (output.length > WARMUP_OUTPUT_LINES)
+                output.shift();
+        }
+    });
+    return { exitCode, output };
+}
+/** How much of a failed warm-up's output its error repeats. */
+const WARMUP_OUTPUT_LINES = 15;
+/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
+async function restartCold(plan, options, timings) {
+    await service_removeService(options.podman, plan.spec.name);
+    await startCold(plan, options, timings);
+    await warmUp(plan, options, timings);
+}
+/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
+function serviceEnvironment(spec) {
+    const env = {
+        WARMSTART_CONTAINER: spec.name,
+        WARMSTART_IMAGE: spec.image,
+        WARMSTART_HOST: '127.0.0.1'
+    };
+    const ports = hostPorts(spec.ports);
+    if (ports[0])
+        env.WARMSTART_PORT = String(ports[0].host);
+    for (const port of ports)
+        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
+    return env;
+}
+function probeContext(plan, options) {
+    return { podman: options.podman, container: plan.spec.name, env: plan.serviceEnv };
+}
+async function containerId(podman, name) {
+    return (await podman.inspectContainer(name)).Id;
+}
+/** Names the port and its holder when the start failed because a port was taken. */
+async function explainStartFailure(error, podman) {
+    const text = message(error);
+    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
+    if (!port)
+        return text;
+    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
+    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
+}
+
+;// CONCATENATED MODULE: ./src/restore.ts
+// The warm path: from a stored archive to a restored service. The manifest is checked against this
+// host and run first; then the volumes are unpacked straight into place while the checkpoint part
+// decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
+// processes onto them.
+
+
+
+
+
+
+
+
+
+
+
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
 async function restoreWarm(plan, hit, options, timings) {
     const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
@@ -43612,15 +43297,19 @@ async function checkCheckpointPart(archivePath, part, decompressTo) {
     await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), (0,external_node_fs_namespaceObject.createWriteStream)(decompressTo));
     return decompressTo;
 }
-/** A volume's directories first, then its file slices side by side, each checked. */
+/**
+ * A volume's file slices side by side (tar makes the directories they need), then its slice of
+ * directories and links, which sets the directories' owners and modes and makes the links last:
+ * no link exists while the file slices write (see splitListing). Each part is checked.
+ */
 async function unpackVolumeSlices(podman, archivePath, slices, mountpoint) {
-    const [directories, ...files] = slices;
-    await unpackChecked(podman, archivePath, directories, mountpoint);
+    const [tree, ...files] = slices;
     const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archivePath, part, mountpoint)));
     const failed = settled.find((result) => result.status === 'rejected');
     if (failed)
         throw failed.reason;
-    await refuseDevices(podman, directories.name, mountpoint);
+    await unpackChecked(podman, archivePath, tree, mountpoint);
+    await refuseDevices(podman, tree.name, mountpoint);
 }
 async function unpackChecked(podman, archivePath, part, mountpoint) {
     const sha256 = await unpackVolume(podman, archivePath, part, mountpoint);
@@ -43628,74 +43317,25 @@ async function unpackChecked(podman, archivePath, part, mountpoint) {
         throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
     }
 }
-/** Starts the container and waits until it is ready; nothing is left behind when that fails. */
-async function startCold(plan, options, timings) {
-    const { podman, logger } = options;
-    await plan.imageReady.catch(async (error) => {
-        // The digest the key names may be gone from the registry while the tag still resolves.
-        logger.warning(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`);
-        await timings
-            .time('pull', () => podman.pull(plan.spec.image))
-            .catch((e) => {
-            throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
-        });
-    });
-    let id;
-    try {
-        id = await timings.time('start', () => podman.run(plan.run));
-    }
-    catch (error) {
-        await podman.forceRemove(plan.spec.name).catch(() => undefined);
-        throw new UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
-    }
-    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
-    try {
-        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds));
-    }
-    catch (error) {
-        await podman.forceRemove(plan.spec.name).catch(() => undefined);
-        throw new UpError(message(error));
-    }
-    return id;
-}
-/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
-async function warmUp(plan, options, timings) {
-    const { podman, logger } = options;
-    const { spec } = plan;
-    if (!spec.warmup)
-        return;
-    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
-    if (exitCode === 0)
-        return;
-    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
-    await podman.forceRemove(spec.name).catch(() => undefined);
-    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
-}
-/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
-async function refresh(plan, options, timings) {
-    const { logger } = options;
-    const { spec } = plan;
-    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
-    if (exitCode !== 0) {
-        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
-    }
-}
-/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
-async function runLogged(command, plan, logger) {
-    const output = [];
-    const exitCode = await runShell(command, {
-        env: plan.serviceEnv,
-        onLine: (line) => {
-            logger.info(`  ${line}`);
-            output.push(line);
-            if (output.length > WARMUP_OUTPUT_LINES)
-                output.shift();
-        }
-    });
-    return { exitCode, output };
-}
-/** How much of a failed warm-up's output its error repeats. */
-const WARMUP_OUTPUT_LINES = 15;
+/** The largest unpacked size accepted for a checkpoint archive's top level. */
+const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
+
+;// CONCATENATED MODULE: ./src/checkpoint.ts
+// The cold path's last step: checkpoint the warmed-up service with it stopped, archive its volumes
+// in slices, resume it, lay the parts end to end in one archive, and hand it to the store. Every
+// failure here is a warning: the service stays up.
+
+
+
+
+
+
+
+
+
+
+
+
 /** Checkpoints the warmed-up service and hands the archive to the store; failures only warn. */
 async function checkpointAndStore(plan, options, timings, warn) {
     const { podman, logger, store } = options;
@@ -43733,7 +43373,7 @@ async function checkpointAndStore(plan, options, timings, warn) {
         const bytes = (0,external_node_fs_namespaceObject.statSync)(archive).size;
         if (!made.resumed) {
             // The archive may be fine; only the container could not be resumed in place. Import it.
-            await removeService(podman, spec.name);
+            await service_removeService(podman, spec.name);
             try {
                 await timings.time('resume', () => restoreArchive(plan, archive, parts, options, timings));
             }
@@ -43851,12 +43491,6 @@ async function resumeInPlace(plan, options, timings, warn) {
         return false;
     }
 }
-/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
-async function restartCold(plan, options, timings) {
-    await removeService(options.podman, plan.spec.name);
-    await startCold(plan, options, timings);
-    await warmUp(plan, options, timings);
-}
 /**
  * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
  * appended and removed) and hashes each part and the whole on the way.
@@ -43916,21 +43550,467 @@ function hashFile(path, also) {
  * more would only help hosts with more cores than GitHub's standard runners.
  */
 const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
-/** The largest unpacked size accepted for a checkpoint archive's top level. */
-const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
-/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
-function serviceEnvironment(spec) {
-    const env = {
-        WARMSTART_CONTAINER: spec.name,
-        WARMSTART_IMAGE: spec.image,
-        WARMSTART_HOST: '127.0.0.1'
+
+;// CONCATENATED MODULE: ./src/userns.ts
+// Why some services need a user namespace to be checkpointed, and on which hosts.
+//
+// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
+// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
+// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
+// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
+// GitHub's runners have the capability under `sudo`, so none of this applies there.
+//
+// The way round it: run the container in its own user namespace. Root outside owns that namespace
+// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
+// with it: a user-namespaced container's network is not restored (it comes back without an IP),
+// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
+// host's network, ports cannot be published: the service listens on the host port directly.
+
+const CAP_SYS_RESOURCE = 24n;
+/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
+function hasSysResource(capabilityHex) {
+    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
+/** The bounding capability set from the text of `/proc/self/status`. */
+function boundingSet(procStatus) {
+    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
+}
+/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
+function hostCanDumpOtherUsers(procStatus = (0,external_node_fs_namespaceObject.readFileSync)('/proc/self/status', 'utf8')) {
+    const set = boundingSet(procStatus);
+    return set === undefined ? true : hasSysResource(set);
+}
+/** Whether an image's configured user is someone other than root. */
+function runsAsNonRoot(imageUser) {
+    const user = (imageUser ?? '').split(':')[0] ?? '';
+    return user !== '' && user !== 'root' && user !== '0';
+}
+/** The `podman run` options that make a non-root service checkpointable on such a host. */
+const USERNS_RUN_OPTIONS = [
+    '--uidmap=0:100000:65536',
+    '--gidmap=0:100000:65536',
+    '--network=host',
+    '--tmpfs=/sys'
+];
+/** Whether a service must run in a user namespace here to be checkpointed. */
+function needsUserNamespace(host, imageUser) {
+    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
+}
+
+;// CONCATENATED MODULE: ./src/host.ts
+// Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
+// into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
+
+
+
+
+
+/** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
+function parseCpuinfo(text) {
+    const first = text.split(/\n\s*\n/)[0] ?? '';
+    const field = (...names) => {
+        for (const name of names) {
+            const match = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first);
+            if (match)
+                return match[1].trim();
+        }
+        return '';
     };
-    const ports = hostPorts(spec.ports);
-    if (ports[0])
-        env.WARMSTART_PORT = String(ports[0].host);
-    for (const port of ports)
-        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
-    return env;
+    return {
+        vendor: field('vendor_id', 'CPU implementer'),
+        model: field('model name', 'CPU part', 'cpu model'),
+        flags: field('flags', 'Features').split(/\s+/).filter(Boolean).sort()
+    };
+}
+/** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
+function parseCriuVersion(output) {
+    return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
+}
+/**
+ * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
+ * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
+ * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
+ */
+function factsStamp(runtimePath) {
+    const files = [
+        '/proc/sys/kernel/random/boot_id',
+        findOnPath('podman'),
+        runtimePath,
+        process.env.CONTAINERS_CONF ?? '',
+        '/etc/containers/containers.conf',
+        '/usr/share/containers/containers.conf',
+        ...listDir('/etc/containers/containers.conf.d')
+    ].filter(Boolean);
+    return files
+        .map((file) => {
+        try {
+            const stat = (0,external_node_fs_namespaceObject.statSync)(file);
+            const bootId = file.startsWith('/proc/') ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').trim() : '';
+            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
+        }
+        catch {
+            return `${file} absent`;
+        }
+    })
+        .join('\n');
+}
+function findOnPath(command) {
+    for (const dir of (process.env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
+        if (dir && (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, command)))
+            return (0,external_node_path_namespaceObject.join)(dir, command);
+    }
+    return '';
+}
+function listDir(dir) {
+    try {
+        return (0,external_node_fs_namespaceObject.readdirSync)(dir).map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
+    }
+    catch {
+        return [];
+    }
+}
+/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
+function defaultFactsCache(uid) {
+    const base = uid === 0 ? '/run/warmstart' : (0,external_node_path_namespaceObject.join)(process.env.XDG_RUNTIME_DIR || (0,external_node_os_namespaceObject.tmpdir)(), `warmstart-${uid}`);
+    return (0,external_node_path_namespaceObject.join)(base, 'podman-facts.json');
+}
+/** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
+class HostReader {
+    options;
+    runner;
+    prefix;
+    constructor(options) {
+        this.options = options;
+        this.runner = options.runner ?? runWithActionsExec;
+        this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
+    }
+    /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
+    async criuStatus() {
+        const criu = this.options.criu ?? 'criu';
+        // warmstart's set-up puts a private CRIU in /usr/local/sbin, first on runc's PATH.
+        const script = `PATH=/usr/local/sbin:$PATH; "$1" --version && "$1" check`;
+        const result = await this.runner([...this.prefix, 'sh', '-c', script, 'sh', criu]);
+        const version = parseCriuVersion(result.stdout);
+        if (result.exitCode === 0)
+            return { ok: true, version };
+        const said = (result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ');
+        const reason = version
+            ? `criu check fails: ${said}`
+            : `CRIU is not installed (${criu}: ${said || 'not found'}); run warmstart's set-up`;
+        return { ok: false, version, reason };
+    }
+    async fingerprint(criu) {
+        const facts = await this.podmanFacts();
+        const cpu = parseCpuinfo((0,external_node_fs_namespaceObject.readFileSync)('/proc/cpuinfo', 'utf8'));
+        return {
+            arch: facts.arch,
+            cpuVendor: cpu.vendor,
+            cpuModel: cpu.model,
+            cpuFlags: cpu.flags,
+            kernel: facts.kernel,
+            criu: criu.version,
+            podman: facts.podman,
+            runtime: facts.runtime,
+            cgroup: facts.cgroup,
+            criuConfig: criuConfigDigest()
+        };
+    }
+    /**
+     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
+     * third of a second, on every `up`), else from podman, then remembered.
+     */
+    async podmanFacts() {
+        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
+        if (cache) {
+            try {
+                const cached = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(cache, 'utf8'));
+                if (cached.stamp === factsStamp(cached.facts.runtimePath))
+                    return cached.facts;
+            }
+            catch {
+                // No cache yet, or an unreadable one: ask podman.
+            }
+        }
+        const info = await this.options.podman.info();
+        const facts = {
+            arch: info.host.arch,
+            kernel: info.host.kernel,
+            podman: (await this.options.podman.version()).Client.Version,
+            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
+            runtimePath: info.host.ociRuntime.path,
+            cgroup: info.host.cgroupVersion
+        };
+        if (cache) {
+            try {
+                (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)(cache), { recursive: true, mode: 0o700 });
+                (0,external_node_fs_namespaceObject.writeFileSync)(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
+                    mode: 0o600
+                });
+            }
+            catch {
+                // A cache that cannot be written only costs the next run a `podman info`.
+            }
+        }
+        return facts;
+    }
+    canDumpOtherUsers() {
+        return hostCanDumpOtherUsers();
+    }
+}
+/** runc reads CRIU options from this one file. */
+const CRIU_RUNC_CONF = '/etc/criu/runc.conf';
+function criuConfigDigest() {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(CRIU_RUNC_CONF))
+        return 'none';
+    return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(CRIU_RUNC_CONF)).digest('hex').slice(0, 16);
+}
+function firstLine(text) {
+    return text.split('\n')[0]?.trim() ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/image.ts
+/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
+function repositoryOf(image) {
+    const withoutDigest = image.split('@')[0] ?? image;
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const lastColon = withoutDigest.lastIndexOf(':');
+    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
+}
+/** The reference that pulls exactly `digest` of the image's repository. */
+function digestReference(image, digest) {
+    return `${repositoryOf(image)}@${digest}`;
+}
+/**
+ * The digest its registry gives the image, as a job that finds it missing reads it (locateImage):
+ * from the image's repository digests when it came from that repository, else its own digest or
+ * ID. (`Digest` alone can be another name's: podman keeps the digest an image was first known by
+ * when the same image arrives under a second name.)
+ */
+function localIdentity(image, info) {
+    const repository = repositoryOf(image);
+    const fromRepository = (info.RepoDigests ?? []).find((entry) => {
+        const named = entry.split('@')[0] ?? '';
+        return named === repository || named.endsWith(`/${repository}`);
+    });
+    return fromRepository?.split('@')[1] ?? info.Digest ?? info.Id;
+}
+/**
+ * The image as it is here, or as its registry describes it (then pulled by digest in the
+ * background, and tagged with the spec's name so that podman finds it under that name); when the
+ * registry cannot be asked without pulling (no skopeo), it is pulled first, as podman would.
+ */
+async function locateImage(podman, image, timings) {
+    const local = await podman.inspectImage(image).catch(() => undefined);
+    if (local) {
+        return {
+            identity: localIdentity(image, local),
+            user: local.Config?.User,
+            ready: Promise.resolve()
+        };
+    }
+    const remote = await podman.inspectRemoteImage(image).catch(() => undefined);
+    if (!remote) {
+        await timings.time('pull', () => podman.pull(image));
+        const pulled = await podman.inspectImage(image);
+        return {
+            identity: localIdentity(image, pulled),
+            user: pulled.Config?.User,
+            ready: Promise.resolve()
+        };
+    }
+    const reference = digestReference(image, remote.digest);
+    const ready = timings.time('pull', async () => {
+        await podman.pull(reference);
+        if (!image.includes('@'))
+            await podman.tag(reference, image);
+    });
+    // Awaited where the image is needed; until then a failure must not go unhandled.
+    ready.catch(() => undefined);
+    return { identity: remote.digest, user: remote.user, ready, pulling: reference };
+}
+
+;// CONCATENATED MODULE: ./src/timings.ts
+// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
+class Timings {
+    started = performance.now();
+    spent = {};
+    /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
+    async time(phase, work) {
+        const start = performance.now();
+        try {
+            return await work();
+        }
+        finally {
+            this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000);
+        }
+    }
+    sinceStart() {
+        return round((performance.now() - this.started) / 1000);
+    }
+    phases() {
+        return { ...this.spent };
+    }
+}
+function round(seconds) {
+    return Math.round(seconds * 1000) / 1000;
+}
+
+;// CONCATENATED MODULE: ./src/engine.ts
+// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
+// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
+//
+// Failure policy, in one place: anything wrong on the warm path (a miss, a damaged archive, a
+// restore or readiness failure) falls back to a cold start with a warning; anything wrong with
+// checkpointing or storing is a warning and the service stays up. Only a service that cannot be
+// started at all, or a warm-up that fails, fails `up`.
+
+
+
+
+
+
+
+
+
+
+
+
+// The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
+
+
+async function up(spec, options) {
+    const timings = new Timings();
+    const warnings = [];
+    const { podman, store, logger } = options;
+    const warn = (message) => {
+        warnings.push(message);
+        logger.warning(message);
+    };
+    const plan = await logger.group(`Prepare ${spec.name}`, () => prepare(spec, options, timings));
+    logger.info(`cache key: ${plan.key.key}`);
+    for (const [name, value] of Object.entries(plan.key.components)) {
+        logger.debug(`key ${name}: ${value}`);
+    }
+    const result = (outcome) => ({
+        cacheHit: outcome.cacheHit,
+        restored: outcome.restored,
+        containerId: outcome.id,
+        containerName: spec.name,
+        cacheKey: plan.key.key,
+        startupSeconds: outcome.startupSeconds,
+        checkpointBytes: outcome.bytes,
+        saved: outcome.saved,
+        timings: timings.phases(),
+        warnings
+    });
+    let cacheHit = false;
+    if (plan.criu.ok) {
+        const restoreKeys = restoreKeyPrefixes(plan.key.prefix, spec.restoreKeys);
+        const hit = await timings
+            .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
+            .catch((error) => {
+            warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
+            return undefined;
+        });
+        if (hit) {
+            cacheHit = hit.key === plan.key.key;
+            logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
+            try {
+                const id = await logger.group(`Restore ${spec.name}`, () => restoreWarm(plan, hit, options, timings));
+                if (cacheHit) {
+                    const startupSeconds = timings.sinceStart();
+                    return result({
+                        cacheHit,
+                        restored: true,
+                        id,
+                        startupSeconds,
+                        bytes: hit.bytes,
+                        saved: false
+                    });
+                }
+                // A restore key matched: bring the older checkpoint up to date, save it under this key.
+                await refresh(plan, options, timings);
+                const startupSeconds = timings.sinceStart();
+                const stored = await checkpointAndStore(plan, options, timings, warn);
+                return result({ cacheHit, restored: true, startupSeconds, ...stored });
+            }
+            catch (error) {
+                warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`);
+                await service_removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
+                if (cacheHit)
+                    await store.discard(hit.key).catch(() => undefined);
+            }
+        }
+        else {
+            logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
+        }
+    }
+    else {
+        warn(`${plan.criu.reason}: starting cold without a checkpoint`);
+    }
+    await logger.group(`Start ${spec.name}`, () => startCold(plan, options, timings));
+    await warmUp(plan, options, timings);
+    const startupSeconds = timings.sinceStart();
+    const stored = await checkpointAndStore(plan, options, timings, warn);
+    return result({ cacheHit, restored: false, startupSeconds, ...stored });
+}
+/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
+async function down(name, options) {
+    await removeService(options.podman, name);
+}
+/** Reads the host and the image, decides how to run the service, composes the key. */
+async function prepare(spec, options, timings) {
+    const { podman, logger } = options;
+    if (await podman.containerExists(spec.name)) {
+        if (!options.replace) {
+            throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
+        }
+        logger.info(`replacing the existing container ${spec.name}`);
+        await service_removeService(podman, spec.name);
+    }
+    const image = await locateImage(podman, spec.image, timings).catch((error) => {
+        throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
+    });
+    if (image.pulling)
+        logger.info(`pulling ${image.pulling} while the checkpoint is looked up`);
+    const host = options.host ?? new HostReader({ podman });
+    const criu = await host.criuStatus();
+    const fingerprint = await host.fingerprint(criu);
+    let userNamespace = needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.user);
+    let noCheckpointReason;
+    if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
+        // In a user namespace the service shares the host's network and cannot be remapped.
+        noCheckpointReason = `${spec.image} runs as user ${image.user}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
+        userNamespace = false;
+    }
+    const run = {
+        image: spec.image,
+        name: spec.name,
+        ports: userNamespace ? [] : spec.ports,
+        env: spec.env,
+        options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
+        command: spec.command
+    };
+    if (userNamespace)
+        logger.info(`${spec.image} runs as ${image.user}: using a user namespace on the host network (see docs/host-setup.md)`);
+    const key = composeKey({
+        spec,
+        imageId: image.identity,
+        warmupScript: warmupScriptContents(spec.warmup),
+        host: fingerprint,
+        userNamespace
+    });
+    return {
+        spec,
+        run,
+        probe: parseProbe(spec.ready, spec.ports),
+        key,
+        criu,
+        noCheckpointReason,
+        serviceEnv: serviceEnvironment(spec),
+        imageReady: image.ready
+    };
 }
 /** The contents of a script file the warm-up's first word names, so that editing it changes the key. */
 function warmupScriptContents(warmup) {
@@ -43946,36 +44026,6 @@ function warmupScriptContents(warmup) {
     const candidates = words.slice(0, 2).filter((word) => /[/.]/.test(word) && (0,external_node_fs_namespaceObject.existsSync)(word));
     const file = candidates.find((word) => (0,external_node_fs_namespaceObject.statSync)(word).isFile());
     return file ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : undefined;
-}
-function probeContext(plan, options) {
-    return { podman: options.podman, container: plan.spec.name, env: plan.serviceEnv };
-}
-async function containerId(podman, name) {
-    return (await podman.inspectContainer(name)).Id;
-}
-/** Names the port and its holder when the start failed because a port was taken. */
-async function explainStartFailure(error, podman) {
-    const text = message(error);
-    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
-    if (!port)
-        return text;
-    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
-    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
-}
-function message(error) {
-    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -101177,7 +101227,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9353);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7820);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4609:
+/***/ 2815:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41553,575 +41553,6 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/podman.ts
-// The one seam between warmstart and podman: every podman command goes through this module.
-// Argv building and error shaping are pure functions (tested over recorded real output in
-// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
-// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
-
-const podman_runWithActionsExec = async (argv, options = {}) => {
-    const [file, ...args] = argv;
-    const env = options.env
-        ? { ...process.env, ...options.env }
-        : undefined;
-    const result = await getExecOutput(file, args, {
-        ignoreReturnCode: true,
-        silent: true,
-        env
-    });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
-function runArgs(options) {
-    const argv = ['run', '--detach', '--name', options.name];
-    if (options.replace)
-        argv.push('--replace');
-    for (const port of options.ports ?? [])
-        argv.push('--publish', port);
-    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
-    // (visible in `ps`) and out of warmstart's debug log.
-    for (const name of Object.keys(options.env ?? {}).sort())
-        argv.push('--env', name);
-    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
-    return argv;
-}
-function checkpointArgs(container, options) {
-    const argv = ['container', 'checkpoint', '--export', options.exportPath];
-    argv.push('--compress', options.compress ?? 'zstd');
-    if (options.leaveRunning)
-        argv.push('--leave-running');
-    if (options.keep)
-        argv.push('--keep');
-    if (options.ignoreVolumes)
-        argv.push('--ignore-volumes');
-    if (options.fileLocks)
-        argv.push('--file-locks');
-    if (options.tcpEstablished)
-        argv.push('--tcp-established');
-    argv.push(container);
-    return argv;
-}
-function restoreArgs(options) {
-    const argv = ['container', 'restore'];
-    if (options.importPath) {
-        argv.push('--import', options.importPath);
-        if (options.ignoreVolumes)
-            argv.push('--ignore-volumes');
-    }
-    else
-        argv.push('--keep');
-    if (options.name)
-        argv.push('--name', options.name);
-    for (const port of options.ports ?? [])
-        argv.push('--publish', port);
-    if (options.fileLocks)
-        argv.push('--file-locks');
-    if (options.tcpEstablished)
-        argv.push('--tcp-established');
-    if (!options.importPath) {
-        if (!options.container)
-            throw new Error('restore needs an archive to import or a container');
-        argv.push(options.container);
-    }
-    return argv;
-}
-/**
- * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
- * told to keep the variables whose values `--env NAME` reads from podman's environment.
- */
-function podman_commandPrefix(uid, envNames = []) {
-    if (uid === 0)
-        return [];
-    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
-    for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
-        if (process.env[name])
-            envNames = [...envNames, name];
-    }
-    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
-}
-/** The CRIU log file podman names when runc's checkpoint or restore fails. */
-function criuLogPath(stderr) {
-    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
-    // quoted, escaped error message (`\nlog file: ...`).
-    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
-    return match?.[1];
-}
-// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
-const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
-/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
-function criuErrorLines(log, max = 8) {
-    return log
-        .split('\n')
-        .filter((line) => /\bError \(/.test(line))
-        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
-        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
-        .slice(0, max);
-}
-function tail(text, lines) {
-    return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-// Kills every process whose command line names the container id ($1), descendants first.
-const KILL_PROCESS_TREES = `
-tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
-for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
-true`;
-/** A failed podman command: what ran, how it ended, and why if anyone said. */
-class PodmanError extends Error {
-    argv;
-    exitCode;
-    stderrTail;
-    criuErrors;
-    constructor(argv, exitCode, stderrTail, criuErrors = []) {
-        super(describeFailure(argv, exitCode, stderrTail, criuErrors));
-        this.argv = argv;
-        this.exitCode = exitCode;
-        this.stderrTail = stderrTail;
-        this.criuErrors = criuErrors;
-        this.name = 'PodmanError';
-    }
-}
-function describeFailure(argv, exitCode, stderrTail, criuErrors) {
-    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
-    if (stderrTail)
-        lines.push(stderrTail);
-    if (criuErrors.length)
-        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
-    return lines.join('\n');
-}
-class Podman {
-    runner;
-    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
-    uid;
-    logger;
-    constructor(options = {}) {
-        this.runner = options.runner ?? podman_runWithActionsExec;
-        this.uid = options.uid ?? process.getuid?.() ?? 0;
-        this.logger = options.logger;
-    }
-    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
-    async podman(argv, options = {}) {
-        const result = await this.attempt(argv, options);
-        if (result.exitCode !== 0)
-            throw await this.failure(argv, result);
-        return result.stdout;
-    }
-    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
-    async attempt(argv, options = {}) {
-        this.logger?.debug(`podman ${argv.join(' ')}`);
-        const prefix = podman_commandPrefix(this.uid, Object.keys(options.env ?? {}));
-        return this.runner([...prefix, 'podman', ...argv], { env: options.env });
-    }
-    async run(options) {
-        return (await this.podman(runArgs(options), { env: options.env })).trim();
-    }
-    /** Runs a command inside a running container; returns its result, whatever the exit code. */
-    async exec(container, command) {
-        return this.attempt(['exec', container, ...command]);
-    }
-    async inspectContainer(container) {
-        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
-        return parsed[0];
-    }
-    async inspectImage(image) {
-        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
-        return parsed[0];
-    }
-    async containerExists(container) {
-        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
-    }
-    async imageExists(image) {
-        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
-    }
-    async checkpoint(container, options) {
-        await this.podman(checkpointArgs(container, options));
-        if (this.uid !== 0) {
-            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
-            // who hashes and uploads it.
-            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
-            const chown = await this.runner([
-                ...podman_commandPrefix(this.uid),
-                'chown',
-                owner,
-                options.exportPath
-            ]);
-            if (chown.exitCode !== 0)
-                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
-        }
-    }
-    /** Restores a container from an exported checkpoint; returns the new container's id. */
-    async restore(options) {
-        const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
-        return lines[lines.length - 1] ?? '';
-    }
-    /**
-     * One `podman rm`: a missing container is not an error, but a busy one can be (see
-     * forceRemove, which callers should use).
-     */
-    async rm(container) {
-        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
-        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
-    }
-    /**
-     * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
-     * restore left half-made (a hung CRIU still holds it) or while its cleanup still holds the
-     * shm mount ("device or resource busy"): then the runtime processes still naming it (runc,
-     * conmon, CRIU under them) are killed, and removal is tried again.
-     */
-    async forceRemove(container) {
-        for (let attempt = 1;; attempt++) {
-            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
-            try {
-                await this.rm(container);
-                return;
-            }
-            catch (error) {
-                if (attempt === 3)
-                    throw error;
-                if (/^[0-9a-f]{64}$/.test(id)) {
-                    this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
-                    await this.runner([...podman_commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
-                }
-                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-            }
-        }
-    }
-    /** Names of the containers that publish host port `port`. */
-    async containersPublishing(port) {
-        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
-        return listed
-            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
-            .map((entry) => entry.Names[0] ?? '');
-    }
-    async inspectVolume(name) {
-        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
-        return parsed[0];
-    }
-    async volumeExists(name) {
-        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
-    }
-    /**
-     * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
-     * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
-     */
-    async createVolume(name, options) {
-        const argv = ['volume', 'create'];
-        if (options.memory)
-            argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs');
-        argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`);
-        for (const [label, value] of Object.entries(options.labels))
-            argv.push('--label', `${label}=${value}`);
-        await this.podman([...argv, name]);
-    }
-    /**
-     * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
-     * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
-     */
-    async mountVolume(name) {
-        return (await this.podman(['volume', 'mount', name])).trim();
-    }
-    async unmountVolume(name) {
-        await this.podman(['volume', 'unmount', name]);
-    }
-    async removeVolume(name) {
-        await this.podman(['volume', 'rm', '--force', name]);
-    }
-    /** Names of the volumes carrying `label=value`. */
-    async volumesLabelled(label, value) {
-        const out = await this.podman([
-            'volume',
-            'ls',
-            '--quiet',
-            '--filter',
-            `label=${label}=${value}`
-        ]);
-        return out.split('\n').filter(Boolean);
-    }
-    /** Names of the containers, running or not, that mount volume `name`. */
-    async containersUsingVolume(name) {
-        const out = await this.podman([
-            'ps',
-            '--all',
-            '--filter',
-            `volume=${name}`,
-            '--format',
-            '{{.Names}}'
-        ]);
-        return out.split('\n').filter(Boolean);
-    }
-    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
-    asRoot(argv) {
-        return [...podman_commandPrefix(this.uid), ...argv];
-    }
-    async pull(image) {
-        await this.podman(['pull', '--quiet', image]);
-    }
-    async tag(image, name) {
-        await this.podman(['tag', image, name]);
-    }
-    /**
-     * The digest and user of an image in its registry, without pulling its layers (skopeo, run as
-     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
-     * missing or the registry cannot be asked.
-     */
-    async inspectRemoteImage(image) {
-        const skopeo = async (argv) => {
-            const result = await this.runner([...podman_commandPrefix(this.uid), 'skopeo', ...argv]);
-            if (result.exitCode !== 0) {
-                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
-            }
-            return result.stdout;
-        };
-        const reference = `docker://${image}`;
-        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
-        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
-        const global = registries ? ['--registries-conf', registries] : [];
-        const [digest, config] = await Promise.all([
-            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
-            skopeo([...global, 'inspect', '--config', reference])
-        ]);
-        const user = JSON.parse(config).config?.User;
-        return { digest: digest.trim(), user: user || undefined };
-    }
-    async logs(container, lines = 20) {
-        const result = await this.attempt(['logs', '--tail', String(lines), container]);
-        return (result.stdout + result.stderr).trim();
-    }
-    async version() {
-        return JSON.parse(await this.podman(['version', '--format', 'json']));
-    }
-    async info() {
-        return JSON.parse(await this.podman(['info', '--format', 'json']));
-    }
-    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
-    async failure(argv, result) {
-        const logPath = criuLogPath(result.stderr);
-        let criuErrors = [];
-        if (logPath) {
-            const log = await this.runner([...podman_commandPrefix(this.uid), 'cat', logPath]);
-            if (log.exitCode === 0)
-                criuErrors = criuErrorLines(log.stdout);
-        }
-        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/userns.ts
-// Why some services need a user namespace to be checkpointed, and on which hosts.
-//
-// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
-// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
-// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
-// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
-// GitHub's runners have the capability under `sudo`, so none of this applies there.
-//
-// The way round it: run the container in its own user namespace. Root outside owns that namespace
-// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
-// with it: a user-namespaced container's network is not restored (it comes back without an IP),
-// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
-// host's network, ports cannot be published: the service listens on the host port directly.
-
-const CAP_SYS_RESOURCE = 24n;
-/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
-function hasSysResource(capabilityHex) {
-    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
-}
-/** The bounding capability set from the text of `/proc/self/status`. */
-function boundingSet(procStatus) {
-    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
-}
-/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
-function userns_hostCanDumpOtherUsers(procStatus = readFileSync('/proc/self/status', 'utf8')) {
-    const set = boundingSet(procStatus);
-    return set === undefined ? true : hasSysResource(set);
-}
-/** Whether an image's configured user is someone other than root. */
-function runsAsNonRoot(imageUser) {
-    const user = (imageUser ?? '').split(':')[0] ?? '';
-    return user !== '' && user !== 'root' && user !== '0';
-}
-/** The `podman run` options that make a non-root service checkpointable on such a host. */
-const userns_USERNS_RUN_OPTIONS = (/* unused pure expression or super */ null && ([
-    '--uidmap=0:100000:65536',
-    '--gidmap=0:100000:65536',
-    '--network=host',
-    '--tmpfs=/sys'
-]));
-/** Whether a service must run in a user namespace here to be checkpointed. */
-function userns_needsUserNamespace(host, imageUser) {
-    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
-}
-
-;// CONCATENATED MODULE: ./src/host.ts
-// Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
-// into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
-
-
-
-
-
-
-/** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
-function parseCpuinfo(text) {
-    const first = text.split(/\n\s*\n/)[0] ?? '';
-    const field = (...names) => {
-        for (const name of names) {
-            const match = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first);
-            if (match)
-                return match[1].trim();
-        }
-        return '';
-    };
-    return {
-        vendor: field('vendor_id', 'CPU implementer'),
-        model: field('model name', 'CPU part', 'cpu model'),
-        flags: field('flags', 'Features').split(/\s+/).filter(Boolean).sort()
-    };
-}
-/** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
-function parseCriuVersion(output) {
-    return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
-}
-/**
- * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
- * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
- * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
- */
-function factsStamp(runtimePath) {
-    const files = [
-        '/proc/sys/kernel/random/boot_id',
-        findOnPath('podman'),
-        runtimePath,
-        process.env.CONTAINERS_CONF ?? '',
-        '/etc/containers/containers.conf',
-        '/usr/share/containers/containers.conf',
-        ...listDir('/etc/containers/containers.conf.d')
-    ].filter(Boolean);
-    return files
-        .map((file) => {
-        try {
-            const stat = statSync(file);
-            const bootId = file.startsWith('/proc/') ? readFileSync(file, 'utf8').trim() : '';
-            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
-        }
-        catch {
-            return `${file} absent`;
-        }
-    })
-        .join('\n');
-}
-function findOnPath(command) {
-    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-        if (dir && existsSync(join(dir, command)))
-            return join(dir, command);
-    }
-    return '';
-}
-function listDir(dir) {
-    try {
-        return readdirSync(dir).map((name) => join(dir, name));
-    }
-    catch {
-        return [];
-    }
-}
-/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
-function defaultFactsCache(uid) {
-    const base = uid === 0 ? '/run/warmstart' : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `warmstart-${uid}`);
-    return join(base, 'podman-facts.json');
-}
-/** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
-class host_HostReader {
-    options;
-    runner;
-    prefix;
-    constructor(options) {
-        this.options = options;
-        this.runner = options.runner ?? runWithActionsExec;
-        this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
-    }
-    /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
-    async criuStatus() {
-        const criu = this.options.criu ?? 'criu';
-        // warmstart's set-up puts a private CRIU in /usr/local/sbin, first on runc's PATH.
-        const script = `PATH=/usr/local/sbin:$PATH; "$1" --version && "$1" check`;
-        const result = await this.runner([...this.prefix, 'sh', '-c', script, 'sh', criu]);
-        const version = parseCriuVersion(result.stdout);
-        if (result.exitCode === 0)
-            return { ok: true, version };
-        const said = (result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ');
-        const reason = version
-            ? `criu check fails: ${said}`
-            : `CRIU is not installed (${criu}: ${said || 'not found'}); run warmstart's set-up`;
-        return { ok: false, version, reason };
-    }
-    async fingerprint(criu) {
-        const facts = await this.podmanFacts();
-        const cpu = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
-        return {
-            arch: facts.arch,
-            cpuVendor: cpu.vendor,
-            cpuModel: cpu.model,
-            cpuFlags: cpu.flags,
-            kernel: facts.kernel,
-            criu: criu.version,
-            podman: facts.podman,
-            runtime: facts.runtime,
-            cgroup: facts.cgroup,
-            criuConfig: criuConfigDigest()
-        };
-    }
-    /**
-     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
-     * third of a second, on every `up`), else from podman, then remembered.
-     */
-    async podmanFacts() {
-        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
-        if (cache) {
-            try {
-                const cached = JSON.parse(readFileSync(cache, 'utf8'));
-                if (cached.stamp === factsStamp(cached.facts.runtimePath))
-                    return cached.facts;
-            }
-            catch {
-                // No cache yet, or an unreadable one: ask podman.
-            }
-        }
-        const info = await this.options.podman.info();
-        const facts = {
-            arch: info.host.arch,
-            kernel: info.host.kernel,
-            podman: (await this.options.podman.version()).Client.Version,
-            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
-            runtimePath: info.host.ociRuntime.path,
-            cgroup: info.host.cgroupVersion
-        };
-        if (cache) {
-            try {
-                mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
-                writeFileSync(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
-                    mode: 0o600
-                });
-            }
-            catch {
-                // A cache that cannot be written only costs the next run a `podman info`.
-            }
-        }
-        return facts;
-    }
-    canDumpOtherUsers() {
-        return hostCanDumpOtherUsers();
-    }
-}
-/** runc reads CRIU options from this one file. */
-const CRIU_RUNC_CONF = '/etc/criu/runc.conf';
-function criuConfigDigest() {
-    if (!existsSync(CRIU_RUNC_CONF))
-        return 'none';
-    return createHash('sha256').update(readFileSync(CRIU_RUNC_CONF)).digest('hex').slice(0, 16);
-}
-function firstLine(text) {
-    return text.split('\n')[0]?.trim() ?? '';
-}
-
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -42505,6 +41936,384 @@ function manifest_manifestDifferences(manifest, key, storedKey) {
     if (typeof manifest.bytes !== 'number')
         differences.push('bytes: missing');
     return differences;
+}
+
+;// CONCATENATED MODULE: ./src/podman.ts
+// The one seam between warmstart and podman: every podman command goes through this module.
+// Argv building and error shaping are pure functions (tested over recorded real output in
+// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
+// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
+
+const podman_runWithActionsExec = async (argv, options = {}) => {
+    const [file, ...args] = argv;
+    const env = options.env
+        ? { ...process.env, ...options.env }
+        : undefined;
+    const result = await getExecOutput(file, args, {
+        ignoreReturnCode: true,
+        silent: true,
+        env
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+function runArgs(options) {
+    const argv = ['run', '--detach', '--name', options.name];
+    if (options.replace)
+        argv.push('--replace');
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
+    // (visible in `ps`) and out of warmstart's debug log.
+    for (const name of Object.keys(options.env ?? {}).sort())
+        argv.push('--env', name);
+    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
+    return argv;
+}
+function checkpointArgs(container, options) {
+    const argv = ['container', 'checkpoint', '--export', options.exportPath];
+    argv.push('--compress', options.compress ?? 'zstd');
+    if (options.leaveRunning)
+        argv.push('--leave-running');
+    if (options.keep)
+        argv.push('--keep');
+    if (options.ignoreVolumes)
+        argv.push('--ignore-volumes');
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    argv.push(container);
+    return argv;
+}
+function restoreArgs(options) {
+    const argv = ['container', 'restore'];
+    if (options.importPath) {
+        argv.push('--import', options.importPath);
+        if (options.ignoreVolumes)
+            argv.push('--ignore-volumes');
+    }
+    else
+        argv.push('--keep');
+    if (options.name)
+        argv.push('--name', options.name);
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    if (!options.importPath) {
+        if (!options.container)
+            throw new Error('restore needs an archive to import or a container');
+        argv.push(options.container);
+    }
+    return argv;
+}
+/**
+ * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
+ * told to keep the variables whose values `--env NAME` reads from podman's environment.
+ */
+function podman_commandPrefix(uid, envNames = []) {
+    if (uid === 0)
+        return [];
+    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
+    for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
+        if (process.env[name])
+            envNames = [...envNames, name];
+    }
+    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
+}
+/** The CRIU log file podman names when runc's checkpoint or restore fails. */
+function criuLogPath(stderr) {
+    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
+    // quoted, escaped error message (`\nlog file: ...`).
+    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
+    return match?.[1];
+}
+// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
+const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
+/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
+function criuErrorLines(log, max = 8) {
+    return log
+        .split('\n')
+        .filter((line) => /\bError \(/.test(line))
+        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
+        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
+        .slice(0, max);
+}
+function tail(text, lines) {
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+// Kills every process whose command line names the container id ($1), descendants first.
+const KILL_PROCESS_TREES = `
+tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
+for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
+true`;
+/** A failed podman command: what ran, how it ended, and why if anyone said. */
+class PodmanError extends Error {
+    argv;
+    exitCode;
+    stderrTail;
+    criuErrors;
+    constructor(argv, exitCode, stderrTail, criuErrors = []) {
+        super(describeFailure(argv, exitCode, stderrTail, criuErrors));
+        this.argv = argv;
+        this.exitCode = exitCode;
+        this.stderrTail = stderrTail;
+        this.criuErrors = criuErrors;
+        this.name = 'PodmanError';
+    }
+}
+function describeFailure(argv, exitCode, stderrTail, criuErrors) {
+    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
+    if (stderrTail)
+        lines.push(stderrTail);
+    if (criuErrors.length)
+        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
+    return lines.join('\n');
+}
+class Podman {
+    runner;
+    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
+    uid;
+    logger;
+    constructor(options = {}) {
+        this.runner = options.runner ?? podman_runWithActionsExec;
+        this.uid = options.uid ?? process.getuid?.() ?? 0;
+        this.logger = options.logger;
+    }
+    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
+    async podman(argv, options = {}) {
+        const result = await this.attempt(argv, options);
+        if (result.exitCode !== 0)
+            throw await this.failure(argv, result);
+        return result.stdout;
+    }
+    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
+    async attempt(argv, options = {}) {
+        this.logger?.debug(`podman ${argv.join(' ')}`);
+        const prefix = podman_commandPrefix(this.uid, Object.keys(options.env ?? {}));
+        return this.runner([...prefix, 'podman', ...argv], { env: options.env });
+    }
+    async run(options) {
+        return (await this.podman(runArgs(options), { env: options.env })).trim();
+    }
+    /** Runs a command inside a running container; returns its result, whatever the exit code. */
+    async exec(container, command) {
+        return this.attempt(['exec', container, ...command]);
+    }
+    async inspectContainer(container) {
+        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
+        return parsed[0];
+    }
+    async inspectImage(image) {
+        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
+        return parsed[0];
+    }
+    async containerExists(container) {
+        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
+    }
+    async imageExists(image) {
+        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
+    }
+    async checkpoint(container, options) {
+        await this.podman(checkpointArgs(container, options));
+        if (this.uid !== 0) {
+            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
+            // who hashes and uploads it.
+            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
+            const chown = await this.runner([
+                ...podman_commandPrefix(this.uid),
+                'chown',
+                owner,
+                options.exportPath
+            ]);
+            if (chown.exitCode !== 0)
+                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
+        }
+    }
+    /** Restores a container from an exported checkpoint; returns the new container's id. */
+    async restore(options) {
+        const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
+        return lines[lines.length - 1] ?? '';
+    }
+    /**
+     * One `podman rm`: a missing container is not an error, but a busy one can be (see
+     * forceRemove, which callers should use).
+     */
+    async rm(container) {
+        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
+        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
+    }
+    /**
+     * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
+     * restore left half-made (a hung CRIU still holds it) or while its cleanup still holds the
+     * shm mount ("device or resource busy"): then the runtime processes still naming it (runc,
+     * conmon, CRIU under them) are killed, and removal is tried again.
+     */
+    async forceRemove(container) {
+        for (let attempt = 1;; attempt++) {
+            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
+            try {
+                await this.rm(container);
+                return;
+            }
+            catch (error) {
+                if (attempt === 3)
+                    throw error;
+                if (/^[0-9a-f]{64}$/.test(id)) {
+                    this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
+                    await this.runner([...podman_commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
+                }
+                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+            }
+        }
+    }
+    /** Names of the containers that publish host port `port`. */
+    async containersPublishing(port) {
+        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
+        return listed
+            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
+            .map((entry) => entry.Names[0] ?? '');
+    }
+    async inspectVolume(name) {
+        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
+        return parsed[0];
+    }
+    async volumeExists(name) {
+        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
+    }
+    /**
+     * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
+     * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
+     */
+    async createVolume(name, options) {
+        const argv = ['volume', 'create'];
+        if (options.memory)
+            argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs');
+        argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`);
+        for (const [label, value] of Object.entries(options.labels))
+            argv.push('--label', `${label}=${value}`);
+        await this.podman([...argv, name]);
+    }
+    /**
+     * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
+     * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
+     */
+    async mountVolume(name) {
+        return (await this.podman(['volume', 'mount', name])).trim();
+    }
+    async unmountVolume(name) {
+        await this.podman(['volume', 'unmount', name]);
+    }
+    async removeVolume(name) {
+        await this.podman(['volume', 'rm', '--force', name]);
+    }
+    /** Names of the volumes carrying `label=value`. */
+    async volumesLabelled(label, value) {
+        const out = await this.podman([
+            'volume',
+            'ls',
+            '--quiet',
+            '--filter',
+            `label=${label}=${value}`
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /** Names of the containers, running or not, that mount volume `name`. */
+    async containersUsingVolume(name) {
+        const out = await this.podman([
+            'ps',
+            '--all',
+            '--filter',
+            `volume=${name}`,
+            '--format',
+            '{{.Names}}'
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
+    asRoot(argv) {
+        return [...podman_commandPrefix(this.uid), ...argv];
+    }
+    async pull(image) {
+        await this.podman(['pull', '--quiet', image]);
+    }
+    async tag(image, name) {
+        await this.podman(['tag', image, name]);
+    }
+    /**
+     * The digest and user of an image in its registry, without pulling its layers (skopeo, run as
+     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
+     * missing or the registry cannot be asked.
+     */
+    async inspectRemoteImage(image) {
+        const skopeo = async (argv) => {
+            const result = await this.runner([...podman_commandPrefix(this.uid), 'skopeo', ...argv]);
+            if (result.exitCode !== 0) {
+                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
+            }
+            return result.stdout;
+        };
+        const reference = `docker://${image}`;
+        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
+        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
+        const global = registries ? ['--registries-conf', registries] : [];
+        const [digest, config] = await Promise.all([
+            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
+            skopeo([...global, 'inspect', '--config', reference])
+        ]);
+        const user = JSON.parse(config).config?.User;
+        return { digest: digest.trim(), user: user || undefined };
+    }
+    async logs(container, lines = 20) {
+        const result = await this.attempt(['logs', '--tail', String(lines), container]);
+        return (result.stdout + result.stderr).trim();
+    }
+    async version() {
+        return JSON.parse(await this.podman(['version', '--format', 'json']));
+    }
+    async info() {
+        return JSON.parse(await this.podman(['info', '--format', 'json']));
+    }
+    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
+    async failure(argv, result) {
+        const logPath = criuLogPath(result.stderr);
+        let criuErrors = [];
+        if (logPath) {
+            const log = await this.runner([...podman_commandPrefix(this.uid), 'cat', logPath]);
+            if (log.exitCode === 0)
+                criuErrors = criuErrorLines(log.stdout);
+        }
+        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/plan.ts
+
+/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
+class plan_UpError extends Error {
+    exitCode;
+    constructor(message, exitCode = 1) {
+        super(message);
+        this.exitCode = exitCode;
+        this.name = 'UpError';
+    }
+}
+function plan_message(error) {
+    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
+}
+function plan_formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -42921,8 +42730,9 @@ async function volumes_containerVolumes(podman, container) {
 }
 /**
  * Archives the volume's contents in slices under `dir`: slice 0 its directories (its top one
- * included, for its mode and owner), then its other files split by size over `fileSlices`
- * tars, so that a restore can unpack them side by side. zstd-compressed unless told otherwise.
+ * included, for its mode and owner) and symbolic links, then its other files split by size over
+ * `fileSlices` tars, so that a restore can unpack them side by side. zstd-compressed unless told
+ * otherwise.
  */
 async function volumes_archiveVolume(podman, volume, dir, options) {
     // One listing: type, link count, size and path of every entry, NUL-terminated (paths are bytes).
@@ -42959,9 +42769,12 @@ async function volumes_archiveVolume(podman, volume, dir, options) {
     return slices;
 }
 /**
- * Splits `find -printf '%y %n %s %P\0'` output into the directories and `count` lists of other
- * files of about equal size (largest first, each to the lightest list). Files with more than one
- * link stay together in the first list, so that tar keeps them linked.
+ * Splits `find -printf '%y %n %s %P\0'` output into the directories with the symbolic links, and
+ * `count` lists of other files of about equal size (largest first, each to the lightest list).
+ * Files with more than one link stay together in the first list, so that tar keeps them linked.
+ * The links go with the directories because a restore unpacks that slice last, after the file
+ * slices' tars, which run side by side: a link one tar made could otherwise lead another tar's
+ * writes out of the volume (one tar alone guards against that; two cannot see each other's).
  */
 function splitListing(listing, count) {
     const directories = [];
@@ -42974,7 +42787,7 @@ function splitListing(listing, count) {
         const fields = record.toString('latin1').split(' ', 3);
         const [type, links, size] = fields;
         const name = Buffer.concat([Buffer.from('./'), record.subarray(fields.join(' ').length + 1)]);
-        if (type === 'd')
+        if (type === 'd' || type === 'l')
             directories.push(name);
         else
             files.push({ name, size: Number(size), linked: Number(links) > 1 });
@@ -43134,180 +42947,138 @@ function exitOf(child, what) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/engine.ts
-// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
-// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
-//
-// Failure policy, in one place: anything wrong on the warm path (a miss, a damaged archive, a
-// restore or readiness failure) falls back to a cold start with a warning; anything wrong with
-// checkpointing or storing is a warning and the service stays up. Only a service that cannot be
-// started at all, or a warm-up that fails, fails `up`.
+;// CONCATENATED MODULE: ./src/service.ts
 
 
 
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
-class UpError extends Error {
-    exitCode;
-    constructor(message, exitCode = 1) {
-        super(message);
-        this.exitCode = exitCode;
-        this.name = 'UpError';
-    }
-}
-async function up(spec, options) {
-    const timings = new Timings();
-    const warnings = [];
-    const { podman, store, logger } = options;
-    const warn = (message) => {
-        warnings.push(message);
-        logger.warning(message);
-    };
-    const plan = await logger.group(`Prepare ${spec.name}`, () => prepare(spec, options, timings));
-    logger.info(`cache key: ${plan.key.key}`);
-    for (const [name, value] of Object.entries(plan.key.components)) {
-        logger.debug(`key ${name}: ${value}`);
-    }
-    const result = (outcome) => ({
-        cacheHit: outcome.cacheHit,
-        restored: outcome.restored,
-        containerId: outcome.id,
-        containerName: spec.name,
-        cacheKey: plan.key.key,
-        startupSeconds: outcome.startupSeconds,
-        checkpointBytes: outcome.bytes,
-        saved: outcome.saved,
-        timings: timings.phases(),
-        warnings
-    });
-    let cacheHit = false;
-    if (plan.criu.ok) {
-        const restoreKeys = restoreKeyPrefixes(plan.key.prefix, spec.restoreKeys);
-        const hit = await timings
-            .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
-            .catch((error) => {
-            warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
-            return undefined;
-        });
-        if (hit) {
-            cacheHit = hit.key === plan.key.key;
-            logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
-            try {
-                const id = await logger.group(`Restore ${spec.name}`, () => restoreWarm(plan, hit, options, timings));
-                if (cacheHit) {
-                    const startupSeconds = timings.sinceStart();
-                    return result({
-                        cacheHit,
-                        restored: true,
-                        id,
-                        startupSeconds,
-                        bytes: hit.bytes,
-                        saved: false
-                    });
-                }
-                // A restore key matched: bring the older checkpoint up to date, save it under this key.
-                await refresh(plan, options, timings);
-                const startupSeconds = timings.sinceStart();
-                const stored = await checkpointAndStore(plan, options, timings, warn);
-                return result({ cacheHit, restored: true, startupSeconds, ...stored });
-            }
-            catch (error) {
-                warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`);
-                await removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
-                if (cacheHit)
-                    await store.discard(hit.key).catch(() => undefined);
-            }
-        }
-        else {
-            logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
-        }
-    }
-    else {
-        warn(`${plan.criu.reason}: starting cold without a checkpoint`);
-    }
-    await logger.group(`Start ${spec.name}`, () => startCold(plan, options, timings));
-    await warmUp(plan, options, timings);
-    const startupSeconds = timings.sinceStart();
-    const stored = await checkpointAndStore(plan, options, timings, warn);
-    return result({ cacheHit, restored: false, startupSeconds, ...stored });
-}
-/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
-async function down(name, options) {
-    await removeService(options.podman, name);
-}
-async function removeService(podman, name) {
+async function service_removeService(podman, name) {
     await podman.forceRemove(name);
     await removeVolumesOf(podman, name);
 }
-/** Reads the host and the image, decides how to run the service, composes the key. */
-async function prepare(spec, options, timings) {
+/** Starts the container and waits until it is ready; nothing is left behind when that fails. */
+async function service_startCold(plan, options, timings) {
     const { podman, logger } = options;
-    if (await podman.containerExists(spec.name)) {
-        if (!options.replace) {
-            throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
-        }
-        logger.info(`replacing the existing container ${spec.name}`);
-        await removeService(podman, spec.name);
-    }
-    const image = await locateImage(podman, spec.image, timings).catch((error) => {
-        throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
+    await plan.imageReady.catch(async (error) => {
+        // The digest the key names may be gone from the registry while the tag still resolves.
+        logger.warning(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`);
+        await timings
+            .time('pull', () => podman.pull(plan.spec.image))
+            .catch((e) => {
+            throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
+        });
     });
-    if (image.pulling)
-        logger.info(`pulling ${image.pulling} while the checkpoint is looked up`);
-    const host = options.host ?? new HostReader({ podman });
-    const criu = await host.criuStatus();
-    const fingerprint = await host.fingerprint(criu);
-    let userNamespace = needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.user);
-    let noCheckpointReason;
-    if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
-        // In a user namespace the service shares the host's network and cannot be remapped.
-        noCheckpointReason = `${spec.image} runs as user ${image.user}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
-        userNamespace = false;
+    let id;
+    try {
+        id = await timings.time('start', () => podman.run(plan.run));
     }
-    const run = {
-        image: spec.image,
-        name: spec.name,
-        ports: userNamespace ? [] : spec.ports,
-        env: spec.env,
-        options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
-        command: spec.command
-    };
-    if (userNamespace)
-        logger.info(`${spec.image} runs as ${image.user}: using a user namespace on the host network (see docs/host-setup.md)`);
-    const key = composeKey({
-        spec,
-        imageId: image.identity,
-        warmupScript: warmupScriptContents(spec.warmup),
-        host: fingerprint,
-        userNamespace
-    });
-    return {
-        spec,
-        run,
-        probe: parseProbe(spec.ready, spec.ports),
-        key,
-        criu,
-        noCheckpointReason,
-        serviceEnv: serviceEnvironment(spec),
-        imageReady: image.ready
-    };
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
+    }
+    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
+    try {
+        await timings.time('ready', () => waitUntilReady(plan.probe, service_probeContext(plan, options), plan.spec.readyTimeoutSeconds));
+    }
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new UpError(message(error));
+    }
+    return id;
 }
+/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
+async function service_warmUp(plan, options, timings) {
+    const { podman, logger } = options;
+    const { spec } = plan;
+    if (!spec.warmup)
+        return;
+    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
+    if (exitCode === 0)
+        return;
+    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
+    await podman.forceRemove(spec.name).catch(() => undefined);
+    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
+}
+/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
+async function service_refresh(plan, options, timings) {
+    const { logger } = options;
+    const { spec } = plan;
+    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
+    if (exitCode !== 0) {
+        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
+    }
+}
+/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
+async function runLogged(command, plan, logger) {
+    const output = [];
+    const exitCode = await runShell(command, {
+        env: plan.serviceEnv,
+        onLine: (line) => {
+            logger.info(`  ${line}`);
+            output.push(line);
+            if (output.length > WARMUP_OUTPUT_LINES)
+                output.shift();
+        }
+    });
+    return { exitCode, output };
+}
+/** How much of a failed warm-up's output its error repeats. */
+const WARMUP_OUTPUT_LINES = 15;
+/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
+async function service_restartCold(plan, options, timings) {
+    await service_removeService(options.podman, plan.spec.name);
+    await service_startCold(plan, options, timings);
+    await service_warmUp(plan, options, timings);
+}
+/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
+function service_serviceEnvironment(spec) {
+    const env = {
+        WARMSTART_CONTAINER: spec.name,
+        WARMSTART_IMAGE: spec.image,
+        WARMSTART_HOST: '127.0.0.1'
+    };
+    const ports = hostPorts(spec.ports);
+    if (ports[0])
+        env.WARMSTART_PORT = String(ports[0].host);
+    for (const port of ports)
+        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
+    return env;
+}
+function service_probeContext(plan, options) {
+    return { podman: options.podman, container: plan.spec.name, env: plan.serviceEnv };
+}
+async function service_containerId(podman, name) {
+    return (await podman.inspectContainer(name)).Id;
+}
+/** Names the port and its holder when the start failed because a port was taken. */
+async function explainStartFailure(error, podman) {
+    const text = message(error);
+    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
+    if (!port)
+        return text;
+    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
+    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
+}
+
+;// CONCATENATED MODULE: ./src/restore.ts
+// The warm path: from a stored archive to a restored service. The manifest is checked against this
+// host and run first; then the volumes are unpacked straight into place while the checkpoint part
+// decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
+// processes onto them.
+
+
+
+
+
+
+
+
+
+
+
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
-async function restoreWarm(plan, hit, options, timings) {
+async function restore_restoreWarm(plan, hit, options, timings) {
     const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
     if (differences.length) {
         throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
@@ -43316,14 +43087,14 @@ async function restoreWarm(plan, hit, options, timings) {
     if (bytes !== hit.metadata.bytes) {
         throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
     }
-    return restoreArchive(plan, hit.archivePath, decodeParts(hit.metadata.parts, bytes), options, timings);
+    return restore_restoreArchive(plan, hit.archivePath, decodeParts(hit.metadata.parts, bytes), options, timings);
 }
 /**
  * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
  * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
  * processes and waits until the service answers. What a failure leaves is for the caller to remove.
  */
-async function restoreArchive(plan, archivePath, parts, options, timings) {
+async function restore_restoreArchive(plan, archivePath, parts, options, timings) {
     const { podman } = options;
     const checkpoint = parts[0];
     const volumes = volumeGroups(parts);
@@ -43401,15 +43172,19 @@ async function checkCheckpointPart(archivePath, part, decompressTo) {
     await pipeline(createReadStream(archivePath, streamRange(part)), createWriteStream(decompressTo));
     return decompressTo;
 }
-/** A volume's directories first, then its file slices side by side, each checked. */
+/**
+ * A volume's file slices side by side (tar makes the directories they need), then its slice of
+ * directories and links, which sets the directories' owners and modes and makes the links last:
+ * no link exists while the file slices write (see splitListing). Each part is checked.
+ */
 async function unpackVolumeSlices(podman, archivePath, slices, mountpoint) {
-    const [directories, ...files] = slices;
-    await unpackChecked(podman, archivePath, directories, mountpoint);
+    const [tree, ...files] = slices;
     const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archivePath, part, mountpoint)));
     const failed = settled.find((result) => result.status === 'rejected');
     if (failed)
         throw failed.reason;
-    await refuseDevices(podman, directories.name, mountpoint);
+    await unpackChecked(podman, archivePath, tree, mountpoint);
+    await refuseDevices(podman, tree.name, mountpoint);
 }
 async function unpackChecked(podman, archivePath, part, mountpoint) {
     const sha256 = await unpackVolume(podman, archivePath, part, mountpoint);
@@ -43417,76 +43192,27 @@ async function unpackChecked(podman, archivePath, part, mountpoint) {
         throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
     }
 }
-/** Starts the container and waits until it is ready; nothing is left behind when that fails. */
-async function startCold(plan, options, timings) {
-    const { podman, logger } = options;
-    await plan.imageReady.catch(async (error) => {
-        // The digest the key names may be gone from the registry while the tag still resolves.
-        logger.warning(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`);
-        await timings
-            .time('pull', () => podman.pull(plan.spec.image))
-            .catch((e) => {
-            throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
-        });
-    });
-    let id;
-    try {
-        id = await timings.time('start', () => podman.run(plan.run));
-    }
-    catch (error) {
-        await podman.forceRemove(plan.spec.name).catch(() => undefined);
-        throw new UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
-    }
-    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
-    try {
-        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds));
-    }
-    catch (error) {
-        await podman.forceRemove(plan.spec.name).catch(() => undefined);
-        throw new UpError(message(error));
-    }
-    return id;
-}
-/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
-async function warmUp(plan, options, timings) {
-    const { podman, logger } = options;
-    const { spec } = plan;
-    if (!spec.warmup)
-        return;
-    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
-    if (exitCode === 0)
-        return;
-    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
-    await podman.forceRemove(spec.name).catch(() => undefined);
-    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
-}
-/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
-async function refresh(plan, options, timings) {
-    const { logger } = options;
-    const { spec } = plan;
-    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
-    if (exitCode !== 0) {
-        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
-    }
-}
-/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
-async function runLogged(command, plan, logger) {
-    const output = [];
-    const exitCode = await runShell(command, {
-        env: plan.serviceEnv,
-        onLine: (line) => {
-            logger.info(`  ${line}`);
-            output.push(line);
-            if (output.length > WARMUP_OUTPUT_LINES)
-                output.shift();
-        }
-    });
-    return { exitCode, output };
-}
-/** How much of a failed warm-up's output its error repeats. */
-const WARMUP_OUTPUT_LINES = 15;
+/** The largest unpacked size accepted for a checkpoint archive's top level. */
+const MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 1024 ** 3));
+
+;// CONCATENATED MODULE: ./src/checkpoint.ts
+// The cold path's last step: checkpoint the warmed-up service with it stopped, archive its volumes
+// in slices, resume it, lay the parts end to end in one archive, and hand it to the store. Every
+// failure here is a warning: the service stays up.
+
+
+
+
+
+
+
+
+
+
+
+
 /** Checkpoints the warmed-up service and hands the archive to the store; failures only warn. */
-async function checkpointAndStore(plan, options, timings, warn) {
+async function checkpoint_checkpointAndStore(plan, options, timings, warn) {
     const { podman, logger, store } = options;
     const { spec } = plan;
     const notSaved = async () => ({
@@ -43640,12 +43366,6 @@ async function resumeInPlace(plan, options, timings, warn) {
         return false;
     }
 }
-/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
-async function restartCold(plan, options, timings) {
-    await removeService(options.podman, plan.spec.name);
-    await startCold(plan, options, timings);
-    await warmUp(plan, options, timings);
-}
 /**
  * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
  * appended and removed) and hashes each part and the whole on the way.
@@ -43705,21 +43425,380 @@ function hashFile(path, also) {
  * more would only help hosts with more cores than GitHub's standard runners.
  */
 const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
-/** The largest unpacked size accepted for a checkpoint archive's top level. */
-const MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 1024 ** 3));
-/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
-function serviceEnvironment(spec) {
-    const env = {
-        WARMSTART_CONTAINER: spec.name,
-        WARMSTART_IMAGE: spec.image,
-        WARMSTART_HOST: '127.0.0.1'
+
+;// CONCATENATED MODULE: ./src/userns.ts
+// Why some services need a user namespace to be checkpointed, and on which hosts.
+//
+// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
+// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
+// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
+// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
+// GitHub's runners have the capability under `sudo`, so none of this applies there.
+//
+// The way round it: run the container in its own user namespace. Root outside owns that namespace
+// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
+// with it: a user-namespaced container's network is not restored (it comes back without an IP),
+// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
+// host's network, ports cannot be published: the service listens on the host port directly.
+
+const CAP_SYS_RESOURCE = 24n;
+/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
+function hasSysResource(capabilityHex) {
+    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
+/** The bounding capability set from the text of `/proc/self/status`. */
+function boundingSet(procStatus) {
+    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
+}
+/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
+function userns_hostCanDumpOtherUsers(procStatus = readFileSync('/proc/self/status', 'utf8')) {
+    const set = boundingSet(procStatus);
+    return set === undefined ? true : hasSysResource(set);
+}
+/** Whether an image's configured user is someone other than root. */
+function runsAsNonRoot(imageUser) {
+    const user = (imageUser ?? '').split(':')[0] ?? '';
+    return user !== '' && user !== 'root' && user !== '0';
+}
+/** The `podman run` options that make a non-root service checkpointable on such a host. */
+const userns_USERNS_RUN_OPTIONS = (/* unused pure expression or super */ null && ([
+    '--uidmap=0:100000:65536',
+    '--gidmap=0:100000:65536',
+    '--network=host',
+    '--tmpfs=/sys'
+]));
+/** Whether a service must run in a user namespace here to be checkpointed. */
+function userns_needsUserNamespace(host, imageUser) {
+    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
+}
+
+;// CONCATENATED MODULE: ./src/host.ts
+// Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
+// into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
+
+
+
+
+
+/** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
+function parseCpuinfo(text) {
+    const first = text.split(/\n\s*\n/)[0] ?? '';
+    const field = (...names) => {
+        for (const name of names) {
+            const match = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first);
+            if (match)
+                return match[1].trim();
+        }
+        return '';
     };
-    const ports = hostPorts(spec.ports);
-    if (ports[0])
-        env.WARMSTART_PORT = String(ports[0].host);
-    for (const port of ports)
-        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
-    return env;
+    return {
+        vendor: field('vendor_id', 'CPU implementer'),
+        model: field('model name', 'CPU part', 'cpu model'),
+        flags: field('flags', 'Features').split(/\s+/).filter(Boolean).sort()
+    };
+}
+/** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
+function parseCriuVersion(output) {
+    return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
+}
+/**
+ * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
+ * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
+ * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
+ */
+function factsStamp(runtimePath) {
+    const files = [
+        '/proc/sys/kernel/random/boot_id',
+        findOnPath('podman'),
+        runtimePath,
+        process.env.CONTAINERS_CONF ?? '',
+        '/etc/containers/containers.conf',
+        '/usr/share/containers/containers.conf',
+        ...listDir('/etc/containers/containers.conf.d')
+    ].filter(Boolean);
+    return files
+        .map((file) => {
+        try {
+            const stat = statSync(file);
+            const bootId = file.startsWith('/proc/') ? readFileSync(file, 'utf8').trim() : '';
+            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
+        }
+        catch {
+            return `${file} absent`;
+        }
+    })
+        .join('\n');
+}
+function findOnPath(command) {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+        if (dir && existsSync(join(dir, command)))
+            return join(dir, command);
+    }
+    return '';
+}
+function listDir(dir) {
+    try {
+        return readdirSync(dir).map((name) => join(dir, name));
+    }
+    catch {
+        return [];
+    }
+}
+/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
+function defaultFactsCache(uid) {
+    const base = uid === 0 ? '/run/warmstart' : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `warmstart-${uid}`);
+    return join(base, 'podman-facts.json');
+}
+/** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
+class host_HostReader {
+    options;
+    runner;
+    prefix;
+    constructor(options) {
+        this.options = options;
+        this.runner = options.runner ?? runWithActionsExec;
+        this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
+    }
+    /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
+    async criuStatus() {
+        const criu = this.options.criu ?? 'criu';
+        // warmstart's set-up puts a private CRIU in /usr/local/sbin, first on runc's PATH.
+        const script = `PATH=/usr/local/sbin:$PATH; "$1" --version && "$1" check`;
+        const result = await this.runner([...this.prefix, 'sh', '-c', script, 'sh', criu]);
+        const version = parseCriuVersion(result.stdout);
+        if (result.exitCode === 0)
+            return { ok: true, version };
+        const said = (result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ');
+        const reason = version
+            ? `criu check fails: ${said}`
+            : `CRIU is not installed (${criu}: ${said || 'not found'}); run warmstart's set-up`;
+        return { ok: false, version, reason };
+    }
+    async fingerprint(criu) {
+        const facts = await this.podmanFacts();
+        const cpu = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
+        return {
+            arch: facts.arch,
+            cpuVendor: cpu.vendor,
+            cpuModel: cpu.model,
+            cpuFlags: cpu.flags,
+            kernel: facts.kernel,
+            criu: criu.version,
+            podman: facts.podman,
+            runtime: facts.runtime,
+            cgroup: facts.cgroup,
+            criuConfig: criuConfigDigest()
+        };
+    }
+    /**
+     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
+     * third of a second, on every `up`), else from podman, then remembered.
+     */
+    async podmanFacts() {
+        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
+        if (cache) {
+            try {
+                const cached = JSON.parse(readFileSync(cache, 'utf8'));
+                if (cached.stamp === factsStamp(cached.facts.runtimePath))
+                    return cached.facts;
+            }
+            catch {
+                // No cache yet, or an unreadable one: ask podman.
+            }
+        }
+        const info = await this.options.podman.info();
+        const facts = {
+            arch: info.host.arch,
+            kernel: info.host.kernel,
+            podman: (await this.options.podman.version()).Client.Version,
+            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
+            runtimePath: info.host.ociRuntime.path,
+            cgroup: info.host.cgroupVersion
+        };
+        if (cache) {
+            try {
+                mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
+                writeFileSync(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
+                    mode: 0o600
+                });
+            }
+            catch {
+                // A cache that cannot be written only costs the next run a `podman info`.
+            }
+        }
+        return facts;
+    }
+    canDumpOtherUsers() {
+        return hostCanDumpOtherUsers();
+    }
+}
+/** runc reads CRIU options from this one file. */
+const CRIU_RUNC_CONF = '/etc/criu/runc.conf';
+function criuConfigDigest() {
+    if (!existsSync(CRIU_RUNC_CONF))
+        return 'none';
+    return createHash('sha256').update(readFileSync(CRIU_RUNC_CONF)).digest('hex').slice(0, 16);
+}
+function firstLine(text) {
+    return text.split('\n')[0]?.trim() ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/engine.ts
+// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
+// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
+//
+// Failure policy, in one place: anything wrong on the warm path (a miss, a damaged archive, a
+// restore or readiness failure) falls back to a cold start with a warning; anything wrong with
+// checkpointing or storing is a warning and the service stays up. Only a service that cannot be
+// started at all, or a warm-up that fails, fails `up`.
+
+
+
+
+
+
+
+
+
+
+
+
+// The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
+
+
+async function up(spec, options) {
+    const timings = new Timings();
+    const warnings = [];
+    const { podman, store, logger } = options;
+    const warn = (message) => {
+        warnings.push(message);
+        logger.warning(message);
+    };
+    const plan = await logger.group(`Prepare ${spec.name}`, () => prepare(spec, options, timings));
+    logger.info(`cache key: ${plan.key.key}`);
+    for (const [name, value] of Object.entries(plan.key.components)) {
+        logger.debug(`key ${name}: ${value}`);
+    }
+    const result = (outcome) => ({
+        cacheHit: outcome.cacheHit,
+        restored: outcome.restored,
+        containerId: outcome.id,
+        containerName: spec.name,
+        cacheKey: plan.key.key,
+        startupSeconds: outcome.startupSeconds,
+        checkpointBytes: outcome.bytes,
+        saved: outcome.saved,
+        timings: timings.phases(),
+        warnings
+    });
+    let cacheHit = false;
+    if (plan.criu.ok) {
+        const restoreKeys = restoreKeyPrefixes(plan.key.prefix, spec.restoreKeys);
+        const hit = await timings
+            .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
+            .catch((error) => {
+            warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
+            return undefined;
+        });
+        if (hit) {
+            cacheHit = hit.key === plan.key.key;
+            logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
+            try {
+                const id = await logger.group(`Restore ${spec.name}`, () => restoreWarm(plan, hit, options, timings));
+                if (cacheHit) {
+                    const startupSeconds = timings.sinceStart();
+                    return result({
+                        cacheHit,
+                        restored: true,
+                        id,
+                        startupSeconds,
+                        bytes: hit.bytes,
+                        saved: false
+                    });
+                }
+                // A restore key matched: bring the older checkpoint up to date, save it under this key.
+                await refresh(plan, options, timings);
+                const startupSeconds = timings.sinceStart();
+                const stored = await checkpointAndStore(plan, options, timings, warn);
+                return result({ cacheHit, restored: true, startupSeconds, ...stored });
+            }
+            catch (error) {
+                warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`);
+                await removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
+                if (cacheHit)
+                    await store.discard(hit.key).catch(() => undefined);
+            }
+        }
+        else {
+            logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
+        }
+    }
+    else {
+        warn(`${plan.criu.reason}: starting cold without a checkpoint`);
+    }
+    await logger.group(`Start ${spec.name}`, () => startCold(plan, options, timings));
+    await warmUp(plan, options, timings);
+    const startupSeconds = timings.sinceStart();
+    const stored = await checkpointAndStore(plan, options, timings, warn);
+    return result({ cacheHit, restored: false, startupSeconds, ...stored });
+}
+/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
+async function down(name, options) {
+    await service_removeService(options.podman, name);
+}
+/** Reads the host and the image, decides how to run the service, composes the key. */
+async function prepare(spec, options, timings) {
+    const { podman, logger } = options;
+    if (await podman.containerExists(spec.name)) {
+        if (!options.replace) {
+            throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
+        }
+        logger.info(`replacing the existing container ${spec.name}`);
+        await removeService(podman, spec.name);
+    }
+    const image = await locateImage(podman, spec.image, timings).catch((error) => {
+        throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
+    });
+    if (image.pulling)
+        logger.info(`pulling ${image.pulling} while the checkpoint is looked up`);
+    const host = options.host ?? new HostReader({ podman });
+    const criu = await host.criuStatus();
+    const fingerprint = await host.fingerprint(criu);
+    let userNamespace = needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.user);
+    let noCheckpointReason;
+    if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
+        // In a user namespace the service shares the host's network and cannot be remapped.
+        noCheckpointReason = `${spec.image} runs as user ${image.user}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
+        userNamespace = false;
+    }
+    const run = {
+        image: spec.image,
+        name: spec.name,
+        ports: userNamespace ? [] : spec.ports,
+        env: spec.env,
+        options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
+        command: spec.command
+    };
+    if (userNamespace)
+        logger.info(`${spec.image} runs as ${image.user}: using a user namespace on the host network (see docs/host-setup.md)`);
+    const key = composeKey({
+        spec,
+        imageId: image.identity,
+        warmupScript: warmupScriptContents(spec.warmup),
+        host: fingerprint,
+        userNamespace
+    });
+    return {
+        spec,
+        run,
+        probe: parseProbe(spec.ready, spec.ports),
+        key,
+        criu,
+        noCheckpointReason,
+        serviceEnv: serviceEnvironment(spec),
+        imageReady: image.ready
+    };
 }
 /** The contents of a script file the warm-up's first word names, so that editing it changes the key. */
 function warmupScriptContents(warmup) {
@@ -43735,36 +43814,6 @@ function warmupScriptContents(warmup) {
     const candidates = words.slice(0, 2).filter((word) => /[/.]/.test(word) && existsSync(word));
     const file = candidates.find((word) => statSync(word).isFile());
     return file ? readFileSync(file, 'utf8') : undefined;
-}
-function probeContext(plan, options) {
-    return { podman: options.podman, container: plan.spec.name, env: plan.serviceEnv };
-}
-async function containerId(podman, name) {
-    return (await podman.inspectContainer(name)).Id;
-}
-/** Names the port and its holder when the start failed because a port was taken. */
-async function explainStartFailure(error, podman) {
-    const text = message(error);
-    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
-    if (!port)
-        return text;
-    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
-    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
-}
-function message(error) {
-    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -100586,7 +100635,7 @@ async function run() {
         state = readMainState();
     }
     catch (error) {
-        warning(message(error));
+        warning(plan_message(error));
         return;
     }
     if (!state)
@@ -100601,7 +100650,7 @@ async function run() {
                 const store = new ActionsCacheStore({ dir: state.stagedDir });
                 const result = await store.upload(state.cacheKey);
                 if (result.saved)
-                    info(`saved ${formatBytes(result.bytes)} under ${state.cacheKey}`);
+                    info(`saved ${plan_formatBytes(result.bytes)} under ${state.cacheKey}`);
                 else
                     warning(`the checkpoint was not saved: ${result.reason}`);
                 return result;
@@ -100609,10 +100658,10 @@ async function run() {
         }
     }
     catch (error) {
-        warning(`the checkpoint was not saved: ${message(error)}`);
+        warning(`the checkpoint was not saved: ${plan_message(error)}`);
     }
     await group('Clean up', async () => {
-        await down(state.containerName, { podman: new Podman({ logger: actionsLogger }) }).catch((error) => warning(`could not remove ${state.containerName}: ${message(error)}`));
+        await down(state.containerName, { podman: new Podman({ logger: actionsLogger }) }).catch((error) => warning(`could not remove ${state.containerName}: ${plan_message(error)}`));
         for (const dir of state.tempDirs)
             (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
         // Their parents (warmstart-work, warmstart-cache) go too once empty: other services may share them.
@@ -100625,11 +100674,11 @@ async function run() {
             }
         }
     })
-        .catch((error) => warning(`clean-up: ${message(error)}`));
+        .catch((error) => warning(`clean-up: ${plan_message(error)}`));
     // No key: main failed before the service was up, and its error says why.
     if (!state.cacheKey)
         return;
-    await writeSummary(state, uploaded).catch((error) => warning(`could not write the job summary: ${message(error)}`));
+    await writeSummary(state, uploaded).catch((error) => warning(`could not write the job summary: ${plan_message(error)}`));
 }
 /** The job summary: what happened, what it cost, what a warm run should save. */
 function summaryRows(state, uploaded) {
@@ -100648,7 +100697,7 @@ function summaryRows(state, uploaded) {
         ['phases', describePhases(state.timings)]
     ];
     if (state.checkpointBytes)
-        rows.push(['checkpoint size', formatBytes(state.checkpointBytes)]);
+        rows.push(['checkpoint size', plan_formatBytes(state.checkpointBytes)]);
     if (uploaded)
         rows.push(['saved', uploaded.saved ? 'yes' : `no: ${uploaded.reason ?? ''}`]);
     else if (!state.restored)
@@ -100689,7 +100738,7 @@ function describePhases(timings) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4609);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2815);
 // Entry point of the action's post step.
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -1,0 +1,68 @@
+// What `up` decides before anything starts (the Plan), the options it runs with, and the error
+// that fails it. Shared by the engine's parts: src/engine.ts (up, down), src/service.ts (starting
+// and warming the service), src/restore.ts (the warm path), src/checkpoint.ts (the cold path's
+// checkpoint).
+import type { HostReader, CriuStatus } from './host.js'
+import type { CacheKey } from './key.js'
+import type { Logger } from './logger.js'
+import { PodmanError, type Podman, type RunOptions } from './podman.js'
+import type { Probe } from './ready.js'
+import type { ServiceSpec } from './spec.js'
+import type { CheckpointStore } from './store/store.js'
+
+export interface EngineOptions {
+  podman: Podman
+  store: CheckpointStore
+  logger: Logger
+  /** Where checkpoint archives are written before the store takes them; default: a temp dir. */
+  workDir?: string
+  /** Replace a container of the same name instead of failing. */
+  replace?: boolean
+  /** Make a checkpoint on a cold start (default true); false when it could not be kept anyway. */
+  checkpoint?: boolean
+  /** How the archive's parts are stored: zstd (default), or none (plain tars). */
+  compress?: 'zstd' | 'none'
+  /** Reads the host; tests substitute one that plays a host without CRIU. */
+  host?: HostReader
+}
+
+/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
+export class UpError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1
+  ) {
+    super(message)
+    this.name = 'UpError'
+  }
+}
+
+/** Everything about one `up`, gathered before anything starts. */
+export interface Plan {
+  spec: ServiceSpec
+  run: RunOptions
+  probe: Probe
+  key: CacheKey
+  criu: CriuStatus
+  /** Why no checkpoint can be made here, if none can. */
+  noCheckpointReason?: string
+  serviceEnv: Record<string, string>
+  /** Settles when the image is here (it may still be pulling by digest: see src/image.ts). */
+  imageReady: Promise<void>
+}
+
+export function message(error: unknown): string {
+  return error instanceof PodmanError || error instanceof Error ? error.message : String(error)
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}

@@ -1,0 +1,202 @@
+// The warm path: from a stored archive to a restored service. The manifest is checked against this
+// host and run first; then the volumes are unpacked straight into place while the checkpoint part
+// decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
+// processes onto them.
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  rmSync,
+  statfsSync,
+  statSync
+} from 'node:fs'
+import { tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { archiveProblems, inspectArchive, streamRange } from './archive.js'
+import {
+  decodeParts,
+  volumeGroups,
+  type ArchivePart,
+  type CheckpointPart,
+  type VolumePart
+} from './layout.js'
+import { manifestDifferences } from './manifest.js'
+import { formatBytes, message, type EngineOptions, type Plan } from './plan.js'
+import type { Podman } from './podman.js'
+import { waitUntilReady } from './ready.js'
+import { probeContext } from './service.js'
+import type { StoreHit } from './store/store.js'
+import type { Timings } from './timings.js'
+import { chooseVolumeStorage, createVolumeFor, refuseDevices, unpackVolume } from './volumes.js'
+
+/** Restores from a stored archive, after checking that its manifest fits this host and run. */
+export async function restoreWarm(
+  plan: Plan,
+  hit: StoreHit,
+  options: EngineOptions,
+  timings: Timings
+): Promise<string> {
+  const differences = manifestDifferences(hit.metadata, plan.key, hit.key)
+  if (differences.length) {
+    throw new Error(`its manifest does not match this run: ${differences.join('; ')}`)
+  }
+  const bytes = statSync(hit.archivePath).size
+  if (bytes !== hit.metadata.bytes) {
+    throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`)
+  }
+  return restoreArchive(
+    plan,
+    hit.archivePath,
+    decodeParts(hit.metadata.parts, bytes),
+    options,
+    timings
+  )
+}
+
+/**
+ * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
+ * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
+ * processes and waits until the service answers. What a failure leaves is for the caller to remove.
+ */
+export async function restoreArchive(
+  plan: Plan,
+  archivePath: string,
+  parts: ArchivePart[],
+  options: EngineOptions,
+  timings: Timings
+): Promise<string> {
+  const { podman } = options
+  const checkpoint = parts[0] as CheckpointPart
+  const volumes = volumeGroups(parts)
+  const scratch = mkdtempSync(join(scratchParent(checkpoint, options), 'warmstart-restore-'))
+  try {
+    const importPath = await timings.time('unpack', async () => {
+      const unpackedBytes = volumes.flat().reduce((sum, part) => sum + part.unpackedBytes, 0)
+      const storage = chooseVolumeStorage(plan.spec.volumeStorage, unpackedBytes, totalmem())
+      if (volumes.length) {
+        options.logger.info(
+          `unpacking ${volumes.length} volume(s), ${formatBytes(unpackedBytes)}, ${storage === 'memory' ? 'into memory (tmpfs)' : 'onto disk'}`
+        )
+      }
+      const mountpoints: string[] = []
+      for (const [first] of volumes) {
+        mountpoints.push(
+          await createVolumeFor(podman, first as VolumePart, plan.spec.name, storage)
+        )
+      }
+      const checkpointPath = checkCheckpointPart(
+        archivePath,
+        checkpoint,
+        join(scratch, 'checkpoint.tar')
+      )
+      const volumesDone = volumes.map((slices, i) =>
+        unpackVolumeSlices(podman, archivePath, slices, mountpoints[i] as string)
+      )
+      // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
+      const settled = await Promise.allSettled([checkpointPath, ...volumesDone])
+      const failed = settled.find((result) => result.status === 'rejected')
+      if (failed) throw failed.reason
+      return (settled[0] as PromiseFulfilledResult<string>).value
+    })
+    await plan.imageReady.catch((error: unknown) => {
+      throw new Error(`the image could not be pulled by digest: ${message(error)}`)
+    })
+    const id = await timings.time('restore', () =>
+      podman.restore({
+        importPath,
+        name: plan.spec.name,
+        fileLocks: plan.spec.fileLocks,
+        tcpEstablished: plan.spec.tcpEstablished,
+        ignoreVolumes: parts.length > 1
+      })
+    )
+    await timings.time('ready', () =>
+      waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds)
+    )
+    return id
+  } finally {
+    rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Where the checkpoint part is decompressed for podman to import: /dev/shm when it has room to
+ * spare (a checkpoint's memory pages compress about 6:1; writing them to a tmpfs and reading
+ * them back costs less than going through the disk), else the work directory.
+ */
+function scratchParent(checkpoint: CheckpointPart, options: EngineOptions): string {
+  const fallback = options.workDir ?? tmpdir()
+  try {
+    const shm = statfsSync(SHM)
+    if (shm.bavail * shm.bsize > checkpoint.bytes * 20) return SHM
+  } catch {
+    // No /dev/shm here.
+  }
+  return fallback
+}
+
+const SHM = '/dev/shm'
+
+/** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
+async function checkCheckpointPart(
+  archivePath: string,
+  part: CheckpointPart,
+  decompressTo: string
+): Promise<string> {
+  const inspection = await inspectArchive(archivePath, { decompressTo, range: part })
+  if (inspection.sha256 !== part.sha256) {
+    throw new Error(
+      `the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`
+    )
+  }
+  const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES)
+  if (problems.length) {
+    throw new Error(
+      `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
+    )
+  }
+  if (inspection.importPath === decompressTo) return decompressTo
+  // A plain part: podman imports a file, so a part inside a larger file is copied out.
+  if (part.offset === 0 && part.bytes === statSync(archivePath).size) return archivePath
+  await pipeline(createReadStream(archivePath, streamRange(part)), createWriteStream(decompressTo))
+  return decompressTo
+}
+
+/**
+ * A volume's file slices side by side (tar makes the directories they need), then its slice of
+ * directories and links, which sets the directories' owners and modes and makes the links last:
+ * no link exists while the file slices write (see splitListing). Each part is checked.
+ */
+async function unpackVolumeSlices(
+  podman: Podman,
+  archivePath: string,
+  slices: VolumePart[],
+  mountpoint: string
+): Promise<void> {
+  const [tree, ...files] = slices as [VolumePart, ...VolumePart[]]
+  const settled = await Promise.allSettled(
+    files.map((part) => unpackChecked(podman, archivePath, part, mountpoint))
+  )
+  const failed = settled.find((result) => result.status === 'rejected')
+  if (failed) throw failed.reason
+  await unpackChecked(podman, archivePath, tree, mountpoint)
+  await refuseDevices(podman, tree.name, mountpoint)
+}
+
+async function unpackChecked(
+  podman: Podman,
+  archivePath: string,
+  part: VolumePart,
+  mountpoint: string
+): Promise<void> {
+  const sha256 = await unpackVolume(podman, archivePath, part, mountpoint)
+  if (sha256 !== part.sha256) {
+    throw new Error(
+      `the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`
+    )
+  }
+}
+
+/** The largest unpacked size accepted for a checkpoint archive's top level. */
+const MAX_UNPACKED_BYTES = 32 * 1024 ** 3
