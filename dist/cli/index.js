@@ -3168,7 +3168,7 @@ function hashFile(path, also) {
 }
 /**
  * How many slices a volume's files are archived in, to be unpacked side by side: one tar and one
- * zstd each. Two measured 25-40% faster than one on a 2-core machine (730 MB of PostgreSQL data);
+ * zstd each. Two measured 15-40% faster than one on a 2-core machine (730 MB of PostgreSQL data);
  * more would only help hosts with more cores than GitHub's standard runners.
  */
 const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
