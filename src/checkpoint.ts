@@ -12,7 +12,7 @@ import {
 } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
+import { finished, pipeline } from 'node:stream/promises'
 import { compressArchive } from './archive.js'
 import type { ArchivePart } from './layout.js'
 import { buildManifest } from './manifest.js'
@@ -228,28 +228,19 @@ async function assembleArchive(
 ): Promise<{ parts: ArchivePart[]; sha256: string }> {
   const whole = createHash('sha256')
   renameSync(checkpointFile, archive)
-  const first = await hashFile(archive, whole)
+  const first = await hashPart(archive, whole)
   const parts: ArchivePart[] = [{ kind: 'checkpoint', offset: 0, ...first }]
   let offset = first.bytes
   const slices = volumes.flatMap(({ volume, slices }) =>
     slices.map((slice) => ({ volume, ...slice }))
   )
   for (const { volume, path, slice, unpackedBytes } of slices) {
-    const hash = createHash('sha256')
-    let bytes = 0
-    const source = createReadStream(path)
-    source.on('data', (chunk) => {
-      hash.update(chunk)
-      whole.update(chunk)
-      bytes += chunk.length
-    })
-    await pipeline(source, createWriteStream(archive, { flags: 'a' }))
+    const part = await hashPart(path, whole, archive)
     rmSync(path, { force: true })
     parts.push({
       kind: 'volume',
       offset,
-      bytes,
-      sha256: hash.digest('hex'),
+      ...part,
       name: volume.name,
       destination: volume.destination,
       uid: volume.uid,
@@ -257,25 +248,27 @@ async function assembleArchive(
       slice,
       unpackedBytes
     })
-    offset += bytes
+    offset += part.bytes
   }
   return { parts, sha256: whole.digest('hex') }
 }
 
-/** Hashes a file into its own SHA-256 and into `also`. */
-function hashFile(path: string, also: ReturnType<typeof createHash>) {
-  return new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
-    const hash = createHash('sha256')
-    let bytes = 0
-    createReadStream(path)
-      .on('data', (chunk) => {
-        hash.update(chunk)
-        also.update(chunk)
-        bytes += chunk.length
-      })
-      .on('error', reject)
-      .on('end', () => resolve({ bytes, sha256: hash.digest('hex') }))
+/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
+async function hashPart(
+  path: string,
+  whole: ReturnType<typeof createHash>,
+  appendTo?: string
+): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256')
+  let bytes = 0
+  const source = createReadStream(path).on('data', (chunk) => {
+    hash.update(chunk)
+    whole.update(chunk)
+    bytes += chunk.length
   })
+  if (appendTo) await pipeline(source, createWriteStream(appendTo, { flags: 'a' }))
+  else await finished(source)
+  return { bytes, sha256: hash.digest('hex') }
 }
 
 /**

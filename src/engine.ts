@@ -14,7 +14,14 @@ import { formatBytes, message, UpError, type EngineOptions, type Plan } from './
 import type { Podman, RunOptions } from './podman.js'
 import { parseProbe } from './ready.js'
 import { restoreWarm } from './restore.js'
-import { refresh, removeService, serviceEnvironment, startCold, warmUp } from './service.js'
+import {
+  ensureImage,
+  refresh,
+  removeService,
+  serviceEnvironment,
+  startCold,
+  warmUp
+} from './service.js'
 import { hostPorts, splitWords, type ServiceSpec } from './spec.js'
 import { Timings, type PhaseTimings } from './timings.js'
 import { USERNS_RUN_OPTIONS, needsUserNamespace } from './userns.js'
@@ -115,7 +122,10 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
     warn(`${plan.criu.reason}: starting cold without a checkpoint`)
   }
 
-  await logger.group(`Start ${spec.name}`, () => startCold(plan, options, timings))
+  await logger.group(`Start ${spec.name}`, async () => {
+    await ensureImage(plan, options, timings, warn)
+    await startCold(plan, options, timings)
+  })
   await warmUp(plan, options, timings)
   const startupSeconds = timings.sinceStart()
   const stored = await checkpointAndStore(plan, options, timings, warn)

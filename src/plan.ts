@@ -47,7 +47,10 @@ export interface Plan {
   /** Why no checkpoint can be made here, if none can. */
   noCheckpointReason?: string
   serviceEnv: Record<string, string>
-  /** Settles when the image is here (it may still be pulling by digest: see src/image.ts). */
+  /**
+   * Settles when the image is here (it may still be pulling by digest: see src/image.ts); the
+   * cold path replaces a failed pull with a pull by name (ensureImage).
+   */
   imageReady: Promise<void>
 }
 

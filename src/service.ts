@@ -14,24 +14,39 @@ export async function removeService(podman: Podman, name: string): Promise<void>
   await removeVolumesOf(podman, name)
 }
 
-/** Starts the container and waits until it is ready; nothing is left behind when that fails. */
-export async function startCold(
+/**
+ * Waits for the image a cold start needs: the pull by digest when one is under way, else (the
+ * digest the key names may be gone from the registry while the name still resolves) a pull by
+ * name, with a warning. Afterwards the plan's image is ready for every later start.
+ */
+export async function ensureImage(
   plan: Plan,
   options: EngineOptions,
-  timings: Timings
-): Promise<string> {
-  const { podman, logger } = options
+  timings: Timings,
+  warn: (message: string) => void
+): Promise<void> {
+  const { podman } = options
   await plan.imageReady.catch(async (error: unknown) => {
-    // The digest the key names may be gone from the registry while the tag still resolves.
-    logger.warning(
-      `pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`
-    )
+    warn(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`)
     await timings
       .time('pull', () => podman.pull(plan.spec.image))
       .catch((e: unknown) => {
         throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`)
       })
   })
+  plan.imageReady = Promise.resolve()
+}
+
+/**
+ * Starts the container and waits until it is ready; nothing is left behind when that fails.
+ * The image must be here (ensureImage).
+ */
+export async function startCold(
+  plan: Plan,
+  options: EngineOptions,
+  timings: Timings
+): Promise<string> {
+  const { podman, logger } = options
   let id: string
   try {
     id = await timings.time('start', () => podman.run(plan.run))

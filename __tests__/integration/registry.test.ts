@@ -123,3 +123,44 @@ test('an image that is not here is pulled by digest while the checkpoint is look
   const pulled = await podman.inspectImage(image())
   expect(pulled.RepoDigests).toContain(`127.0.0.1:${registryPort}/warmstart/redis@${digest}`)
 })
+
+test('a digest that cannot be pulled: the warm job falls back cold, pulling by name, with warnings', async () => {
+  // The registry no longer serves the digest (deleted, or pruned), while the name still resolves.
+  class DigestGone extends Podman {
+    override async pull(reference: string): Promise<void> {
+      if (reference.includes('@')) throw new Error(`manifest unknown: ${reference}`)
+      await super.pull(reference)
+    }
+  }
+  const gone = new DigestGone({
+    runner: (argv, options) =>
+      runWithActionsExec(argv, {
+        env: { ...options?.env, CONTAINERS_REGISTRIES_CONF: registriesConf() }
+      })
+  })
+  const port = await freePort()
+  const store = new LocalDirectoryStore({ dir: join(dir.path, 'store-digest-gone') })
+  const spec = parseSpec({
+    image: image(),
+    name,
+    ports: [`127.0.0.1:${port}:6379`],
+    warmup: 'redis-cli -p "$WARMSTART_PORT" set warmed yes'
+  })
+
+  await podman.attempt(['rmi', image()])
+  const cold = await up(spec, { podman: gone, store, logger, replace: true })
+  expect(cold).toMatchObject({ restored: false, saved: true })
+  expect(cold.warnings.join('\n')).toMatch(
+    /pulling 127\.0\.0\.1:\d+\/warmstart\/redis:7 by digest failed \(.*manifest unknown.*\); pulling it by name/
+  )
+  expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+  await down(name, { podman })
+
+  await podman.podman(['rmi', image()])
+  const warm = await up(spec, { podman: gone, store, logger, replace: true })
+  expect(warm).toMatchObject({ restored: false, cacheHit: true })
+  expect(warm.warnings.join('\n')).toMatch(
+    /restore from .* failed, starting cold instead: the image could not be pulled by digest/
+  )
+  expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+})

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import type { HostFingerprint } from '../../src/host.js'
+import { HOST } from '../host-fingerprint.js'
 import { composeKey, restoreKeyPrefixes, type KeyInputs } from '../../src/key.js'
 import { parseSpec, SpecError, type RawSpec } from '../../src/spec.js'
 
@@ -17,18 +17,7 @@ const rawSpec: RawSpec = {
   key: 'migrations-3f9a2c'
 }
 
-const host: HostFingerprint = {
-  arch: 'amd64',
-  cpuVendor: 'GenuineIntel',
-  cpuModel: 'Intel(R) Xeon(R) Processor @ 2.80GHz',
-  cpuFlags: ['aes', 'avx', 'avx2', 'avx512f', 'sse4_2'],
-  kernel: '6.18.44-fc-v657',
-  criu: '4.2.1',
-  podman: '4.3.1',
-  runtime: 'runc 1.1.5',
-  cgroup: 'v2',
-  criuConfig: 'none'
-}
+const host = HOST
 
 function baseInputs(): KeyInputs {
   return {

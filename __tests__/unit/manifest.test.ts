@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import type { HostFingerprint } from '../../src/host.js'
+import { HOST } from '../host-fingerprint.js'
 import { CHECKPOINT_FORMAT, composeKey, type CacheKey, type KeyInputs } from '../../src/key.js'
 import { buildManifest, manifestDifferences } from '../../src/manifest.js'
 import { parseSpec, type RawSpec } from '../../src/spec.js'
@@ -17,18 +18,7 @@ const rawSpec: RawSpec = {
   key: 'migrations-3f9a2c'
 }
 
-const host: HostFingerprint = {
-  arch: 'amd64',
-  cpuVendor: 'GenuineIntel',
-  cpuModel: 'Intel(R) Xeon(R) Processor @ 2.80GHz',
-  cpuFlags: ['aes', 'avx', 'avx2', 'avx512f', 'sse4_2'],
-  kernel: '6.18.44-fc-v657',
-  criu: '4.2.1',
-  podman: '4.3.1',
-  runtime: 'runc 1.1.5',
-  cgroup: 'v2',
-  criuConfig: 'none'
-}
+const host = HOST
 
 const IMAGE_ID = 'sha256:6c1a3b5f2e0d9c8b7a69584736251403f2e1d0c9b8a7f6e5d4c3b2a190817263'
 const SHA256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'

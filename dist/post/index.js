@@ -42957,18 +42957,29 @@ async function service_removeService(podman, name) {
     await podman.forceRemove(name);
     await removeVolumesOf(podman, name);
 }
-/** Starts the container and waits until it is ready; nothing is left behind when that fails. */
-async function service_startCold(plan, options, timings) {
-    const { podman, logger } = options;
+/**
+ * Waits for the image a cold start needs: the pull by digest when one is under way, else (the
+ * digest the key names may be gone from the registry while the name still resolves) a pull by
+ * name, with a warning. Afterwards the plan's image is ready for every later start.
+ */
+async function service_ensureImage(plan, options, timings, warn) {
+    const { podman } = options;
     await plan.imageReady.catch(async (error) => {
-        // The digest the key names may be gone from the registry while the tag still resolves.
-        logger.warning(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`);
+        warn(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`);
         await timings
             .time('pull', () => podman.pull(plan.spec.image))
             .catch((e) => {
             throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
         });
     });
+    plan.imageReady = Promise.resolve();
+}
+/**
+ * Starts the container and waits until it is ready; nothing is left behind when that fails.
+ * The image must be here (ensureImage).
+ */
+async function service_startCold(plan, options, timings) {
+    const { podman, logger } = options;
     let id;
     try {
         id = await timings.time('start', () => podman.run(plan.run));
@@ -43373,26 +43384,17 @@ async function resumeInPlace(plan, options, timings, warn) {
 async function assembleArchive(archive, checkpointFile, volumes) {
     const whole = createHash('sha256');
     renameSync(checkpointFile, archive);
-    const first = await hashFile(archive, whole);
+    const first = await hashPart(archive, whole);
     const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
     let offset = first.bytes;
     const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
     for (const { volume, path, slice, unpackedBytes } of slices) {
-        const hash = createHash('sha256');
-        let bytes = 0;
-        const source = createReadStream(path);
-        source.on('data', (chunk) => {
-            hash.update(chunk);
-            whole.update(chunk);
-            bytes += chunk.length;
-        });
-        await pipeline(source, createWriteStream(archive, { flags: 'a' }));
+        const part = await hashPart(path, whole, archive);
         rmSync(path, { force: true });
         parts.push({
             kind: 'volume',
             offset,
-            bytes,
-            sha256: hash.digest('hex'),
+            ...part,
             name: volume.name,
             destination: volume.destination,
             uid: volume.uid,
@@ -43400,24 +43402,24 @@ async function assembleArchive(archive, checkpointFile, volumes) {
             slice,
             unpackedBytes
         });
-        offset += bytes;
+        offset += part.bytes;
     }
     return { parts, sha256: whole.digest('hex') };
 }
-/** Hashes a file into its own SHA-256 and into `also`. */
-function hashFile(path, also) {
-    return new Promise((resolve, reject) => {
-        const hash = createHash('sha256');
-        let bytes = 0;
-        createReadStream(path)
-            .on('data', (chunk) => {
-            hash.update(chunk);
-            also.update(chunk);
-            bytes += chunk.length;
-        })
-            .on('error', reject)
-            .on('end', () => resolve({ bytes, sha256: hash.digest('hex') }));
+/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
+async function hashPart(path, whole, appendTo) {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const source = createReadStream(path).on('data', (chunk) => {
+        hash.update(chunk);
+        whole.update(chunk);
+        bytes += chunk.length;
     });
+    if (appendTo)
+        await pipeline(source, createWriteStream(appendTo, { flags: 'a' }));
+    else
+        await finished(source);
+    return { bytes, sha256: hash.digest('hex') };
 }
 /**
  * How many slices a volume's files are archived in, to be unpacked side by side: one tar and one
@@ -43737,7 +43739,10 @@ async function up(spec, options) {
     else {
         warn(`${plan.criu.reason}: starting cold without a checkpoint`);
     }
-    await logger.group(`Start ${spec.name}`, () => startCold(plan, options, timings));
+    await logger.group(`Start ${spec.name}`, async () => {
+        await ensureImage(plan, options, timings, warn);
+        await startCold(plan, options, timings);
+    });
     await warmUp(plan, options, timings);
     const startupSeconds = timings.sinceStart();
     const stored = await checkpointAndStore(plan, options, timings, warn);
