@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { down, up, type EngineOptions, type UpResult } from '../src/engine.js'
+import { down, up, type EngineOptions, type UpResult } from '../src/engine/engine.js'
 import type { Logger } from '../src/logger.js'
 import type { Podman } from '../src/podman.js'
 import { parseSpec, type RawSpec } from '../src/spec.js'

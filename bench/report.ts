@@ -1,6 +1,6 @@
 // The benchmark's statistics and report: pure functions from the measured rounds to the result
 // JSON and the markdown table. No I/O here (see harness.ts for the measuring).
-import { formatBytes } from '../src/engine.js'
+import { formatBytes } from '../src/engine/engine.js'
 
 /** The three peers that end with a running service, each measured until it is ready. */
 export const SERVICE_PEERS = ['cold', 'datadir', 'warm'] as const

@@ -1,21 +1,36 @@
-// The service's image. The cache key holds its digest; on a fresh runner the image is not there
-// yet, and pulling it first would make the cache download wait for the pull. So a missing image
-// is looked up in its registry (digest and config, without its layers), the key is composed from
-// that, and the image is pulled by that digest while the checkpoint downloads: the warm path
-// restores onto exactly the image the checkpoint was made from.
+// The service's image: what the cache key knows it by, and how a missing one is brought here.
+//
+// The key's identity of an image is its config digest, which is podman's image ID. A manifest
+// digest names one encoding of the image (its compression, its manifest format): pushing the
+// image recompresses it, a registry may convert it, and podman then lists several repository
+// digests for one name, so a key built from one of them changes with the image's history. The
+// config digest names the image's content (its config lists the layers' uncompressed digests):
+// it is the same here, after a push, a retag or a pull by digest, and it is known from the
+// registry without pulling a layer (`skopeo inspect --config --raw`), which the fresh-runner path
+// needs to compose the key before the image is here.
+//
+// Reading (readImage) is apart from acting (fetchImage): `warmstart key` reads the same facts as
+// `up` and composes the same key, and only `up` pulls.
+import { createHash } from 'node:crypto'
 import type { ImageInfo, Podman } from './podman.js'
 import type { Timings } from './timings.js'
 
-export interface ServiceImage {
-  /** What the key records: the image's digest (or its ID, for an image with none). */
-  identity: string
-  /** The user its processes run as (decides the user namespace). */
-  user?: string
-  /** Settles once the image is here: already, or when its pull by digest ends. */
-  ready: Promise<void>
-  /** The reference pulled by digest, when the image is being pulled. */
-  pulling?: string
-}
+/** What is known of the service's image before anything is pulled. */
+export type ImageFacts =
+  | {
+      where: 'here' | 'registry'
+      /** `sha256:` + the config digest (podman's image ID). */
+      identity: string
+      /** The user its processes start as, from its config. */
+      user?: string
+      /** For an image known from its registry only: the reference that pulls exactly it. */
+      pullReference?: string
+    }
+  | {
+      where: 'unknown'
+      /** Why neither this host nor the registry could say what the image is. */
+      reason: string
+    }
 
 /** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
 export function repositoryOf(image: string): string {
@@ -30,55 +45,63 @@ export function digestReference(image: string, digest: string): string {
   return `${repositoryOf(image)}@${digest}`
 }
 
-/**
- * The digest its registry gives the image, as a job that finds it missing reads it (locateImage):
- * from the image's repository digests when it came from that repository, else its own digest or
- * ID. (`Digest` alone can be another name's: podman keeps the digest an image was first known by
- * when the same image arrives under a second name.)
- */
-export function localIdentity(image: string, info: ImageInfo): string {
-  const repository = repositoryOf(image)
-  const fromRepository = (info.RepoDigests ?? []).find((entry) => {
-    const named = entry.split('@')[0] ?? ''
-    return named === repository || named.endsWith(`/${repository}`)
-  })
-  return fromRepository?.split('@')[1] ?? info.Digest ?? info.Id
+/** The identity of an image that is here: its ID, which is its config digest. */
+export function identityOfLocal(info: ImageInfo): string {
+  return info.Id.startsWith('sha256:') ? info.Id : `sha256:${info.Id}`
+}
+
+/** The identity of an image from its config's bytes as the registry serves them. */
+export function identityOfConfig(rawConfig: string): string {
+  return `sha256:${createHash('sha256').update(rawConfig).digest('hex')}`
 }
 
 /**
- * The image as it is here, or as its registry describes it (then pulled by digest in the
- * background, and tagged with the spec's name so that podman finds it under that name); when the
- * registry cannot be asked without pulling (no skopeo), it is pulled first, as podman would.
+ * The image as it is here, else as its registry describes it (without pulling). Never pulls,
+ * never throws: an image that cannot be found anywhere is `unknown`, with the reason.
  */
-export async function locateImage(
-  podman: Podman,
-  image: string,
-  timings: Timings
-): Promise<ServiceImage> {
+export async function readImage(podman: Podman, image: string): Promise<ImageFacts> {
   const local = await podman.inspectImage(image).catch(() => undefined)
   if (local) {
     return {
-      identity: localIdentity(image, local),
-      user: local.Config?.User,
-      ready: Promise.resolve()
+      where: 'here',
+      identity: identityOfLocal(local),
+      user: local.Config?.User || undefined
     }
   }
-  const remote = await podman.inspectRemoteImage(image).catch(() => undefined)
-  if (!remote) {
-    await timings.time('pull', () => podman.pull(image))
-    const pulled = await podman.inspectImage(image)
+  try {
+    const remote = await podman.inspectRemoteImage(image)
     return {
-      identity: localIdentity(image, pulled),
-      user: pulled.Config?.User,
-      ready: Promise.resolve()
+      where: 'registry',
+      identity: identityOfConfig(remote.rawConfig),
+      user: remote.user,
+      pullReference: digestReference(image, remote.digest)
+    }
+  } catch (error) {
+    return {
+      where: 'unknown',
+      reason: `${image} is not here and its registry could not be asked (${error instanceof Error ? error.message : String(error)})`
     }
   }
-  const reference = digestReference(image, remote.digest)
+}
+
+/**
+ * Brings an image known from its registry here, pulled by the digest the key was composed from
+ * and tagged with the spec's name (so that podman finds it under that name); settles at once for
+ * an image already here. The pull runs while the checkpoint is looked up and downloaded: the
+ * promise is awaited where the image is needed, and never rejects unhandled meanwhile.
+ */
+export function fetchImage(
+  podman: Podman,
+  image: string,
+  facts: ImageFacts,
+  timings: Timings
+): Promise<void> {
+  if (facts.where !== 'registry' || !facts.pullReference) return Promise.resolve()
+  const reference = facts.pullReference
   const ready = timings.time('pull', async () => {
     await podman.pull(reference)
     if (!image.includes('@')) await podman.tag(reference, image)
   })
-  // Awaited where the image is needed; until then a failure must not go unhandled.
   ready.catch(() => undefined)
-  return { identity: remote.digest, user: remote.user, ready, pulling: reference }
+  return ready
 }

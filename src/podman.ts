@@ -449,11 +449,13 @@ export class Podman {
   }
 
   /**
-   * The digest and user of an image in its registry, without pulling its layers (skopeo, run as
+   * The manifest digest, raw config and user of an image in its registry, without pulling its layers (skopeo, run as
    * podman is, so that it sees the same registries and credentials). Throws when skopeo is
    * missing or the registry cannot be asked.
    */
-  async inspectRemoteImage(image: string): Promise<{ digest: string; user?: string }> {
+  async inspectRemoteImage(
+    image: string
+  ): Promise<{ digest: string; rawConfig: string; user?: string }> {
     const skopeo = async (argv: string[]): Promise<string> => {
       const result = await this.runner([...commandPrefix(this.uid), 'skopeo', ...argv])
       if (result.exitCode !== 0) {
@@ -465,12 +467,13 @@ export class Podman {
     // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
     const registries = process.env.CONTAINERS_REGISTRIES_CONF
     const global = registries ? ['--registries-conf', registries] : []
-    const [digest, config] = await Promise.all([
+    // The config as the registry serves it, byte for byte: its digest is the image's ID.
+    const [digest, rawConfig] = await Promise.all([
       skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
-      skopeo([...global, 'inspect', '--config', reference])
+      skopeo([...global, 'inspect', '--config', '--raw', reference])
     ])
-    const user = (JSON.parse(config) as { config?: { User?: string } }).config?.User
-    return { digest: digest.trim(), user: user || undefined }
+    const user = (JSON.parse(rawConfig) as { config?: { User?: string } }).config?.User
+    return { digest: digest.trim(), rawConfig, user: user || undefined }
   }
 
   async logs(container: string, lines = 20): Promise<string> {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { inputDefaults } from '../action-yml.js'
 import { childEnv } from '../cache-double/env.js'
 import { startCacheDouble, type CacheDouble } from '../cache-double/server.js'
-import { down } from '../../src/engine.js'
+import { down } from '../../src/engine/engine.js'
 import { Podman } from '../../src/podman.js'
 import { IMAGES, freePort, redisCli, requireHost, tempDir } from './host.js'
 

@@ -2,7 +2,7 @@
 // `ls`, `key`, `down` and `prune`, as a user would type them.
 import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
-import { down } from '../../src/engine.js'
+import { down } from '../../src/engine/engine.js'
 import { Podman } from '../../src/podman.js'
 import { IMAGES, freePort, redisCli, requireHost, tempDir } from './host.js'
 

@@ -1,5 +1,13 @@
 import { describe, expect, test } from '@jest/globals'
-import { digestReference, locateImage, localIdentity, repositoryOf } from '../../src/image.js'
+import { createHash } from 'node:crypto'
+import {
+  digestReference,
+  fetchImage,
+  identityOfConfig,
+  identityOfLocal,
+  readImage,
+  repositoryOf
+} from '../../src/image.js'
 import type { Podman } from '../../src/podman.js'
 import { Timings } from '../../src/timings.js'
 
@@ -25,22 +33,30 @@ test('digestReference pins the repository to the digest', () => {
   )
 })
 
-describe('localIdentity', () => {
-  const other = `sha256:${'cd'.repeat(32)}`
-  test.each([
-    ['its repository digest', 'registry:5000/db:1', [`registry:5000/db@${DIGEST}`], DIGEST],
-    ['a short name, qualified', 'postgres:15', [`docker.io/library/postgres@${DIGEST}`], DIGEST],
-    ['another name only: its digest', 'registry:5000/db:1', [`elsewhere/db2@${DIGEST}`], other],
-    ['no repository digest: its digest', 'localhost/warmstart/redis:7', [], other]
-  ])('%s', (_label, image, repoDigests, expected) => {
-    expect(localIdentity(image, { Id: 'id', Digest: other, RepoDigests: repoDigests })).toBe(
-      expected
-    )
+describe('identity: the config digest, whatever the image is called or how it is encoded', () => {
+  const config = '{"architecture":"amd64","config":{"User":"redis"},"rootfs":{"type":"layers"}}'
+  const configDigest = createHash('sha256').update(config).digest('hex')
+
+  test('an image here: its ID, which podman computes from the config', () => {
+    // Several repository digests (a push recompressed it) do not change it.
+    const info = {
+      Id: configDigest,
+      Digest: DIGEST,
+      RepoDigests: [`localhost/db@${DIGEST}`, `localhost/db@sha256:${'cd'.repeat(32)}`]
+    }
+    expect(identityOfLocal(info)).toBe(`sha256:${configDigest}`)
+    expect(identityOfLocal({ ...info, RepoDigests: [] })).toBe(`sha256:${configDigest}`)
+  })
+
+  test('an image known from its registry: the digest of its raw config, the same value', () => {
+    expect(identityOfConfig(config)).toBe(`sha256:${configDigest}`)
   })
 })
 
-describe('locateImage', () => {
-  const info = { Id: 'id', Digest: DIGEST, RepoDigests: [], Config: { User: 'postgres' } }
+describe('readImage and fetchImage', () => {
+  const rawConfig = '{"config":{"User":"postgres"}}'
+  const id = createHash('sha256').update(rawConfig).digest('hex')
+  const info = { Id: id, Digest: DIGEST, RepoDigests: [], Config: { User: 'postgres' } }
 
   /** A podman that has `images`, whose registry knows `remote`, and records pulls and tags. */
   function fakePodman(options: {
@@ -56,7 +72,7 @@ describe('locateImage', () => {
       },
       inspectRemoteImage: async () => {
         if (!options.remote) throw new Error('skopeo: command not found')
-        return options.remote
+        return { ...options.remote, rawConfig }
       },
       pull: async (reference: string) => {
         calls.push(`pull ${reference}`)
@@ -73,39 +89,47 @@ describe('locateImage', () => {
 
   test('an image that is here: its identity, nothing pulled', async () => {
     const { podman, calls } = fakePodman({ images: ['db:1'] })
-    const found = await locateImage(podman, 'db:1', new Timings())
-    await found.ready
-    expect(found).toMatchObject({ identity: DIGEST, user: 'postgres' })
-    expect(found.pulling).toBeUndefined()
+    const found = await readImage(podman, 'db:1')
+    expect(found).toEqual({ where: 'here', identity: `sha256:${id}`, user: 'postgres' })
+    await fetchImage(podman, 'db:1', found, new Timings())
     expect(calls).toEqual([])
   })
 
-  test('an image that is not here: the registry digest, pulled by it and tagged', async () => {
+  test('an image that is not here: the same identity from its registry, pulled by digest and tagged', async () => {
     const remote = `sha256:${'ef'.repeat(32)}`
     const { podman, calls } = fakePodman({ images: [], remote: { digest: remote, user: 'redis' } })
-    const found = await locateImage(podman, 'reg:5000/db:1', new Timings())
-    expect(found).toMatchObject({ identity: remote, user: 'redis' })
-    expect(found.pulling).toBe(`reg:5000/db@${remote}`)
-    await found.ready
+    const found = await readImage(podman, 'reg:5000/db:1')
+    expect(found).toEqual({
+      where: 'registry',
+      identity: `sha256:${id}`,
+      user: 'redis',
+      pullReference: `reg:5000/db@${remote}`
+    })
+    expect(calls).toEqual([])
+    await fetchImage(podman, 'reg:5000/db:1', found, new Timings())
     expect(calls).toEqual([`pull reg:5000/db@${remote}`, `tag reg:5000/db@${remote} reg:5000/db:1`])
   })
 
-  test('a failed pull by digest rejects ready, for the caller to handle', async () => {
+  test('a failed pull by digest rejects, for the caller to handle', async () => {
     const remote = `sha256:${'ef'.repeat(32)}`
     const { podman } = fakePodman({
       images: [],
       remote: { digest: remote },
       pullFails: (reference) => reference.includes('@')
     })
-    const found = await locateImage(podman, 'reg:5000/db:1', new Timings())
-    await expect(found.ready).rejects.toThrow(/manifest unknown/)
+    const found = await readImage(podman, 'reg:5000/db:1')
+    await expect(fetchImage(podman, 'reg:5000/db:1', found, new Timings())).rejects.toThrow(
+      /manifest unknown/
+    )
   })
 
-  test('without skopeo the image is pulled by name first, as podman would', async () => {
+  test('neither here nor known to a registry: unknown, with the reason, and nothing pulled', async () => {
     const { podman, calls } = fakePodman({ images: [] })
-    const found = await locateImage(podman, 'db:1', new Timings())
-    expect(calls).toEqual(['pull db:1'])
-    expect(found).toMatchObject({ identity: DIGEST })
-    expect(found.pulling).toBeUndefined()
+    const found = await readImage(podman, 'db:1')
+    expect(found).toEqual({
+      where: 'unknown',
+      reason: 'db:1 is not here and its registry could not be asked (skopeo: command not found)'
+    })
+    expect(calls).toEqual([])
   })
 })

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7820:
+/***/ 8149:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41549,6 +41549,357 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/image.ts
+// The service's image: what the cache key knows it by, and how a missing one is brought here.
+//
+// The key's identity of an image is its config digest, which is podman's image ID. A manifest
+// digest names one encoding of the image (its compression, its manifest format): pushing the
+// image recompresses it, a registry may convert it, and podman then lists several repository
+// digests for one name, so a key built from one of them changes with the image's history. The
+// config digest names the image's content (its config lists the layers' uncompressed digests):
+// it is the same here, after a push, a retag or a pull by digest, and it is known from the
+// registry without pulling a layer (`skopeo inspect --config --raw`), which the fresh-runner path
+// needs to compose the key before the image is here.
+//
+// Reading (readImage) is apart from acting (fetchImage): `warmstart key` reads the same facts as
+// `up` and composes the same key, and only `up` pulls.
+
+/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
+function repositoryOf(image) {
+    const withoutDigest = image.split('@')[0] ?? image;
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const lastColon = withoutDigest.lastIndexOf(':');
+    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
+}
+/** The reference that pulls exactly `digest` of the image's repository. */
+function digestReference(image, digest) {
+    return `${repositoryOf(image)}@${digest}`;
+}
+/** The identity of an image that is here: its ID, which is its config digest. */
+function identityOfLocal(info) {
+    return info.Id.startsWith('sha256:') ? info.Id : `sha256:${info.Id}`;
+}
+/** The identity of an image from its config's bytes as the registry serves them. */
+function identityOfConfig(rawConfig) {
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(rawConfig).digest('hex')}`;
+}
+/**
+ * The image as it is here, else as its registry describes it (without pulling). Never pulls,
+ * never throws: an image that cannot be found anywhere is `unknown`, with the reason.
+ */
+async function readImage(podman, image) {
+    const local = await podman.inspectImage(image).catch(() => undefined);
+    if (local) {
+        return {
+            where: 'here',
+            identity: identityOfLocal(local),
+            user: local.Config?.User || undefined
+        };
+    }
+    try {
+        const remote = await podman.inspectRemoteImage(image);
+        return {
+            where: 'registry',
+            identity: identityOfConfig(remote.rawConfig),
+            user: remote.user,
+            pullReference: digestReference(image, remote.digest)
+        };
+    }
+    catch (error) {
+        return {
+            where: 'unknown',
+            reason: `${image} is not here and its registry could not be asked (${error instanceof Error ? error.message : String(error)})`
+        };
+    }
+}
+/**
+ * Brings an image known from its registry here, pulled by the digest the key was composed from
+ * and tagged with the spec's name (so that podman finds it under that name); settles at once for
+ * an image already here. The pull runs while the checkpoint is looked up and downloaded: the
+ * promise is awaited where the image is needed, and never rejects unhandled meanwhile.
+ */
+function fetchImage(podman, image, facts, timings) {
+    if (facts.where !== 'registry' || !facts.pullReference)
+        return Promise.resolve();
+    const reference = facts.pullReference;
+    const ready = timings.time('pull', async () => {
+        await podman.pull(reference);
+        if (!image.includes('@'))
+            await podman.tag(reference, image);
+    });
+    ready.catch(() => undefined);
+    return ready;
+}
+
+;// CONCATENATED MODULE: ./src/key.ts
+// The cache key: everything a checkpoint depends on, composed by one pure function.
+//
+// Shape: warmstart-<name>-<host digest>-<user key>-<spec digest>. The host digest comes before the
+// user's part so that every restore-key prefix a user writes (`v1-`) still pins the host: a
+// partial hit can never cross CPUs, kernels or CRIU versions.
+
+/** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
+const CHECKPOINT_FORMAT = 2;
+function composeKey(inputs) {
+    const { spec, host } = inputs;
+    const hostComponents = {
+        'host.arch': host.arch,
+        'host.cpu-vendor': host.cpuVendor,
+        'host.cpu-model': host.cpuModel,
+        'host.cpu-flags': digest(host.cpuFlags.join(' ')),
+        'host.kernel': host.kernel,
+        'host.criu': host.criu,
+        'host.podman': host.podman,
+        'host.runtime': host.runtime,
+        'host.cgroup': host.cgroup,
+        'host.criu-config': host.criuConfig,
+        format: String(CHECKPOINT_FORMAT)
+    };
+    const specComponents = {
+        image: inputs.imageId,
+        ports: [...spec.ports].sort().join(' '),
+        // Values may be secrets: only their digest is shown.
+        env: digest(canonicalEnv(spec.env)),
+        options: spec.options.join(' '),
+        command: JSON.stringify(spec.command),
+        warmup: spec.warmup,
+        refresh: spec.refresh,
+        'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
+        'file-locks': String(spec.fileLocks),
+        'tcp-established': String(spec.tcpEstablished),
+        'user-namespace': String(inputs.userNamespace)
+    };
+    const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`;
+    const user = spec.key ? `${spec.key}-` : '';
+    const specDigest = digest(canonical(specComponents)).slice(0, 16);
+    const key = `${prefix}${user}${specDigest}`;
+    return {
+        key,
+        prefix,
+        specDigest,
+        components: { ...hostComponents, ...specComponents, key: spec.key }
+    };
+}
+/** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */
+function restoreKeyPrefixes(prefix, restoreKeys) {
+    return restoreKeys.map((restoreKey) => `${prefix}${restoreKey}`);
+}
+function canonicalEnv(env) {
+    return Object.keys(env)
+        .sort()
+        .map((name) => `${name}=${env[name]}`)
+        .join('\n');
+}
+function canonical(components) {
+    return Object.keys(components)
+        .sort()
+        .map((name) => `${name}=${components[name]}`)
+        .join('\n');
+}
+function digest(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/layout.ts
+// How a stored checkpoint is laid out: one file, its parts back to back. The first part is
+// podman's export of the container without the contents of its volumes (`--ignore-volumes`);
+// then come the volumes, each in slices: slice 0 holds its directories and symbolic links,
+// slices 1.. its other files, split by size. Each part is compressed on its own, so a warm
+// restore unpacks every volume straight into place (the file slices side by side, one
+// decompressor and one tar per slice, then slice 0, whose links cannot then redirect a file
+// slice's writes) while the checkpoint part decompresses beside them,
+// instead of podman writing a volume's bytes twice more (into its bundle directory, then into
+// the volume) with one thread. The parts are listed in the manifest; this module only describes
+// and checks that list.
+/** The parts as the manifest stores them: a JSON string (manifest values are scalars). */
+function encodeParts(parts) {
+    return JSON.stringify(parts);
+}
+// podman's own rule for volume names, which also keeps them safe in paths and argv.
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+/**
+ * The parts a manifest lists, checked: one checkpoint part first, then volumes, laid end to end
+ * over exactly `archiveBytes`. Throws an Error saying what is wrong.
+ */
+function decodeParts(encoded, archiveBytes) {
+    if (typeof encoded !== 'string')
+        throw new Error('parts: missing');
+    let raw;
+    try {
+        raw = JSON.parse(encoded);
+    }
+    catch {
+        throw new Error('parts: not JSON');
+    }
+    if (!Array.isArray(raw) || raw.length === 0)
+        throw new Error('parts: not a list of parts');
+    const parts = raw.map((part, index) => checkPart(part, index));
+    let offset = 0;
+    for (const [index, part] of parts.entries()) {
+        if ((part.kind === 'checkpoint') !== (index === 0)) {
+            throw new Error('parts: the checkpoint must be the first part, and the only one');
+        }
+        if (part.offset !== offset) {
+            throw new Error(`parts: part ${index} starts at ${part.offset}, expected ${offset}`);
+        }
+        offset += part.bytes;
+    }
+    if (offset !== archiveBytes) {
+        throw new Error(`parts: they cover ${offset} bytes of an archive of ${archiveBytes}`);
+    }
+    checkSlices(parts.filter(isVolumePart));
+    return parts;
+}
+function isVolumePart(part) {
+    return part.kind === 'volume';
+}
+function checkPart(value, index) {
+    const part = value;
+    const fail = (what) => {
+        throw new Error(`parts: part ${index} ${what}`);
+    };
+    if (typeof part !== 'object' || part === null)
+        fail('is not an object');
+    const count = (name) => {
+        const n = part[name];
+        return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : fail(`has no ${name}`);
+    };
+    const base = { offset: count('offset'), bytes: count('bytes'), sha256: String(part.sha256) };
+    if (!SHA256.test(base.sha256))
+        fail('has no sha256');
+    if (part.kind === 'checkpoint')
+        return { kind: 'checkpoint', ...base };
+    if (part.kind !== 'volume')
+        return fail(`is of unknown kind ${JSON.stringify(part.kind)}`);
+    const name = String(part.name);
+    if (!VOLUME_NAME.test(name))
+        fail(`has an invalid volume name ${JSON.stringify(part.name)}`);
+    const destination = String(part.destination);
+    if (!destination.startsWith('/') || destination.split('/').includes('..')) {
+        fail(`has an invalid destination ${JSON.stringify(part.destination)}`);
+    }
+    return {
+        kind: 'volume',
+        ...base,
+        name,
+        destination,
+        uid: count('uid'),
+        gid: count('gid'),
+        slice: count('slice'),
+        unpackedBytes: count('unpackedBytes')
+    };
+}
+/** A volume's slices come together, numbered from 0, and agree on where and whose it is. */
+function checkSlices(volumes) {
+    const seen = new Set();
+    let previous;
+    for (const part of volumes) {
+        if (part.name !== previous?.name) {
+            if (seen.has(part.name))
+                throw new Error(`parts: the slices of volume ${part.name} are apart`);
+            seen.add(part.name);
+            if (part.slice !== 0)
+                throw new Error(`parts: volume ${part.name} starts at slice ${part.slice}`);
+        }
+        else {
+            if (part.slice !== previous.slice + 1) {
+                throw new Error(`parts: volume ${part.name} has slice ${part.slice} after ${previous.slice}`);
+            }
+            if (part.destination !== previous.destination ||
+                part.uid !== previous.uid ||
+                part.gid !== previous.gid) {
+                throw new Error(`parts: the slices of volume ${part.name} disagree on its mount or owner`);
+            }
+        }
+        previous = part;
+    }
+}
+/** The volume parts grouped by volume, in order: each group's first part is slice 0. */
+function volumeGroups(parts) {
+    const groups = [];
+    for (const part of parts.filter(isVolumePart)) {
+        if (part.slice === 0)
+            groups.push([part]);
+        else
+            groups[groups.length - 1]?.push(part);
+    }
+    return groups;
+}
+
+;// CONCATENATED MODULE: ./src/manifest.ts
+
+
+/** The components of the key that describe the host (and warmstart's format). */
+function hostComponents(key) {
+    return Object.fromEntries(Object.entries(key.components).filter(([name]) => name.startsWith('host.') || name === 'format'));
+}
+function buildManifest(options) {
+    return {
+        format: CHECKPOINT_FORMAT,
+        key: options.key.key,
+        specDigest: options.key.specDigest,
+        image: options.image,
+        imageId: options.key.components.image ?? '',
+        sha256: options.sha256,
+        bytes: options.bytes,
+        parts: encodeParts(options.parts),
+        createdAt: options.createdAt.toISOString(),
+        ...hostComponents(options.key)
+    };
+}
+/**
+ * What differs between a stored manifest and this host and run, one line per difference; empty
+ * when the checkpoint may be restored here. `storedKey` is the key the entry was found under: a
+ * restore-key hit legitimately has another spec digest, never another host.
+ */
+function manifestDifferences(manifest, key, storedKey) {
+    const differences = [];
+    const expected = {
+        ...hostComponents(key),
+        format: CHECKPOINT_FORMAT,
+        key: storedKey
+    };
+    if (storedKey === key.key)
+        expected.specDigest = key.specDigest;
+    for (const [name, value] of Object.entries(expected)) {
+        if (String(manifest[name]) !== String(value)) {
+            differences.push(`${name}: the checkpoint has ${JSON.stringify(manifest[name] ?? null)}, this run ${JSON.stringify(value)}`);
+        }
+    }
+    if (typeof manifest.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(manifest.sha256))
+        differences.push('sha256: missing');
+    if (typeof manifest.bytes !== 'number')
+        differences.push('bytes: missing');
+    return differences;
+}
+
+;// CONCATENATED MODULE: ./src/timings.ts
+// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
+class Timings {
+    started = performance.now();
+    spent = {};
+    /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
+    async time(phase, work) {
+        const start = performance.now();
+        try {
+            return await work();
+        }
+        finally {
+            this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000);
+        }
+    }
+    sinceStart() {
+        return round((performance.now() - this.started) / 1000);
+    }
+    phases() {
+        return { ...this.spent };
+    }
+}
+function round(seconds) {
+    return Math.round(seconds * 1000) / 1000;
+}
+
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -41818,627 +42169,6 @@ function archiveProblems(inspection, maxUnpackedBytes) {
         problems.push(`it unpacks to ${inspection.unpackedBytes} bytes, more than the bound of ${maxUnpackedBytes}`);
     }
     return problems;
-}
-
-;// CONCATENATED MODULE: ./src/key.ts
-// The cache key: everything a checkpoint depends on, composed by one pure function.
-//
-// Shape: warmstart-<name>-<host digest>-<user key>-<spec digest>. The host digest comes before the
-// user's part so that every restore-key prefix a user writes (`v1-`) still pins the host: a
-// partial hit can never cross CPUs, kernels or CRIU versions.
-
-/** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
-const CHECKPOINT_FORMAT = 2;
-function composeKey(inputs) {
-    const { spec, host } = inputs;
-    const hostComponents = {
-        'host.arch': host.arch,
-        'host.cpu-vendor': host.cpuVendor,
-        'host.cpu-model': host.cpuModel,
-        'host.cpu-flags': digest(host.cpuFlags.join(' ')),
-        'host.kernel': host.kernel,
-        'host.criu': host.criu,
-        'host.podman': host.podman,
-        'host.runtime': host.runtime,
-        'host.cgroup': host.cgroup,
-        'host.criu-config': host.criuConfig,
-        format: String(CHECKPOINT_FORMAT)
-    };
-    const specComponents = {
-        image: inputs.imageId,
-        ports: [...spec.ports].sort().join(' '),
-        // Values may be secrets: only their digest is shown.
-        env: digest(canonicalEnv(spec.env)),
-        options: spec.options.join(' '),
-        command: JSON.stringify(spec.command),
-        warmup: spec.warmup,
-        refresh: spec.refresh,
-        'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
-        'file-locks': String(spec.fileLocks),
-        'tcp-established': String(spec.tcpEstablished),
-        'user-namespace': String(inputs.userNamespace)
-    };
-    const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`;
-    const user = spec.key ? `${spec.key}-` : '';
-    const specDigest = digest(canonical(specComponents)).slice(0, 16);
-    const key = `${prefix}${user}${specDigest}`;
-    return {
-        key,
-        prefix,
-        specDigest,
-        components: { ...hostComponents, ...specComponents, key: spec.key }
-    };
-}
-/** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */
-function restoreKeyPrefixes(prefix, restoreKeys) {
-    return restoreKeys.map((restoreKey) => `${prefix}${restoreKey}`);
-}
-function canonicalEnv(env) {
-    return Object.keys(env)
-        .sort()
-        .map((name) => `${name}=${env[name]}`)
-        .join('\n');
-}
-function canonical(components) {
-    return Object.keys(components)
-        .sort()
-        .map((name) => `${name}=${components[name]}`)
-        .join('\n');
-}
-function digest(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
-}
-
-;// CONCATENATED MODULE: ./src/layout.ts
-// How a stored checkpoint is laid out: one file, its parts back to back. The first part is
-// podman's export of the container without the contents of its volumes (`--ignore-volumes`);
-// then come the volumes, each in slices: slice 0 holds its directories and symbolic links,
-// slices 1.. its other files, split by size. Each part is compressed on its own, so a warm
-// restore unpacks every volume straight into place (the file slices side by side, one
-// decompressor and one tar per slice, then slice 0, whose links cannot then redirect a file
-// slice's writes) while the checkpoint part decompresses beside them,
-// instead of podman writing a volume's bytes twice more (into its bundle directory, then into
-// the volume) with one thread. The parts are listed in the manifest; this module only describes
-// and checks that list.
-/** The parts as the manifest stores them: a JSON string (manifest values are scalars). */
-function encodeParts(parts) {
-    return JSON.stringify(parts);
-}
-// podman's own rule for volume names, which also keeps them safe in paths and argv.
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const SHA256 = /^[0-9a-f]{64}$/;
-/**
- * The parts a manifest lists, checked: one checkpoint part first, then volumes, laid end to end
- * over exactly `archiveBytes`. Throws an Error saying what is wrong.
- */
-function decodeParts(encoded, archiveBytes) {
-    if (typeof encoded !== 'string')
-        throw new Error('parts: missing');
-    let raw;
-    try {
-        raw = JSON.parse(encoded);
-    }
-    catch {
-        throw new Error('parts: not JSON');
-    }
-    if (!Array.isArray(raw) || raw.length === 0)
-        throw new Error('parts: not a list of parts');
-    const parts = raw.map((part, index) => checkPart(part, index));
-    let offset = 0;
-    for (const [index, part] of parts.entries()) {
-        if ((part.kind === 'checkpoint') !== (index === 0)) {
-            throw new Error('parts: the checkpoint must be the first part, and the only one');
-        }
-        if (part.offset !== offset) {
-            throw new Error(`parts: part ${index} starts at ${part.offset}, expected ${offset}`);
-        }
-        offset += part.bytes;
-    }
-    if (offset !== archiveBytes) {
-        throw new Error(`parts: they cover ${offset} bytes of an archive of ${archiveBytes}`);
-    }
-    checkSlices(parts.filter(isVolumePart));
-    return parts;
-}
-function isVolumePart(part) {
-    return part.kind === 'volume';
-}
-function checkPart(value, index) {
-    const part = value;
-    const fail = (what) => {
-        throw new Error(`parts: part ${index} ${what}`);
-    };
-    if (typeof part !== 'object' || part === null)
-        fail('is not an object');
-    const count = (name) => {
-        const n = part[name];
-        return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : fail(`has no ${name}`);
-    };
-    const base = { offset: count('offset'), bytes: count('bytes'), sha256: String(part.sha256) };
-    if (!SHA256.test(base.sha256))
-        fail('has no sha256');
-    if (part.kind === 'checkpoint')
-        return { kind: 'checkpoint', ...base };
-    if (part.kind !== 'volume')
-        return fail(`is of unknown kind ${JSON.stringify(part.kind)}`);
-    const name = String(part.name);
-    if (!VOLUME_NAME.test(name))
-        fail(`has an invalid volume name ${JSON.stringify(part.name)}`);
-    const destination = String(part.destination);
-    if (!destination.startsWith('/') || destination.split('/').includes('..')) {
-        fail(`has an invalid destination ${JSON.stringify(part.destination)}`);
-    }
-    return {
-        kind: 'volume',
-        ...base,
-        name,
-        destination,
-        uid: count('uid'),
-        gid: count('gid'),
-        slice: count('slice'),
-        unpackedBytes: count('unpackedBytes')
-    };
-}
-/** A volume's slices come together, numbered from 0, and agree on where and whose it is. */
-function checkSlices(volumes) {
-    const seen = new Set();
-    let previous;
-    for (const part of volumes) {
-        if (part.name !== previous?.name) {
-            if (seen.has(part.name))
-                throw new Error(`parts: the slices of volume ${part.name} are apart`);
-            seen.add(part.name);
-            if (part.slice !== 0)
-                throw new Error(`parts: volume ${part.name} starts at slice ${part.slice}`);
-        }
-        else {
-            if (part.slice !== previous.slice + 1) {
-                throw new Error(`parts: volume ${part.name} has slice ${part.slice} after ${previous.slice}`);
-            }
-            if (part.destination !== previous.destination ||
-                part.uid !== previous.uid ||
-                part.gid !== previous.gid) {
-                throw new Error(`parts: the slices of volume ${part.name} disagree on its mount or owner`);
-            }
-        }
-        previous = part;
-    }
-}
-/** The volume parts grouped by volume, in order: each group's first part is slice 0. */
-function volumeGroups(parts) {
-    const groups = [];
-    for (const part of parts.filter(isVolumePart)) {
-        if (part.slice === 0)
-            groups.push([part]);
-        else
-            groups[groups.length - 1]?.push(part);
-    }
-    return groups;
-}
-
-;// CONCATENATED MODULE: ./src/manifest.ts
-
-
-/** The components of the key that describe the host (and warmstart's format). */
-function hostComponents(key) {
-    return Object.fromEntries(Object.entries(key.components).filter(([name]) => name.startsWith('host.') || name === 'format'));
-}
-function buildManifest(options) {
-    return {
-        format: CHECKPOINT_FORMAT,
-        key: options.key.key,
-        specDigest: options.key.specDigest,
-        image: options.image,
-        imageId: options.key.components.image ?? '',
-        sha256: options.sha256,
-        bytes: options.bytes,
-        parts: encodeParts(options.parts),
-        createdAt: options.createdAt.toISOString(),
-        ...hostComponents(options.key)
-    };
-}
-/**
- * What differs between a stored manifest and this host and run, one line per difference; empty
- * when the checkpoint may be restored here. `storedKey` is the key the entry was found under: a
- * restore-key hit legitimately has another spec digest, never another host.
- */
-function manifestDifferences(manifest, key, storedKey) {
-    const differences = [];
-    const expected = {
-        ...hostComponents(key),
-        format: CHECKPOINT_FORMAT,
-        key: storedKey
-    };
-    if (storedKey === key.key)
-        expected.specDigest = key.specDigest;
-    for (const [name, value] of Object.entries(expected)) {
-        if (String(manifest[name]) !== String(value)) {
-            differences.push(`${name}: the checkpoint has ${JSON.stringify(manifest[name] ?? null)}, this run ${JSON.stringify(value)}`);
-        }
-    }
-    if (typeof manifest.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(manifest.sha256))
-        differences.push('sha256: missing');
-    if (typeof manifest.bytes !== 'number')
-        differences.push('bytes: missing');
-    return differences;
-}
-
-;// CONCATENATED MODULE: ./src/podman.ts
-// The one seam between warmstart and podman: every podman command goes through this module.
-// Argv building and error shaping are pure functions (tested over recorded real output in
-// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
-// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
-
-const runWithActionsExec = async (argv, options = {}) => {
-    const [file, ...args] = argv;
-    const env = options.env
-        ? { ...process.env, ...options.env }
-        : undefined;
-    const result = await getExecOutput(file, args, {
-        ignoreReturnCode: true,
-        silent: true,
-        env
-    });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
-function runArgs(options) {
-    const argv = ['run', '--detach', '--name', options.name];
-    if (options.replace)
-        argv.push('--replace');
-    for (const port of options.ports ?? [])
-        argv.push('--publish', port);
-    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
-    // (visible in `ps`) and out of warmstart's debug log.
-    for (const name of Object.keys(options.env ?? {}).sort())
-        argv.push('--env', name);
-    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
-    return argv;
-}
-function checkpointArgs(container, options) {
-    const argv = ['container', 'checkpoint', '--export', options.exportPath];
-    argv.push('--compress', options.compress ?? 'zstd');
-    if (options.leaveRunning)
-        argv.push('--leave-running');
-    if (options.keep)
-        argv.push('--keep');
-    if (options.ignoreVolumes)
-        argv.push('--ignore-volumes');
-    if (options.fileLocks)
-        argv.push('--file-locks');
-    if (options.tcpEstablished)
-        argv.push('--tcp-established');
-    argv.push(container);
-    return argv;
-}
-function restoreArgs(options) {
-    const argv = ['container', 'restore'];
-    if (options.importPath) {
-        argv.push('--import', options.importPath);
-        if (options.ignoreVolumes)
-            argv.push('--ignore-volumes');
-    }
-    else
-        argv.push('--keep');
-    if (options.name)
-        argv.push('--name', options.name);
-    for (const port of options.ports ?? [])
-        argv.push('--publish', port);
-    if (options.fileLocks)
-        argv.push('--file-locks');
-    if (options.tcpEstablished)
-        argv.push('--tcp-established');
-    if (!options.importPath) {
-        if (!options.container)
-            throw new Error('restore needs an archive to import or a container');
-        argv.push(options.container);
-    }
-    return argv;
-}
-/**
- * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
- * told to keep the variables whose values `--env NAME` reads from podman's environment.
- */
-function commandPrefix(uid, envNames = []) {
-    if (uid === 0)
-        return [];
-    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
-    for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
-        if (process.env[name])
-            envNames = [...envNames, name];
-    }
-    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
-}
-/** The CRIU log file podman names when runc's checkpoint or restore fails. */
-function criuLogPath(stderr) {
-    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
-    // quoted, escaped error message (`\nlog file: ...`).
-    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
-    return match?.[1];
-}
-// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
-const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
-/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
-function criuErrorLines(log, max = 8) {
-    return log
-        .split('\n')
-        .filter((line) => /\bError \(/.test(line))
-        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
-        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
-        .slice(0, max);
-}
-function tail(text, lines) {
-    return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-// Kills every process whose command line names the container id ($1), descendants first.
-const KILL_PROCESS_TREES = `
-tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
-for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
-true`;
-/** A failed podman command: what ran, how it ended, and why if anyone said. */
-class PodmanError extends Error {
-    argv;
-    exitCode;
-    stderrTail;
-    criuErrors;
-    constructor(argv, exitCode, stderrTail, criuErrors = []) {
-        super(describeFailure(argv, exitCode, stderrTail, criuErrors));
-        this.argv = argv;
-        this.exitCode = exitCode;
-        this.stderrTail = stderrTail;
-        this.criuErrors = criuErrors;
-        this.name = 'PodmanError';
-    }
-}
-function describeFailure(argv, exitCode, stderrTail, criuErrors) {
-    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
-    if (stderrTail)
-        lines.push(stderrTail);
-    if (criuErrors.length)
-        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
-    return lines.join('\n');
-}
-class Podman {
-    runner;
-    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
-    uid;
-    logger;
-    constructor(options = {}) {
-        this.runner = options.runner ?? runWithActionsExec;
-        this.uid = options.uid ?? process.getuid?.() ?? 0;
-        this.logger = options.logger;
-    }
-    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
-    async podman(argv, options = {}) {
-        const result = await this.attempt(argv, options);
-        if (result.exitCode !== 0)
-            throw await this.failure(argv, result);
-        return result.stdout;
-    }
-    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
-    async attempt(argv, options = {}) {
-        this.logger?.debug(`podman ${argv.join(' ')}`);
-        const prefix = commandPrefix(this.uid, Object.keys(options.env ?? {}));
-        return this.runner([...prefix, 'podman', ...argv], { env: options.env });
-    }
-    async run(options) {
-        return (await this.podman(runArgs(options), { env: options.env })).trim();
-    }
-    /** Runs a command inside a running container; returns its result, whatever the exit code. */
-    async exec(container, command) {
-        return this.attempt(['exec', container, ...command]);
-    }
-    async inspectContainer(container) {
-        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
-        return parsed[0];
-    }
-    async inspectImage(image) {
-        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
-        return parsed[0];
-    }
-    async containerExists(container) {
-        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
-    }
-    async imageExists(image) {
-        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
-    }
-    async checkpoint(container, options) {
-        await this.podman(checkpointArgs(container, options));
-        if (this.uid !== 0) {
-            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
-            // who hashes and uploads it.
-            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
-            const chown = await this.runner([
-                ...commandPrefix(this.uid),
-                'chown',
-                owner,
-                options.exportPath
-            ]);
-            if (chown.exitCode !== 0)
-                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
-        }
-    }
-    /** Restores a container from an exported checkpoint; returns the new container's id. */
-    async restore(options) {
-        const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
-        return lines[lines.length - 1] ?? '';
-    }
-    /**
-     * One `podman rm`: a missing container is not an error, but a busy one can be (see
-     * forceRemove, which callers should use).
-     */
-    async rm(container) {
-        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
-        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
-    }
-    /**
-     * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
-     * restore left half-made (a hung CRIU still holds it) or while its cleanup still holds the
-     * shm mount ("device or resource busy"): then the runtime processes still naming it (runc,
-     * conmon, CRIU under them) are killed, and removal is tried again.
-     */
-    async forceRemove(container) {
-        for (let attempt = 1;; attempt++) {
-            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
-            try {
-                await this.rm(container);
-                return;
-            }
-            catch (error) {
-                if (attempt === 3)
-                    throw error;
-                if (/^[0-9a-f]{64}$/.test(id)) {
-                    this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
-                    await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
-                }
-                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-            }
-        }
-    }
-    /** Names of the containers that publish host port `port`. */
-    async containersPublishing(port) {
-        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
-        return listed
-            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
-            .map((entry) => entry.Names[0] ?? '');
-    }
-    async inspectVolume(name) {
-        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
-        return parsed[0];
-    }
-    async volumeExists(name) {
-        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
-    }
-    /**
-     * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
-     * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
-     */
-    async createVolume(name, options) {
-        const argv = ['volume', 'create'];
-        if (options.memory)
-            argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs');
-        argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`);
-        for (const [label, value] of Object.entries(options.labels))
-            argv.push('--label', `${label}=${value}`);
-        await this.podman([...argv, name]);
-    }
-    /**
-     * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
-     * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
-     */
-    async mountVolume(name) {
-        return (await this.podman(['volume', 'mount', name])).trim();
-    }
-    async unmountVolume(name) {
-        await this.podman(['volume', 'unmount', name]);
-    }
-    async removeVolume(name) {
-        await this.podman(['volume', 'rm', '--force', name]);
-    }
-    /** Names of the volumes carrying `label=value`. */
-    async volumesLabelled(label, value) {
-        const out = await this.podman([
-            'volume',
-            'ls',
-            '--quiet',
-            '--filter',
-            `label=${label}=${value}`
-        ]);
-        return out.split('\n').filter(Boolean);
-    }
-    /** Names of the containers, running or not, that mount volume `name`. */
-    async containersUsingVolume(name) {
-        const out = await this.podman([
-            'ps',
-            '--all',
-            '--filter',
-            `volume=${name}`,
-            '--format',
-            '{{.Names}}'
-        ]);
-        return out.split('\n').filter(Boolean);
-    }
-    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
-    asRoot(argv) {
-        return [...commandPrefix(this.uid), ...argv];
-    }
-    async pull(image) {
-        await this.podman(['pull', '--quiet', image]);
-    }
-    async tag(image, name) {
-        await this.podman(['tag', image, name]);
-    }
-    /**
-     * The digest and user of an image in its registry, without pulling its layers (skopeo, run as
-     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
-     * missing or the registry cannot be asked.
-     */
-    async inspectRemoteImage(image) {
-        const skopeo = async (argv) => {
-            const result = await this.runner([...commandPrefix(this.uid), 'skopeo', ...argv]);
-            if (result.exitCode !== 0) {
-                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
-            }
-            return result.stdout;
-        };
-        const reference = `docker://${image}`;
-        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
-        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
-        const global = registries ? ['--registries-conf', registries] : [];
-        const [digest, config] = await Promise.all([
-            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
-            skopeo([...global, 'inspect', '--config', reference])
-        ]);
-        const user = JSON.parse(config).config?.User;
-        return { digest: digest.trim(), user: user || undefined };
-    }
-    async logs(container, lines = 20) {
-        const result = await this.attempt(['logs', '--tail', String(lines), container]);
-        return (result.stdout + result.stderr).trim();
-    }
-    async version() {
-        return JSON.parse(await this.podman(['version', '--format', 'json']));
-    }
-    async info() {
-        return JSON.parse(await this.podman(['info', '--format', 'json']));
-    }
-    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
-    async failure(argv, result) {
-        const logPath = criuLogPath(result.stderr);
-        let criuErrors = [];
-        if (logPath) {
-            const log = await this.runner([...commandPrefix(this.uid), 'cat', logPath]);
-            if (log.exitCode === 0)
-                criuErrors = criuErrorLines(log.stdout);
-        }
-        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/plan.ts
-
-/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
-class UpError extends Error {
-    exitCode;
-    constructor(message, exitCode = 1) {
-        super(message);
-        this.exitCode = exitCode;
-        this.name = 'UpError';
-    }
-}
-function message(error) {
-    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -43072,269 +42802,394 @@ function exitOf(child, what) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/service.ts
+;// CONCATENATED MODULE: ./src/podman.ts
+// The one seam between warmstart and podman: every podman command goes through this module.
+// Argv building and error shaping are pure functions (tested over recorded real output in
+// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
+// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
 
-
-
-
-
-async function service_removeService(podman, name) {
-    await podman.forceRemove(name);
-    await removeVolumesOf(podman, name);
-}
-/**
- * Waits for the image a cold start needs: the pull by digest when one is under way, else (the
- * digest the key names may be gone from the registry while the name still resolves) a pull by
- * name, with a warning. Afterwards the plan's image is ready for every later start.
- */
-async function ensureImage(plan, options, timings, warn) {
-    const { podman } = options;
-    await plan.imageReady.catch(async (error) => {
-        warn(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`);
-        await timings
-            .time('pull', () => podman.pull(plan.spec.image))
-            .catch((e) => {
-            throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
-        });
+const runWithActionsExec = async (argv, options = {}) => {
+    const [file, ...args] = argv;
+    const env = options.env
+        ? { ...process.env, ...options.env }
+        : undefined;
+    const result = await getExecOutput(file, args, {
+        ignoreReturnCode: true,
+        silent: true,
+        env
     });
-    plan.imageReady = Promise.resolve();
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+function runArgs(options) {
+    const argv = ['run', '--detach', '--name', options.name];
+    if (options.replace)
+        argv.push('--replace');
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
+    // (visible in `ps`) and out of warmstart's debug log.
+    for (const name of Object.keys(options.env ?? {}).sort())
+        argv.push('--env', name);
+    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
+    return argv;
+}
+function checkpointArgs(container, options) {
+    const argv = ['container', 'checkpoint', '--export', options.exportPath];
+    argv.push('--compress', options.compress ?? 'zstd');
+    if (options.leaveRunning)
+        argv.push('--leave-running');
+    if (options.keep)
+        argv.push('--keep');
+    if (options.ignoreVolumes)
+        argv.push('--ignore-volumes');
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    argv.push(container);
+    return argv;
+}
+function restoreArgs(options) {
+    const argv = ['container', 'restore'];
+    if (options.importPath) {
+        argv.push('--import', options.importPath);
+        if (options.ignoreVolumes)
+            argv.push('--ignore-volumes');
+    }
+    else
+        argv.push('--keep');
+    if (options.name)
+        argv.push('--name', options.name);
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    if (!options.importPath) {
+        if (!options.container)
+            throw new Error('restore needs an archive to import or a container');
+        argv.push(options.container);
+    }
+    return argv;
 }
 /**
- * Starts the container and waits until it is ready; nothing is left behind when that fails.
- * The image must be here (ensureImage).
+ * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
+ * told to keep the variables whose values `--env NAME` reads from podman's environment.
  */
-async function startCold(plan, options, timings) {
-    const { podman, logger } = options;
-    let id;
-    try {
-        id = await timings.time('start', () => podman.run(plan.run));
+function commandPrefix(uid, envNames = []) {
+    if (uid === 0)
+        return [];
+    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
+    for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
+        if (process.env[name])
+            envNames = [...envNames, name];
     }
-    catch (error) {
-        await podman.forceRemove(plan.spec.name).catch(() => undefined);
-        throw new UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
-    }
-    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
-    try {
-        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds));
-    }
-    catch (error) {
-        await podman.forceRemove(plan.spec.name).catch(() => undefined);
-        throw new UpError(message(error));
-    }
-    return id;
+    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
 }
-/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
-async function warmUp(plan, options, timings) {
-    const { podman, logger } = options;
-    const { spec } = plan;
-    if (!spec.warmup)
-        return;
-    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
-    if (exitCode === 0)
-        return;
-    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
-    await podman.forceRemove(spec.name).catch(() => undefined);
-    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
+/** The CRIU log file podman names when runc's checkpoint or restore fails. */
+function criuLogPath(stderr) {
+    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
+    // quoted, escaped error message (`\nlog file: ...`).
+    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
+    return match?.[1];
 }
-/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
-async function refresh(plan, options, timings) {
-    const { logger } = options;
-    const { spec } = plan;
-    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
-    if (exitCode !== 0) {
-        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
+// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
+const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
+/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
+function criuErrorLines(log, max = 8) {
+    return log
+        .split('\n')
+        .filter((line) => /\bError \(/.test(line))
+        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
+        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
+        .slice(0, max);
+}
+function tail(text, lines) {
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+// Kills every process whose command line names the container id ($1), descendants first.
+const KILL_PROCESS_TREES = `
+tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
+for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
+true`;
+/** A failed podman command: what ran, how it ended, and why if anyone said. */
+class PodmanError extends Error {
+    argv;
+    exitCode;
+    stderrTail;
+    criuErrors;
+    constructor(argv, exitCode, stderrTail, criuErrors = []) {
+        super(describeFailure(argv, exitCode, stderrTail, criuErrors));
+        this.argv = argv;
+        this.exitCode = exitCode;
+        this.stderrTail = stderrTail;
+        this.criuErrors = criuErrors;
+        this.name = 'PodmanError';
     }
 }
-/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
-async function runLogged(command, plan, logger) {
-    const output = [];
-    const exitCode = await runShell(command, {
-        env: plan.serviceEnv,
-        onLine: (line) => {
-            logger.info(`  ${line}`);
-            output.push(line);
-            if (output.length > WARMUP_OUTPUT_LINES)
-                output.shift();
+function describeFailure(argv, exitCode, stderrTail, criuErrors) {
+    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
+    if (stderrTail)
+        lines.push(stderrTail);
+    if (criuErrors.length)
+        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
+    return lines.join('\n');
+}
+class Podman {
+    runner;
+    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
+    uid;
+    logger;
+    constructor(options = {}) {
+        this.runner = options.runner ?? runWithActionsExec;
+        this.uid = options.uid ?? process.getuid?.() ?? 0;
+        this.logger = options.logger;
+    }
+    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
+    async podman(argv, options = {}) {
+        const result = await this.attempt(argv, options);
+        if (result.exitCode !== 0)
+            throw await this.failure(argv, result);
+        return result.stdout;
+    }
+    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
+    async attempt(argv, options = {}) {
+        this.logger?.debug(`podman ${argv.join(' ')}`);
+        const prefix = commandPrefix(this.uid, Object.keys(options.env ?? {}));
+        return this.runner([...prefix, 'podman', ...argv], { env: options.env });
+    }
+    async run(options) {
+        return (await this.podman(runArgs(options), { env: options.env })).trim();
+    }
+    /** Runs a command inside a running container; returns its result, whatever the exit code. */
+    async exec(container, command) {
+        return this.attempt(['exec', container, ...command]);
+    }
+    async inspectContainer(container) {
+        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
+        return parsed[0];
+    }
+    async inspectImage(image) {
+        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
+        return parsed[0];
+    }
+    async containerExists(container) {
+        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
+    }
+    async imageExists(image) {
+        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
+    }
+    async checkpoint(container, options) {
+        await this.podman(checkpointArgs(container, options));
+        if (this.uid !== 0) {
+            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
+            // who hashes and uploads it.
+            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
+            const chown = await this.runner([
+                ...commandPrefix(this.uid),
+                'chown',
+                owner,
+                options.exportPath
+            ]);
+            if (chown.exitCode !== 0)
+                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
         }
-    });
-    return { exitCode, output };
-}
-/** How much of a failed warm-up's output its error repeats. */
-const WARMUP_OUTPUT_LINES = 15;
-/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
-async function restartCold(plan, options, timings) {
-    await service_removeService(options.podman, plan.spec.name);
-    await startCold(plan, options, timings);
-    await warmUp(plan, options, timings);
-}
-/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
-function serviceEnvironment(spec) {
-    const env = {
-        WARMSTART_CONTAINER: spec.name,
-        WARMSTART_IMAGE: spec.image,
-        WARMSTART_HOST: '127.0.0.1'
-    };
-    const ports = hostPorts(spec.ports);
-    if (ports[0])
-        env.WARMSTART_PORT = String(ports[0].host);
-    for (const port of ports)
-        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
-    return env;
-}
-function probeContext(plan, options) {
-    return { podman: options.podman, container: plan.spec.name, env: plan.serviceEnv };
-}
-async function containerId(podman, name) {
-    return (await podman.inspectContainer(name)).Id;
-}
-/** Names the port and its holder when the start failed because a port was taken. */
-async function explainStartFailure(error, podman) {
-    const text = message(error);
-    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
-    if (!port)
-        return text;
-    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
-    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
-}
-
-;// CONCATENATED MODULE: ./src/restore.ts
-// The warm path: from a stored archive to a restored service. The manifest is checked against this
-// host and run first; then the volumes are unpacked straight into place while the checkpoint part
-// decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
-// processes onto them.
-
-
-
-
-
-
-
-
-
-
-
-/** Restores from a stored archive, after checking that its manifest fits this host and run. */
-async function restoreWarm(plan, hit, options, timings) {
-    const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
-    if (differences.length) {
-        throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
     }
-    const bytes = (0,external_node_fs_namespaceObject.statSync)(hit.archivePath).size;
-    if (bytes !== hit.metadata.bytes) {
-        throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
+    /** Restores a container from an exported checkpoint; returns the new container's id. */
+    async restore(options) {
+        const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
+        return lines[lines.length - 1] ?? '';
     }
-    return restoreArchive(plan, hit.archivePath, decodeParts(hit.metadata.parts, bytes), options, timings);
-}
-/**
- * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
- * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
- * processes and waits until the service answers. What a failure leaves is for the caller to remove.
- */
-async function restoreArchive(plan, archivePath, parts, options, timings) {
-    const { podman } = options;
-    const checkpoint = parts[0];
-    const volumes = volumeGroups(parts);
-    const scratch = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(scratchParent(checkpoint, options), 'warmstart-restore-'));
-    try {
-        const importPath = await timings.time('unpack', async () => {
-            const unpackedBytes = volumes.flat().reduce((sum, part) => sum + part.unpackedBytes, 0);
-            const storage = chooseVolumeStorage(plan.spec.volumeStorage, unpackedBytes, (0,external_node_os_namespaceObject.totalmem)());
-            if (volumes.length) {
-                options.logger.info(`unpacking ${volumes.length} volume(s), ${formatBytes(unpackedBytes)}, ${storage === 'memory' ? 'into memory (tmpfs)' : 'onto disk'}`);
+    /**
+     * One `podman rm`: a missing container is not an error, but a busy one can be (see
+     * forceRemove, which callers should use).
+     */
+    async rm(container) {
+        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
+        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
+    }
+    /**
+     * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
+     * restore left half-made (a hung CRIU still holds it) or while its cleanup still holds the
+     * shm mount ("device or resource busy"): then the runtime processes still naming it (runc,
+     * conmon, CRIU under them) are killed, and removal is tried again.
+     */
+    async forceRemove(container) {
+        for (let attempt = 1;; attempt++) {
+            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
+            try {
+                await this.rm(container);
+                return;
             }
-            const mountpoints = [];
-            for (const [first] of volumes) {
-                mountpoints.push(await createVolumeFor(podman, first, plan.spec.name, storage));
+            catch (error) {
+                if (attempt === 3)
+                    throw error;
+                if (/^[0-9a-f]{64}$/.test(id)) {
+                    this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
+                    await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
+                }
+                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
             }
-            const checkpointPath = checkCheckpointPart(archivePath, checkpoint, (0,external_node_path_namespaceObject.join)(scratch, 'checkpoint.tar'));
-            const volumesDone = volumes.map((slices, i) => unpackVolumeSlices(podman, archivePath, slices, mountpoints[i]));
-            // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
-            const settled = await Promise.allSettled([checkpointPath, ...volumesDone]);
-            const failed = settled.find((result) => result.status === 'rejected');
-            if (failed)
-                throw failed.reason;
-            return settled[0].value;
-        });
-        await plan.imageReady.catch((error) => {
-            throw new Error(`the image could not be pulled by digest: ${message(error)}`);
-        });
-        const id = await timings.time('restore', () => podman.restore({
-            importPath,
-            name: plan.spec.name,
-            fileLocks: plan.spec.fileLocks,
-            tcpEstablished: plan.spec.tcpEstablished,
-            ignoreVolumes: parts.length > 1
-        }));
-        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds));
-        return id;
+        }
     }
-    finally {
-        (0,external_node_fs_namespaceObject.rmSync)(scratch, { recursive: true, force: true });
+    /** Names of the containers that publish host port `port`. */
+    async containersPublishing(port) {
+        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
+        return listed
+            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
+            .map((entry) => entry.Names[0] ?? '');
+    }
+    async inspectVolume(name) {
+        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
+        return parsed[0];
+    }
+    async volumeExists(name) {
+        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
+    }
+    /**
+     * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
+     * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
+     */
+    async createVolume(name, options) {
+        const argv = ['volume', 'create'];
+        if (options.memory)
+            argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs');
+        argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`);
+        for (const [label, value] of Object.entries(options.labels))
+            argv.push('--label', `${label}=${value}`);
+        await this.podman([...argv, name]);
+    }
+    /**
+     * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
+     * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
+     */
+    async mountVolume(name) {
+        return (await this.podman(['volume', 'mount', name])).trim();
+    }
+    async unmountVolume(name) {
+        await this.podman(['volume', 'unmount', name]);
+    }
+    async removeVolume(name) {
+        await this.podman(['volume', 'rm', '--force', name]);
+    }
+    /** Names of the volumes carrying `label=value`. */
+    async volumesLabelled(label, value) {
+        const out = await this.podman([
+            'volume',
+            'ls',
+            '--quiet',
+            '--filter',
+            `label=${label}=${value}`
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /** Names of the containers, running or not, that mount volume `name`. */
+    async containersUsingVolume(name) {
+        const out = await this.podman([
+            'ps',
+            '--all',
+            '--filter',
+            `volume=${name}`,
+            '--format',
+            '{{.Names}}'
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
+    asRoot(argv) {
+        return [...commandPrefix(this.uid), ...argv];
+    }
+    async pull(image) {
+        await this.podman(['pull', '--quiet', image]);
+    }
+    async tag(image, name) {
+        await this.podman(['tag', image, name]);
+    }
+    /**
+     * The manifest digest, raw config and user of an image in its registry, without pulling its layers (skopeo, run as
+     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
+     * missing or the registry cannot be asked.
+     */
+    async inspectRemoteImage(image) {
+        const skopeo = async (argv) => {
+            const result = await this.runner([...commandPrefix(this.uid), 'skopeo', ...argv]);
+            if (result.exitCode !== 0) {
+                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
+            }
+            return result.stdout;
+        };
+        const reference = `docker://${image}`;
+        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
+        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
+        const global = registries ? ['--registries-conf', registries] : [];
+        // The config as the registry serves it, byte for byte: its digest is the image's ID.
+        const [digest, rawConfig] = await Promise.all([
+            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
+            skopeo([...global, 'inspect', '--config', '--raw', reference])
+        ]);
+        const user = JSON.parse(rawConfig).config?.User;
+        return { digest: digest.trim(), rawConfig, user: user || undefined };
+    }
+    async logs(container, lines = 20) {
+        const result = await this.attempt(['logs', '--tail', String(lines), container]);
+        return (result.stdout + result.stderr).trim();
+    }
+    async version() {
+        return JSON.parse(await this.podman(['version', '--format', 'json']));
+    }
+    async info() {
+        return JSON.parse(await this.podman(['info', '--format', 'json']));
+    }
+    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
+    async failure(argv, result) {
+        const logPath = criuLogPath(result.stderr);
+        let criuErrors = [];
+        if (logPath) {
+            const log = await this.runner([...commandPrefix(this.uid), 'cat', logPath]);
+            if (log.exitCode === 0)
+                criuErrors = criuErrorLines(log.stdout);
+        }
+        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
     }
 }
-/**
- * Where the checkpoint part is decompressed for podman to import: /dev/shm when it has room to
- * spare (a checkpoint's memory pages compress about 6:1; writing them to a tmpfs and reading
- * them back costs less than going through the disk), else the work directory.
- */
-function scratchParent(checkpoint, options) {
-    const fallback = options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)();
-    try {
-        const shm = (0,external_node_fs_namespaceObject.statfsSync)(SHM);
-        if (shm.bavail * shm.bsize > checkpoint.bytes * 20)
-            return SHM;
-    }
-    catch {
-        // No /dev/shm here.
-    }
-    return fallback;
-}
-const SHM = '/dev/shm';
-/** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
-async function checkCheckpointPart(archivePath, part, decompressTo) {
-    const inspection = await inspectArchive(archivePath, { decompressTo, range: part });
-    if (inspection.sha256 !== part.sha256) {
-        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
-    }
-    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
-    if (problems.length) {
-        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
-    }
-    if (inspection.importPath === decompressTo)
-        return decompressTo;
-    // A plain part: podman imports a file, so a part inside a larger file is copied out.
-    if (part.offset === 0 && part.bytes === (0,external_node_fs_namespaceObject.statSync)(archivePath).size)
-        return archivePath;
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), (0,external_node_fs_namespaceObject.createWriteStream)(decompressTo));
-    return decompressTo;
-}
-/**
- * A volume's file slices side by side (tar makes the directories they need), then its slice of
- * directories and links, which sets the directories' owners and modes and makes the links last:
- * no link exists while the file slices write (see splitListing). Each part is checked.
- */
-async function unpackVolumeSlices(podman, archivePath, slices, mountpoint) {
-    const [tree, ...files] = slices;
-    const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archivePath, part, mountpoint)));
-    const failed = settled.find((result) => result.status === 'rejected');
-    if (failed)
-        throw failed.reason;
-    await unpackChecked(podman, archivePath, tree, mountpoint);
-    await refuseDevices(podman, tree.name, mountpoint);
-}
-async function unpackChecked(podman, archivePath, part, mountpoint) {
-    const sha256 = await unpackVolume(podman, archivePath, part, mountpoint);
-    if (sha256 !== part.sha256) {
-        throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
-    }
-}
-/** The largest unpacked size accepted for a checkpoint archive's top level. */
-const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
 
-;// CONCATENATED MODULE: ./src/checkpoint.ts
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+
+/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
+class plan_UpError extends Error {
+    exitCode;
+    constructor(message, exitCode = 1) {
+        super(message);
+        this.exitCode = exitCode;
+        this.name = 'UpError';
+    }
+}
+/** What readiness probes of the plan's service need. */
+function probeContext(plan, podman) {
+    return { podman, container: plan.spec.name, env: plan.serviceEnv };
+}
+function message(error) {
+    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/checkpoint.ts
 // The cold path's last step: checkpoint the warmed-up service with it stopped, archive its volumes
-// in slices, resume it, lay the parts end to end in one archive, and hand it to the store. Every
-// failure here is a warning: the service stays up.
+// in slices, resume it, and lay the parts end to end in one archive. It reports what it made and
+// the state it left the service in; what follows (store it, resume from the archive, start cold
+// again) is the engine's decision (src/engine/engine.ts).
 
 
 
@@ -43344,78 +43199,41 @@ const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
 
 
 
-
-
-
-/** Checkpoints the warmed-up service and hands the archive to the store; failures only warn. */
-async function checkpointAndStore(plan, options, timings, warn) {
-    const { podman, logger, store } = options;
-    const { spec } = plan;
-    const notSaved = async () => ({
-        id: await containerId(podman, spec.name),
-        bytes: 0,
-        saved: false
-    });
-    if (!plan.criu.ok)
-        return notSaved();
-    if (options.checkpoint === false) {
-        logger.info('no checkpoint is made: this run does not save one');
-        return notSaved();
-    }
-    if (plan.noCheckpointReason) {
-        warn(`no checkpoint: ${plan.noCheckpointReason}`);
-        return notSaved();
-    }
-    const workDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-'));
+/**
+ * Checkpoints the running service into `workDir` and resumes it in place. Never throws for a
+ * failure of its own: the result says what was made and whether the service runs.
+ */
+async function makeCheckpoint(plan, options, timings, workDir) {
+    const compress = options.compress !== 'none';
+    const made = await checkpointConsistently(plan, options, timings, workDir, compress);
+    if (!made.made)
+        return made;
+    // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
+    // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
     try {
-        const compress = options.compress !== 'none';
-        const made = await logger.group(`Checkpoint ${spec.name}`, () => checkpointConsistently(plan, options, timings, workDir, compress, warn));
-        if (!made.ok)
-            return notSaved();
-        // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
-        // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
         let checkpointFile = made.checkpoint;
         if (compress) {
             checkpointFile = `${made.checkpoint}.zst`;
             await timings.time('compress', () => compressArchive(made.checkpoint, checkpointFile));
         }
-        const archive = (0,external_node_path_namespaceObject.join)(workDir, `${spec.name}.checkpoint`);
+        const archive = (0,external_node_path_namespaceObject.join)(workDir, `${plan.spec.name}.checkpoint`);
         const { parts, sha256 } = await timings.time('assemble', () => assembleArchive(archive, checkpointFile, made.volumes));
-        const bytes = (0,external_node_fs_namespaceObject.statSync)(archive).size;
-        if (!made.resumed) {
-            // The archive may be fine; only the container could not be resumed in place. Import it.
-            await service_removeService(podman, spec.name);
-            try {
-                await timings.time('resume', () => restoreArchive(plan, archive, parts, options, timings));
-            }
-            catch (error) {
-                warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
-                await restartCold(plan, options, timings);
-                return notSaved();
-            }
-        }
-        const metadata = buildManifest({
-            key: plan.key,
-            sha256,
-            bytes,
+        return {
+            made: true,
+            archive,
             parts,
-            image: spec.image,
-            createdAt: new Date()
-        });
-        const outcome = await timings
-            .time('store', () => store.save(plan.key.key, archive, metadata))
-            .catch((error) => {
-            warn(`the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`);
-            return { saved: false, bytes, reason: undefined };
-        });
-        if (outcome.saved)
-            logger.info(`stored ${formatBytes(bytes)} under ${plan.key.key}`);
-        else if (outcome.reason)
-            logger.info(`not stored: ${outcome.reason}`);
-        return { id: await containerId(podman, spec.name), bytes, saved: outcome.saved };
+            sha256,
+            bytes: (0,external_node_fs_namespaceObject.statSync)(archive).size,
+            service: made.resumeFailure ? 'stopped' : 'running',
+            resumeFailure: made.resumeFailure
+        };
     }
-    finally {
-        (0,external_node_fs_namespaceObject.rmSync)(workDir, { recursive: true, force: true });
+    catch (error) {
+        return {
+            made: false,
+            reason: `the archive could not be assembled: ${message(error)}`,
+            service: made.resumeFailure ? 'stopped' : 'running'
+        };
     }
 }
 /**
@@ -43424,7 +43242,7 @@ async function checkpointAndStore(plan, options, timings, warn) {
  * (`--leave-running` resumes the service before its files are archived, so a database writing in
  * the background would leave files newer than its memory.)
  */
-async function checkpointConsistently(plan, options, timings, workDir, compress, warn) {
+async function checkpointConsistently(plan, options, timings, workDir, compress) {
     const { podman } = options;
     const { spec } = plan;
     let volumes;
@@ -43432,8 +43250,11 @@ async function checkpointConsistently(plan, options, timings, workDir, compress,
         volumes = await containerVolumes(podman, spec.name);
     }
     catch (error) {
-        warn(`no checkpoint: the volumes of ${spec.name} cannot be read: ${message(error)}`);
-        return { ok: false };
+        return {
+            made: false,
+            reason: `the volumes of ${spec.name} cannot be read: ${message(error)}`,
+            service: 'running'
+        };
     }
     const checkpoint = (0,external_node_path_namespaceObject.join)(workDir, 'checkpoint.tar');
     try {
@@ -43447,13 +43268,15 @@ async function checkpointConsistently(plan, options, timings, workDir, compress,
         }));
     }
     catch (error) {
-        warn(`checkpoint failed, the service keeps running without one: ${message(error)}`);
-        const running = (await podman.inspectContainer(spec.name)).State.Running;
-        if (running)
-            return { ok: false };
-        // CRIU stopped it after all: start again cold, without another checkpoint attempt.
-        await restartCold(plan, options, timings);
-        return { ok: false };
+        const running = await podman
+            .inspectContainer(spec.name)
+            .then((info) => info.State.Running)
+            .catch(() => false);
+        return {
+            made: false,
+            reason: `checkpoint failed: ${message(error)}`,
+            service: running ? 'running' : 'stopped'
+        };
     }
     let archived = [];
     let volumeError;
@@ -43473,17 +43296,18 @@ async function checkpointConsistently(plan, options, timings, workDir, compress,
     catch (error) {
         volumeError = error;
     }
-    const resumed = await resumeInPlace(plan, options, timings, warn);
+    const resumeFailure = await resumeInPlace(plan, options, timings);
     if (volumeError) {
-        warn(`no checkpoint: the volumes of ${spec.name} could not be archived: ${message(volumeError)}`);
-        if (!resumed)
-            await restartCold(plan, options, timings);
-        return { ok: false };
+        return {
+            made: false,
+            reason: `the volumes of ${spec.name} could not be archived: ${message(volumeError)}`,
+            service: resumeFailure ? 'stopped' : 'running'
+        };
     }
-    return { ok: true, checkpoint, volumes: archived, resumed };
+    return { made: true, checkpoint, volumes: archived, resumeFailure };
 }
-/** Restores the just checkpointed service in place; false (with a warning) when it failed. */
-async function resumeInPlace(plan, options, timings, warn) {
+/** Restores the just checkpointed service in place; returns why not when it failed. */
+async function resumeInPlace(plan, options, timings) {
     const { podman } = options;
     const { spec } = plan;
     try {
@@ -43493,13 +43317,12 @@ async function resumeInPlace(plan, options, timings, warn) {
                 fileLocks: spec.fileLocks,
                 tcpEstablished: spec.tcpEstablished
             });
-            await waitUntilReady(plan.probe, probeContext(plan, options), spec.readyTimeoutSeconds);
+            await waitUntilReady(plan.probe, probeContext(plan, podman), spec.readyTimeoutSeconds);
         });
-        return true;
+        return undefined;
     }
     catch (error) {
-        warn(`resuming ${spec.name} in place failed, importing its checkpoint instead: ${message(error)}`);
-        return false;
+        return message(error);
     }
 }
 /**
@@ -43597,6 +43420,75 @@ const USERNS_RUN_OPTIONS = [
 /** Whether a service must run in a user namespace here to be checkpointed. */
 function needsUserNamespace(host, imageUser) {
     return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
+}
+
+;// CONCATENATED MODULE: ./src/engine/decide.ts
+// Decide: from what was read (facts.ts), how the service runs, what `up` may try, and the key.
+// Pure: no podman, no files, no clock. `up`, `warmstart key`, the Action and the benchmark all
+// come through here, so the key a user asks for is the key `up` uses.
+
+
+
+
+class decide_UnknownImageError extends Error {
+    constructor(reason) {
+        super(reason);
+        this.name = 'UnknownImageError';
+    }
+}
+/** The plan for one `up`; throws UnknownImageError when the image's identity is not known. */
+function decide_decidePlan(spec, facts) {
+    if (facts.image.where === 'unknown')
+        throw new decide_UnknownImageError(facts.image.reason);
+    const imageUser = facts.image.user;
+    const criuProblem = facts.criu.ok ? undefined : (facts.criu.reason ?? 'CRIU does not work here');
+    let userNamespace = needsUserNamespace({ canDumpOtherUsers: facts.canDumpOtherUsers }, imageUser);
+    let portProblem;
+    if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
+        // In a user namespace the service shares the host's network and cannot be remapped: run it
+        // as asked, without a checkpoint that could never be made.
+        userNamespace = false;
+        portProblem = `${spec.image} runs as user ${imageUser}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
+    }
+    const checkpointProblem = criuProblem ?? portProblem;
+    const run = {
+        image: spec.image,
+        name: spec.name,
+        ports: userNamespace ? [] : spec.ports,
+        env: spec.env,
+        options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
+        command: spec.command
+    };
+    return {
+        spec,
+        run,
+        userNamespace,
+        probe: parseProbe(spec.ready, spec.ports),
+        key: composeKey({
+            spec,
+            imageId: facts.image.identity,
+            warmupScript: facts.warmupScript,
+            host: facts.host,
+            userNamespace
+        }),
+        restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
+        checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
+        serviceEnv: serviceEnvironment(spec)
+    };
+}
+/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
+function serviceEnvironment(spec) {
+    const env = {
+        WARMSTART_CONTAINER: spec.name,
+        WARMSTART_IMAGE: spec.image,
+        WARMSTART_HOST: '127.0.0.1'
+    };
+    const ports = hostPorts(spec.ports);
+    if (ports[0])
+        env.WARMSTART_PORT = String(ports[0].host);
+    for (const port of ports)
+        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
+    return env;
 }
 
 ;// CONCATENATED MODULE: ./src/host.ts
@@ -43771,250 +43663,26 @@ function firstLine(text) {
     return text.split('\n')[0]?.trim() ?? '';
 }
 
-;// CONCATENATED MODULE: ./src/image.ts
-/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
-function repositoryOf(image) {
-    const withoutDigest = image.split('@')[0] ?? image;
-    const lastSlash = withoutDigest.lastIndexOf('/');
-    const lastColon = withoutDigest.lastIndexOf(':');
-    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
-}
-/** The reference that pulls exactly `digest` of the image's repository. */
-function digestReference(image, digest) {
-    return `${repositoryOf(image)}@${digest}`;
-}
-/**
- * The digest its registry gives the image, as a job that finds it missing reads it (locateImage):
- * from the image's repository digests when it came from that repository, else its own digest or
- * ID. (`Digest` alone can be another name's: podman keeps the digest an image was first known by
- * when the same image arrives under a second name.)
- */
-function localIdentity(image, info) {
-    const repository = repositoryOf(image);
-    const fromRepository = (info.RepoDigests ?? []).find((entry) => {
-        const named = entry.split('@')[0] ?? '';
-        return named === repository || named.endsWith(`/${repository}`);
-    });
-    return fromRepository?.split('@')[1] ?? info.Digest ?? info.Id;
-}
-/**
- * The image as it is here, or as its registry describes it (then pulled by digest in the
- * background, and tagged with the spec's name so that podman finds it under that name); when the
- * registry cannot be asked without pulling (no skopeo), it is pulled first, as podman would.
- */
-async function locateImage(podman, image, timings) {
-    const local = await podman.inspectImage(image).catch(() => undefined);
-    if (local) {
-        return {
-            identity: localIdentity(image, local),
-            user: local.Config?.User,
-            ready: Promise.resolve()
-        };
-    }
-    const remote = await podman.inspectRemoteImage(image).catch(() => undefined);
-    if (!remote) {
-        await timings.time('pull', () => podman.pull(image));
-        const pulled = await podman.inspectImage(image);
-        return {
-            identity: localIdentity(image, pulled),
-            user: pulled.Config?.User,
-            ready: Promise.resolve()
-        };
-    }
-    const reference = digestReference(image, remote.digest);
-    const ready = timings.time('pull', async () => {
-        await podman.pull(reference);
-        if (!image.includes('@'))
-            await podman.tag(reference, image);
-    });
-    // Awaited where the image is needed; until then a failure must not go unhandled.
-    ready.catch(() => undefined);
-    return { identity: remote.digest, user: remote.user, ready, pulling: reference };
-}
-
-;// CONCATENATED MODULE: ./src/timings.ts
-// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
-class Timings {
-    started = performance.now();
-    spent = {};
-    /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
-    async time(phase, work) {
-        const start = performance.now();
-        try {
-            return await work();
-        }
-        finally {
-            this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000);
-        }
-    }
-    sinceStart() {
-        return round((performance.now() - this.started) / 1000);
-    }
-    phases() {
-        return { ...this.spent };
-    }
-}
-function round(seconds) {
-    return Math.round(seconds * 1000) / 1000;
-}
-
-;// CONCATENATED MODULE: ./src/engine.ts
-// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
-// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
-//
-// Failure policy, in one place: anything wrong on the warm path (a miss, a damaged archive, a
-// restore or readiness failure) falls back to a cold start with a warning; anything wrong with
-// checkpointing or storing is a warning and the service stays up. Only a service that cannot be
-// started at all, or a warm-up that fails, fails `up`.
+;// CONCATENATED MODULE: ./src/engine/facts.ts
+// Read: everything `up` and `warmstart key` need to know before deciding anything, gathered in
+// one place. Nothing here starts, pulls or removes: the same facts give the same plan and key
+// (see decide.ts), whoever asks.
 
 
 
 
-
-
-
-
-
-
-
-
-// The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
-
-
-async function up(spec, options) {
-    const timings = new Timings();
-    const warnings = [];
-    const { podman, store, logger } = options;
-    const warn = (message) => {
-        warnings.push(message);
-        logger.warning(message);
-    };
-    const plan = await logger.group(`Prepare ${spec.name}`, () => prepare(spec, options, timings));
-    logger.info(`cache key: ${plan.key.key}`);
-    for (const [name, value] of Object.entries(plan.key.components)) {
-        logger.debug(`key ${name}: ${value}`);
-    }
-    const result = (outcome) => ({
-        cacheHit: outcome.cacheHit,
-        restored: outcome.restored,
-        containerId: outcome.id,
-        containerName: spec.name,
-        cacheKey: plan.key.key,
-        startupSeconds: outcome.startupSeconds,
-        checkpointBytes: outcome.bytes,
-        saved: outcome.saved,
-        timings: timings.phases(),
-        warnings
-    });
-    let cacheHit = false;
-    if (plan.criu.ok) {
-        const restoreKeys = restoreKeyPrefixes(plan.key.prefix, spec.restoreKeys);
-        const hit = await timings
-            .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
-            .catch((error) => {
-            warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
-            return undefined;
-        });
-        if (hit) {
-            cacheHit = hit.key === plan.key.key;
-            logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
-            try {
-                const id = await logger.group(`Restore ${spec.name}`, () => restoreWarm(plan, hit, options, timings));
-                if (cacheHit) {
-                    const startupSeconds = timings.sinceStart();
-                    return result({
-                        cacheHit,
-                        restored: true,
-                        id,
-                        startupSeconds,
-                        bytes: hit.bytes,
-                        saved: false
-                    });
-                }
-                // A restore key matched: bring the older checkpoint up to date, save it under this key.
-                await refresh(plan, options, timings);
-                const startupSeconds = timings.sinceStart();
-                const stored = await checkpointAndStore(plan, options, timings, warn);
-                return result({ cacheHit, restored: true, startupSeconds, ...stored });
-            }
-            catch (error) {
-                warn(`restore from ${hit.key} failed, starting cold instead: ${message(error)}`);
-                await service_removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
-                if (cacheHit)
-                    await store.discard(hit.key).catch(() => undefined);
-            }
-        }
-        else {
-            logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
-        }
-    }
-    else {
-        warn(`${plan.criu.reason}: starting cold without a checkpoint`);
-    }
-    await logger.group(`Start ${spec.name}`, async () => {
-        await ensureImage(plan, options, timings, warn);
-        await startCold(plan, options, timings);
-    });
-    await warmUp(plan, options, timings);
-    const startupSeconds = timings.sinceStart();
-    const stored = await checkpointAndStore(plan, options, timings, warn);
-    return result({ cacheHit, restored: false, startupSeconds, ...stored });
-}
-/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
-async function down(name, options) {
-    await removeService(options.podman, name);
-}
-/** Reads the host and the image, decides how to run the service, composes the key. */
-async function prepare(spec, options, timings) {
-    const { podman, logger } = options;
-    if (await podman.containerExists(spec.name)) {
-        if (!options.replace) {
-            throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
-        }
-        logger.info(`replacing the existing container ${spec.name}`);
-        await service_removeService(podman, spec.name);
-    }
-    const image = await locateImage(podman, spec.image, timings).catch((error) => {
-        throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
-    });
-    if (image.pulling)
-        logger.info(`pulling ${image.pulling} while the checkpoint is looked up`);
-    const host = options.host ?? new HostReader({ podman });
-    const criu = await host.criuStatus();
-    const fingerprint = await host.fingerprint(criu);
-    let userNamespace = needsUserNamespace({ canDumpOtherUsers: host.canDumpOtherUsers() }, image.user);
-    let noCheckpointReason;
-    if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
-        // In a user namespace the service shares the host's network and cannot be remapped.
-        noCheckpointReason = `${spec.image} runs as user ${image.user}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
-        userNamespace = false;
-    }
-    const run = {
-        image: spec.image,
-        name: spec.name,
-        ports: userNamespace ? [] : spec.ports,
-        env: spec.env,
-        options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
-        command: spec.command
-    };
-    if (userNamespace)
-        logger.info(`${spec.image} runs as ${image.user}: using a user namespace on the host network (see docs/host-setup.md)`);
-    const key = composeKey({
-        spec,
-        imageId: image.identity,
-        warmupScript: warmupScriptContents(spec.warmup),
-        host: fingerprint,
-        userNamespace
-    });
+async function facts_gatherFacts(spec, sources) {
+    const host = sources.host ?? new HostReader({ podman: sources.podman });
+    const [image, criu] = await Promise.all([
+        readImage(sources.podman, spec.image),
+        host.criuStatus()
+    ]);
     return {
-        spec,
-        run,
-        probe: parseProbe(spec.ready, spec.ports),
-        key,
+        image,
         criu,
-        noCheckpointReason,
-        serviceEnv: serviceEnvironment(spec),
-        imageReady: image.ready
+        host: await host.fingerprint(criu),
+        canDumpOtherUsers: host.canDumpOtherUsers(),
+        warmupScript: warmupScriptContents(spec.warmup)
     };
 }
 /** The contents of a script file the warm-up's first word names, so that editing it changes the key. */
@@ -44031,6 +43699,494 @@ function warmupScriptContents(warmup) {
     const candidates = words.slice(0, 2).filter((word) => /[/.]/.test(word) && (0,external_node_fs_namespaceObject.existsSync)(word));
     const file = candidates.find((word) => (0,external_node_fs_namespaceObject.statSync)(word).isFile());
     return file ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/restore.ts
+// The warm path: from a stored archive to a restored service. The manifest is checked against this
+// host and run first; then the volumes are unpacked straight into place while the checkpoint part
+// decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
+// processes onto them.
+
+
+
+
+
+
+
+
+
+
+/** Restores from a stored archive, after checking that its manifest fits this host and run. */
+async function restoreWarm(plan, hit, imageReady, options, timings) {
+    const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
+    if (differences.length) {
+        throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
+    }
+    const bytes = (0,external_node_fs_namespaceObject.statSync)(hit.archivePath).size;
+    if (bytes !== hit.metadata.bytes) {
+        throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
+    }
+    return restoreArchive(plan, hit.archivePath, decodeParts(hit.metadata.parts, bytes), imageReady, options, timings);
+}
+/**
+ * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
+ * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
+ * processes and waits until the service answers (the image must be here: `imageReady`). What a
+ * failure leaves is for the caller to remove. Also how the cold path resumes a service whose
+ * in-place restore failed, from the archive it just made.
+ */
+async function restoreArchive(plan, archivePath, parts, imageReady, options, timings) {
+    const { podman } = options;
+    const checkpoint = parts[0];
+    const volumes = volumeGroups(parts);
+    const scratch = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(scratchParent(checkpoint, options), 'warmstart-restore-'));
+    try {
+        const importPath = await timings.time('unpack', async () => {
+            const unpackedBytes = volumes.flat().reduce((sum, part) => sum + part.unpackedBytes, 0);
+            const storage = chooseVolumeStorage(plan.spec.volumeStorage, unpackedBytes, (0,external_node_os_namespaceObject.totalmem)());
+            if (volumes.length) {
+                options.logger.info(`unpacking ${volumes.length} volume(s), ${formatBytes(unpackedBytes)}, ${storage === 'memory' ? 'into memory (tmpfs)' : 'onto disk'}`);
+            }
+            const mountpoints = [];
+            for (const [first] of volumes) {
+                mountpoints.push(await createVolumeFor(podman, first, plan.spec.name, storage));
+            }
+            const checkpointPath = checkCheckpointPart(archivePath, checkpoint, (0,external_node_path_namespaceObject.join)(scratch, 'checkpoint.tar'));
+            const volumesDone = volumes.map((slices, i) => unpackVolumeSlices(podman, archivePath, slices, mountpoints[i]));
+            // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
+            const settled = await Promise.allSettled([checkpointPath, ...volumesDone]);
+            const failed = settled.find((result) => result.status === 'rejected');
+            if (failed)
+                throw failed.reason;
+            return settled[0].value;
+        });
+        await imageReady.catch((error) => {
+            throw new Error(`the image could not be pulled by digest: ${message(error)}`);
+        });
+        const id = await timings.time('restore', () => podman.restore({
+            importPath,
+            name: plan.spec.name,
+            fileLocks: plan.spec.fileLocks,
+            tcpEstablished: plan.spec.tcpEstablished,
+            ignoreVolumes: parts.length > 1
+        }));
+        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
+        return id;
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.rmSync)(scratch, { recursive: true, force: true });
+    }
+}
+/**
+ * Where the checkpoint part is decompressed for podman to import: /dev/shm when it has room to
+ * spare (a checkpoint's memory pages compress about 6:1; writing them to a tmpfs and reading
+ * them back costs less than going through the disk), else the work directory.
+ */
+function scratchParent(checkpoint, options) {
+    const fallback = options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)();
+    try {
+        const shm = (0,external_node_fs_namespaceObject.statfsSync)(SHM);
+        if (shm.bavail * shm.bsize > checkpoint.bytes * 20)
+            return SHM;
+    }
+    catch {
+        // No /dev/shm here.
+    }
+    return fallback;
+}
+const SHM = '/dev/shm';
+/** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
+async function checkCheckpointPart(archivePath, part, decompressTo) {
+    const inspection = await inspectArchive(archivePath, { decompressTo, range: part });
+    if (inspection.sha256 !== part.sha256) {
+        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
+    }
+    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
+    if (problems.length) {
+        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
+    }
+    if (inspection.importPath === decompressTo)
+        return decompressTo;
+    // A plain part: podman imports a file, so a part inside a larger file is copied out.
+    if (part.offset === 0 && part.bytes === (0,external_node_fs_namespaceObject.statSync)(archivePath).size)
+        return archivePath;
+    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), (0,external_node_fs_namespaceObject.createWriteStream)(decompressTo));
+    return decompressTo;
+}
+/**
+ * A volume's file slices side by side (tar makes the directories they need), then its slice of
+ * directories and links, which sets the directories' owners and modes and makes the links last:
+ * no link exists while the file slices write (see splitListing). Each part is checked.
+ */
+async function unpackVolumeSlices(podman, archivePath, slices, mountpoint) {
+    const [tree, ...files] = slices;
+    const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archivePath, part, mountpoint)));
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+    await unpackChecked(podman, archivePath, tree, mountpoint);
+    await refuseDevices(podman, tree.name, mountpoint);
+}
+async function unpackChecked(podman, archivePath, part, mountpoint) {
+    const sha256 = await unpackVolume(podman, archivePath, part, mountpoint);
+    if (sha256 !== part.sha256) {
+        throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
+    }
+}
+/** The largest unpacked size accepted for a checkpoint archive's top level. */
+const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
+
+;// CONCATENATED MODULE: ./src/engine/service.ts
+
+
+
+
+async function service_removeService(podman, name) {
+    await podman.forceRemove(name);
+    await removeVolumesOf(podman, name);
+}
+/**
+ * Waits for the image a cold start needs: the pull by digest when one is under way, else (the
+ * digest the key names may be gone from the registry while the name still resolves) a pull by
+ * name. Returns the warning to give when the pull by digest failed.
+ */
+async function ensureImage(plan, imageReady, options, timings) {
+    const { podman } = options;
+    const failed = await imageReady.then(() => undefined, (error) => message(error));
+    if (failed === undefined)
+        return undefined;
+    await timings
+        .time('pull', () => podman.pull(plan.spec.image))
+        .catch((e) => {
+        throw new plan_UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
+    });
+    return `pulling ${plan.spec.image} by digest failed (${failed}); pulling it by name`;
+}
+/**
+ * Starts the container and waits until it is ready; nothing is left behind when that fails.
+ * The image must be here (ensureImage).
+ */
+async function startCold(plan, options, timings) {
+    const { podman, logger } = options;
+    let id;
+    try {
+        id = await timings.time('start', () => podman.run(plan.run));
+    }
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new plan_UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
+    }
+    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
+    try {
+        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
+    }
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new plan_UpError(message(error));
+    }
+    return id;
+}
+/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
+async function warmUp(plan, options, timings) {
+    const { podman, logger } = options;
+    const { spec } = plan;
+    if (!spec.warmup)
+        return;
+    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
+    if (exitCode === 0)
+        return;
+    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
+    await podman.forceRemove(spec.name).catch(() => undefined);
+    throw new plan_UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
+}
+/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
+async function refresh(plan, options, timings) {
+    const { logger } = options;
+    const { spec } = plan;
+    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
+    if (exitCode !== 0) {
+        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
+    }
+}
+/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
+async function runLogged(command, plan, logger) {
+    const output = [];
+    const exitCode = await runShell(command, {
+        env: plan.serviceEnv,
+        onLine: (line) => {
+            logger.info(`  ${line}`);
+            output.push(line);
+            if (output.length > WARMUP_OUTPUT_LINES)
+                output.shift();
+        }
+    });
+    return { exitCode, output };
+}
+/** How much of a failed warm-up's output its error repeats. */
+const WARMUP_OUTPUT_LINES = 15;
+/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
+async function restartCold(plan, options, timings) {
+    await service_removeService(options.podman, plan.spec.name);
+    await startCold(plan, options, timings);
+    await warmUp(plan, options, timings);
+}
+async function containerId(podman, name) {
+    return (await podman.inspectContainer(name)).Id;
+}
+/** Names the port and its holder when the start failed because a port was taken. */
+async function explainStartFailure(error, podman) {
+    const text = message(error);
+    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
+    if (!port)
+        return text;
+    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
+    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/engine.ts
+// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
+// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
+//
+// `up` reads (facts.ts), decides (decide.ts), then acts: the phases (restore.ts, service.ts,
+// checkpoint.ts) each report what happened, and what follows is decided here alone.
+//
+// Failure policy, in one place (this file): anything wrong on the warm path (a failed lookup, a
+// damaged archive, a restore, refresh or readiness failure) falls back to a cold start with a
+// warning; anything wrong with checkpointing or storing is a warning and the service stays up
+// (started cold again, with a warning, when the checkpoint left it stopped and its archive could
+// not bring it back). Only a service that cannot be started at all, or a warm-up that fails,
+// fails `up`.
+
+
+
+
+
+
+
+
+
+
+
+
+
+// The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
+
+
+/**
+ * The plan `up` would follow for this spec here, without acting: what `warmstart key` prints.
+ * Throws UpError when the image is neither here nor known to its registry.
+ */
+async function planFor(spec, sources) {
+    const facts = await gatherFacts(spec, sources);
+    try {
+        return decidePlan(spec, facts);
+    }
+    catch (error) {
+        if (error instanceof UnknownImageError)
+            throw new UpError(`image ${error.message}`);
+        throw error;
+    }
+}
+async function up(spec, options) {
+    const timings = new Timings();
+    const warnings = [];
+    const { podman, store, logger } = options;
+    const warn = (message) => {
+        warnings.push(message);
+        logger.warning(message);
+    };
+    const { plan, imageReady } = await logger.group(`Prepare ${spec.name}`, async () => {
+        await clearName(spec, options);
+        const facts = await readFacts(spec, options, timings);
+        const plan = decide_decidePlan(spec, facts);
+        if (facts.image.where === 'registry')
+            logger.info(`pulling ${facts.image.pullReference} while the checkpoint is looked up`);
+        if (plan.userNamespace)
+            logger.info(`${spec.image} runs as ${facts.image.where !== 'unknown' ? facts.image.user : '?'}: using a user namespace on the host network (see docs/host-setup.md)`);
+        return { plan, imageReady: fetchImage(podman, spec.image, facts.image, timings) };
+    });
+    logger.info(`cache key: ${plan.key.key}`);
+    for (const [name, value] of Object.entries(plan.key.components)) {
+        logger.debug(`key ${name}: ${value}`);
+    }
+    const result = (outcome) => ({
+        cacheHit: outcome.cacheHit,
+        restored: outcome.restored,
+        containerId: outcome.id,
+        containerName: spec.name,
+        cacheKey: plan.key.key,
+        startupSeconds: outcome.startupSeconds,
+        checkpointBytes: outcome.bytes,
+        saved: outcome.saved,
+        timings: timings.phases(),
+        warnings
+    });
+    // The warm path.
+    let cacheHit = false;
+    const hit = plan.restore.ok ? await lookup(plan, options, timings, warn) : undefined;
+    if (!plan.restore.ok)
+        warn(`${plan.restore.reason}: starting cold without a checkpoint`);
+    if (hit) {
+        cacheHit = hit.key === plan.key.key;
+        logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
+        const restored = await logger
+            .group(`Restore ${spec.name}`, async () => {
+            const id = await restoreWarm(plan, hit, imageReady, options, timings);
+            // A restore key matched: bring the older checkpoint up to date before it is saved anew.
+            if (!cacheHit)
+                await refresh(plan, options, timings);
+            return id;
+        })
+            .then((id) => ({ ok: true, id }), (error) => ({ ok: false, reason: message(error) }));
+        if (restored.ok && cacheHit) {
+            const startupSeconds = timings.sinceStart();
+            return result({
+                cacheHit,
+                restored: true,
+                id: restored.id,
+                startupSeconds,
+                bytes: hit.bytes,
+                saved: false
+            });
+        }
+        if (restored.ok) {
+            const startupSeconds = timings.sinceStart();
+            const stored = await checkpointAndStore(plan, imageReady, options, timings, warn);
+            return result({ cacheHit, restored: true, startupSeconds, ...stored });
+        }
+        warn(`restore from ${hit.key} failed, starting cold instead: ${restored.reason}`);
+        await service_removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
+        if (cacheHit)
+            await store.discard(hit.key).catch(() => undefined);
+    }
+    // The cold path.
+    await logger.group(`Start ${spec.name}`, async () => {
+        const pulledByName = await ensureImage(plan, imageReady, options, timings);
+        if (pulledByName)
+            warn(pulledByName);
+        await startCold(plan, options, timings);
+    });
+    await warmUp(plan, options, timings);
+    const startupSeconds = timings.sinceStart();
+    const stored = await checkpointAndStore(plan, Promise.resolve(), options, timings, warn);
+    return result({ cacheHit, restored: false, startupSeconds, ...stored });
+}
+/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
+async function down(name, options) {
+    await removeService(options.podman, name);
+}
+/** A container already holding the name is an error, unless `replace` asks to remove it. */
+async function clearName(spec, options) {
+    if (!(await options.podman.containerExists(spec.name)))
+        return;
+    if (!options.replace) {
+        throw new plan_UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
+    }
+    options.logger.info(`replacing the existing container ${spec.name}`);
+    await service_removeService(options.podman, spec.name);
+}
+/**
+ * The facts `up` decides on. An image neither here nor known to its registry (no skopeo, a
+ * registry that cannot be asked without pulling) is pulled by name first, as podman would.
+ */
+async function readFacts(spec, options, timings) {
+    const facts = await facts_gatherFacts(spec, options);
+    if (facts.image.where !== 'unknown')
+        return facts;
+    await timings
+        .time('pull', () => options.podman.pull(spec.image))
+        .catch((error) => {
+        throw new plan_UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
+    });
+    const image = await readImage(options.podman, spec.image);
+    if (image.where !== 'here')
+        throw new plan_UpError(`image ${spec.image} was pulled but cannot be inspected`);
+    return { ...facts, image };
+}
+/** The store's entry for the plan's key or restore keys; a failed lookup is a warning and a miss. */
+async function lookup(plan, options, timings, warn) {
+    const { store, logger } = options;
+    const restoreKeys = restoreKeyPrefixes(plan.key.prefix, plan.spec.restoreKeys);
+    const hit = await timings
+        .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
+        .catch((error) => {
+        warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
+        return undefined;
+    });
+    if (!hit)
+        logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
+    return hit;
+}
+/**
+ * Checkpoints the running, warmed-up service and stores the archive. Never fails `up`: each
+ * failure is a warning, and the service is up afterwards whatever the checkpoint did to it.
+ */
+async function checkpointAndStore(plan, imageReady, options, timings, warn) {
+    const { podman, logger, store } = options;
+    const { spec } = plan;
+    const notSaved = async () => ({
+        id: await containerId(podman, spec.name),
+        bytes: 0,
+        saved: false
+    });
+    if (!plan.checkpoint.ok) {
+        // A CRIU problem was said when the warm path was skipped; say any other one here.
+        if (plan.restore.ok)
+            warn(`no checkpoint: ${plan.checkpoint.reason}`);
+        return notSaved();
+    }
+    if (options.checkpoint === false) {
+        logger.info('no checkpoint is made: this run does not save one');
+        return notSaved();
+    }
+    const workDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-'));
+    try {
+        const made = await logger.group(`Checkpoint ${spec.name}`, () => makeCheckpoint(plan, options, timings, workDir));
+        if (!made.made) {
+            warn(`no checkpoint: ${made.reason}`);
+            if (made.service === 'stopped') {
+                warn(`the checkpoint left ${spec.name} stopped: starting it again cold, warm-up included`);
+                await restartCold(plan, options, timings);
+            }
+            return notSaved();
+        }
+        if (made.service === 'stopped') {
+            // The archive may be fine; only the container could not be resumed in place. Import it.
+            warn(`resuming ${spec.name} in place failed, importing its checkpoint instead: ${made.resumeFailure}`);
+            await service_removeService(podman, spec.name);
+            try {
+                await timings.time('resume', () => restoreArchive(plan, made.archive, made.parts, imageReady, options, timings));
+            }
+            catch (error) {
+                warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
+                await service_removeService(podman, spec.name);
+                await restartCold(plan, options, timings);
+                return notSaved();
+            }
+        }
+        const metadata = buildManifest({
+            key: plan.key,
+            sha256: made.sha256,
+            bytes: made.bytes,
+            parts: made.parts,
+            image: spec.image,
+            createdAt: new Date()
+        });
+        const outcome = await timings
+            .time('store', () => store.save(plan.key.key, made.archive, metadata))
+            .catch((error) => {
+            warn(`the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`);
+            return { saved: false, bytes: made.bytes, reason: undefined };
+        });
+        if (outcome.saved)
+            logger.info(`stored ${formatBytes(made.bytes)} under ${plan.key.key}`);
+        else if (outcome.reason)
+            logger.info(`not stored: ${outcome.reason}`);
+        return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: outcome.saved };
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.rmSync)(workDir, { recursive: true, force: true });
+    }
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -101232,7 +101388,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7820);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8149);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

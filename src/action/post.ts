@@ -3,7 +3,7 @@
 import * as core from '@actions/core'
 import { rmdirSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { down, formatBytes, message } from '../engine.js'
+import { down, formatBytes, message } from '../engine/engine.js'
 import { Podman } from '../podman.js'
 import { ActionsCacheStore } from '../store/actions-cache.js'
 import type { PhaseTimings } from '../timings.js'

@@ -1,14 +1,18 @@
 // The command line: parse, run the engine, print. No logic of its own beyond that.
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { down, formatBytes, message, up, UpError, type UpResult } from '../engine.js'
-import { HostReader } from '../host.js'
-import { composeKey } from '../key.js'
+import {
+  down,
+  formatBytes,
+  message,
+  planFor,
+  up,
+  UpError,
+  type UpResult
+} from '../engine/engine.js'
 import { consoleLogger, silentLogger } from '../logger.js'
 import { Podman } from '../podman.js'
-import { needsUserNamespace } from '../userns.js'
 import { parseSpec, SpecError, type RawSpec, type ServiceSpec } from '../spec.js'
-import { warmupScriptContents } from '../engine.js'
 import { LocalDirectoryStore, defaultStoreDir } from '../store/local.js'
 import { HELP } from './help.js'
 import { parseCommand, UsageError, type Command } from './parse.js'
@@ -58,21 +62,8 @@ async function execute(command: Command, io: Io): Promise<number> {
     }
     case 'key': {
       const spec = loadSpec(command.spec, command.specFile)
-      const podman = new Podman({ logger: silentLogger })
-      const image = await podman.inspectImage(spec.image).catch((error: unknown) => {
-        throw new Error(`image ${spec.image} is not here (pull it first): ${message(error)}`)
-      })
-      const host = new HostReader({ podman })
-      const key = composeKey({
-        spec,
-        imageId: image.Digest ?? image.Id,
-        warmupScript: warmupScriptContents(spec.warmup),
-        host: await host.fingerprint(await host.criuStatus()),
-        userNamespace: needsUserNamespace(
-          { canDumpOtherUsers: host.canDumpOtherUsers() },
-          image.Config?.User
-        )
-      })
+      // The same facts and decision as `up`: the key printed is the key `up` uses.
+      const { key } = await planFor(spec, { podman: new Podman({ logger: silentLogger }) })
       if (command.json)
         io.stdout(
           `${JSON.stringify(command.explain ? { 'cache-key': key.key, components: key.components } : { 'cache-key': key.key })}\n`

@@ -1,122 +1,94 @@
 // The cold path's last step: checkpoint the warmed-up service with it stopped, archive its volumes
-// in slices, resume it, lay the parts end to end in one archive, and hand it to the store. Every
-// failure here is a warning: the service stays up.
+// in slices, resume it, and lay the parts end to end in one archive. It reports what it made and
+// the state it left the service in; what follows (store it, resume from the archive, start cold
+// again) is the engine's decision (src/engine/engine.ts).
 import { createHash } from 'node:crypto'
-import {
-  createReadStream,
-  createWriteStream,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  statSync
-} from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
+import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { finished, pipeline } from 'node:stream/promises'
-import { compressArchive } from './archive.js'
-import type { ArchivePart } from './layout.js'
-import { buildManifest } from './manifest.js'
-import { formatBytes, message, type EngineOptions, type Plan } from './plan.js'
-import { waitUntilReady } from './ready.js'
-import { restoreArchive } from './restore.js'
-import { containerId, probeContext, removeService, restartCold } from './service.js'
-import type { Timings } from './timings.js'
+import { compressArchive } from '../archive.js'
+import type { ArchivePart } from '../layout.js'
+import { waitUntilReady } from '../ready.js'
+import type { Timings } from '../timings.js'
 import {
   archiveVolume,
   containerVolumes,
   type ContainerVolume,
   type VolumeSlice
-} from './volumes.js'
+} from '../volumes.js'
+import { message, probeContext, type EngineOptions, type Plan } from './plan.js'
 
-/** Checkpoints the warmed-up service and hands the archive to the store; failures only warn. */
-export async function checkpointAndStore(
+/** Where the service stands after a checkpoint attempt. */
+export type ServiceState = 'running' | 'stopped'
+
+export type CheckpointResult =
+  | {
+      made: true
+      /** The archive, in the work directory: parts end to end. */
+      archive: string
+      parts: ArchivePart[]
+      sha256: string
+      bytes: number
+      service: ServiceState
+      /** Why the service could not be resumed in place, when it is stopped. */
+      resumeFailure?: string
+    }
+  | { made: false; reason: string; service: ServiceState }
+
+/**
+ * Checkpoints the running service into `workDir` and resumes it in place. Never throws for a
+ * failure of its own: the result says what was made and whether the service runs.
+ */
+export async function makeCheckpoint(
   plan: Plan,
   options: EngineOptions,
   timings: Timings,
-  warn: (message: string) => void
-): Promise<{ id: string; bytes: number; saved: boolean }> {
-  const { podman, logger, store } = options
-  const { spec } = plan
-  const notSaved = async () => ({
-    id: await containerId(podman, spec.name),
-    bytes: 0,
-    saved: false
-  })
-  if (!plan.criu.ok) return notSaved()
-  if (options.checkpoint === false) {
-    logger.info('no checkpoint is made: this run does not save one')
-    return notSaved()
-  }
-  if (plan.noCheckpointReason) {
-    warn(`no checkpoint: ${plan.noCheckpointReason}`)
-    return notSaved()
-  }
-  const workDir = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-'))
+  workDir: string
+): Promise<CheckpointResult> {
+  const compress = options.compress !== 'none'
+  const made = await checkpointConsistently(plan, options, timings, workDir, compress)
+  if (!made.made) return made
+  // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
+  // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
   try {
-    const compress = options.compress !== 'none'
-    const made = await logger.group(`Checkpoint ${spec.name}`, () =>
-      checkpointConsistently(plan, options, timings, workDir, compress, warn)
-    )
-    if (!made.ok) return notSaved()
-    // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
-    // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
     let checkpointFile = made.checkpoint
     if (compress) {
       checkpointFile = `${made.checkpoint}.zst`
       await timings.time('compress', () => compressArchive(made.checkpoint, checkpointFile))
     }
-    const archive = join(workDir, `${spec.name}.checkpoint`)
+    const archive = join(workDir, `${plan.spec.name}.checkpoint`)
     const { parts, sha256 } = await timings.time('assemble', () =>
       assembleArchive(archive, checkpointFile, made.volumes)
     )
-    const bytes = statSync(archive).size
-    if (!made.resumed) {
-      // The archive may be fine; only the container could not be resumed in place. Import it.
-      await removeService(podman, spec.name)
-      try {
-        await timings.time('resume', () => restoreArchive(plan, archive, parts, options, timings))
-      } catch (error) {
-        warn(
-          `importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`
-        )
-        await restartCold(plan, options, timings)
-        return notSaved()
-      }
-    }
-    const metadata = buildManifest({
-      key: plan.key,
-      sha256,
-      bytes,
+    return {
+      made: true,
+      archive,
       parts,
-      image: spec.image,
-      createdAt: new Date()
-    })
-    const outcome = await timings
-      .time('store', () => store.save(plan.key.key, archive, metadata))
-      .catch((error: unknown) => {
-        warn(
-          `the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`
-        )
-        return { saved: false, bytes, reason: undefined }
-      })
-    if (outcome.saved) logger.info(`stored ${formatBytes(bytes)} under ${plan.key.key}`)
-    else if (outcome.reason) logger.info(`not stored: ${outcome.reason}`)
-    return { id: await containerId(podman, spec.name), bytes, saved: outcome.saved }
-  } finally {
-    rmSync(workDir, { recursive: true, force: true })
+      sha256,
+      bytes: statSync(archive).size,
+      service: made.resumeFailure ? 'stopped' : 'running',
+      resumeFailure: made.resumeFailure
+    }
+  } catch (error) {
+    return {
+      made: false,
+      reason: `the archive could not be assembled: ${message(error)}`,
+      service: made.resumeFailure ? 'stopped' : 'running'
+    }
   }
 }
 
-/** What a checkpoint left in the work directory: the podman export and one tar per volume. */
+/** What a checkpoint left in the work directory: the podman export and the volumes' slices. */
 type Checkpointed =
-  | { ok: false }
+  | { made: false; reason: string; service: ServiceState }
   | {
-      ok: true
+      made: true
       /** podman's export, without the volumes' contents. */
       checkpoint: string
       volumes: Array<{ volume: ContainerVolume; slices: VolumeSlice[] }>
-      /** Whether the service runs again (false: it must be imported from the archive). */
-      resumed: boolean
+      /** Why the service could not be resumed in place; undefined when it runs again. */
+      resumeFailure?: string
     }
 
 /**
@@ -130,8 +102,7 @@ async function checkpointConsistently(
   options: EngineOptions,
   timings: Timings,
   workDir: string,
-  compress: boolean,
-  warn: (message: string) => void
+  compress: boolean
 ): Promise<Checkpointed> {
   const { podman } = options
   const { spec } = plan
@@ -139,8 +110,11 @@ async function checkpointConsistently(
   try {
     volumes = await containerVolumes(podman, spec.name)
   } catch (error) {
-    warn(`no checkpoint: the volumes of ${spec.name} cannot be read: ${message(error)}`)
-    return { ok: false }
+    return {
+      made: false,
+      reason: `the volumes of ${spec.name} cannot be read: ${message(error)}`,
+      service: 'running'
+    }
   }
   const checkpoint = join(workDir, 'checkpoint.tar')
   try {
@@ -155,12 +129,15 @@ async function checkpointConsistently(
       })
     )
   } catch (error) {
-    warn(`checkpoint failed, the service keeps running without one: ${message(error)}`)
-    const running = (await podman.inspectContainer(spec.name)).State.Running
-    if (running) return { ok: false }
-    // CRIU stopped it after all: start again cold, without another checkpoint attempt.
-    await restartCold(plan, options, timings)
-    return { ok: false }
+    const running = await podman
+      .inspectContainer(spec.name)
+      .then((info) => info.State.Running)
+      .catch(() => false)
+    return {
+      made: false,
+      reason: `checkpoint failed: ${message(error)}`,
+      service: running ? 'running' : 'stopped'
+    }
   }
   let archived: Array<{ volume: ContainerVolume; slices: VolumeSlice[] }> = []
   let volumeError: unknown
@@ -179,24 +156,23 @@ async function checkpointConsistently(
   } catch (error) {
     volumeError = error
   }
-  const resumed = await resumeInPlace(plan, options, timings, warn)
+  const resumeFailure = await resumeInPlace(plan, options, timings)
   if (volumeError) {
-    warn(
-      `no checkpoint: the volumes of ${spec.name} could not be archived: ${message(volumeError)}`
-    )
-    if (!resumed) await restartCold(plan, options, timings)
-    return { ok: false }
+    return {
+      made: false,
+      reason: `the volumes of ${spec.name} could not be archived: ${message(volumeError)}`,
+      service: resumeFailure ? 'stopped' : 'running'
+    }
   }
-  return { ok: true, checkpoint, volumes: archived, resumed }
+  return { made: true, checkpoint, volumes: archived, resumeFailure }
 }
 
-/** Restores the just checkpointed service in place; false (with a warning) when it failed. */
+/** Restores the just checkpointed service in place; returns why not when it failed. */
 async function resumeInPlace(
   plan: Plan,
   options: EngineOptions,
-  timings: Timings,
-  warn: (message: string) => void
-): Promise<boolean> {
+  timings: Timings
+): Promise<string | undefined> {
   const { podman } = options
   const { spec } = plan
   try {
@@ -206,14 +182,11 @@ async function resumeInPlace(
         fileLocks: spec.fileLocks,
         tcpEstablished: spec.tcpEstablished
       })
-      await waitUntilReady(plan.probe, probeContext(plan, options), spec.readyTimeoutSeconds)
+      await waitUntilReady(plan.probe, probeContext(plan, podman), spec.readyTimeoutSeconds)
     })
-    return true
+    return undefined
   } catch (error) {
-    warn(
-      `resuming ${spec.name} in place failed, importing its checkpoint instead: ${message(error)}`
-    )
-    return false
+    return message(error)
   }
 }
 

@@ -2,13 +2,13 @@
 // that fails it. Shared by the engine's parts: src/engine.ts (up, down), src/service.ts (starting
 // and warming the service), src/restore.ts (the warm path), src/checkpoint.ts (the cold path's
 // checkpoint).
-import type { HostReader, CriuStatus } from './host.js'
-import type { CacheKey } from './key.js'
-import type { Logger } from './logger.js'
-import { PodmanError, type Podman, type RunOptions } from './podman.js'
-import type { Probe } from './ready.js'
-import type { ServiceSpec } from './spec.js'
-import type { CheckpointStore } from './store/store.js'
+import type { HostReader } from '../host.js'
+import type { CacheKey } from '../key.js'
+import type { Logger } from '../logger.js'
+import { PodmanError, type Podman, type RunOptions } from '../podman.js'
+import type { Probe } from '../ready.js'
+import type { ServiceSpec } from '../spec.js'
+import type { CheckpointStore } from '../store/store.js'
 
 export interface EngineOptions {
   podman: Podman
@@ -37,21 +37,27 @@ export class UpError extends Error {
   }
 }
 
-/** Everything about one `up`, gathered before anything starts. */
+/** Whether a step can be tried here, and why not when it cannot. */
+export type Possible = { ok: true } | { ok: false; reason: string }
+
+/** Everything about one `up`, decided before anything starts (see decide.ts). */
 export interface Plan {
   spec: ServiceSpec
   run: RunOptions
+  /** Whether the service runs in a user namespace (see src/userns.ts). */
+  userNamespace: boolean
   probe: Probe
   key: CacheKey
-  criu: CriuStatus
-  /** Why no checkpoint can be made here, if none can. */
-  noCheckpointReason?: string
+  /** Whether a checkpoint can be restored here (CRIU works). */
+  restore: Possible
+  /** Whether a checkpoint can be made here (CRIU works, and the service's ports allow it). */
+  checkpoint: Possible
   serviceEnv: Record<string, string>
-  /**
-   * Settles when the image is here (it may still be pulling by digest: see src/image.ts); the
-   * cold path replaces a failed pull with a pull by name (ensureImage).
-   */
-  imageReady: Promise<void>
+}
+
+/** What readiness probes of the plan's service need. */
+export function probeContext(plan: Plan, podman: Podman) {
+  return { podman, container: plan.spec.name, env: plan.serviceEnv }
 }
 
 export function message(error: unknown): string {

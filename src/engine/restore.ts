@@ -13,27 +13,27 @@ import {
 import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { archiveProblems, inspectArchive, streamRange } from './archive.js'
+import { archiveProblems, inspectArchive, streamRange } from '../archive.js'
 import {
   decodeParts,
   volumeGroups,
   type ArchivePart,
   type CheckpointPart,
   type VolumePart
-} from './layout.js'
-import { manifestDifferences } from './manifest.js'
-import { formatBytes, message, type EngineOptions, type Plan } from './plan.js'
-import type { Podman } from './podman.js'
-import { waitUntilReady } from './ready.js'
-import { probeContext } from './service.js'
-import type { StoreHit } from './store/store.js'
-import type { Timings } from './timings.js'
-import { chooseVolumeStorage, createVolumeFor, refuseDevices, unpackVolume } from './volumes.js'
+} from '../layout.js'
+import { manifestDifferences } from '../manifest.js'
+import { formatBytes, message, probeContext, type EngineOptions, type Plan } from './plan.js'
+import type { Podman } from '../podman.js'
+import { waitUntilReady } from '../ready.js'
+import type { StoreHit } from '../store/store.js'
+import type { Timings } from '../timings.js'
+import { chooseVolumeStorage, createVolumeFor, refuseDevices, unpackVolume } from '../volumes.js'
 
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
 export async function restoreWarm(
   plan: Plan,
   hit: StoreHit,
+  imageReady: Promise<void>,
   options: EngineOptions,
   timings: Timings
 ): Promise<string> {
@@ -49,6 +49,7 @@ export async function restoreWarm(
     plan,
     hit.archivePath,
     decodeParts(hit.metadata.parts, bytes),
+    imageReady,
     options,
     timings
   )
@@ -57,12 +58,15 @@ export async function restoreWarm(
 /**
  * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
  * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
- * processes and waits until the service answers. What a failure leaves is for the caller to remove.
+ * processes and waits until the service answers (the image must be here: `imageReady`). What a
+ * failure leaves is for the caller to remove. Also how the cold path resumes a service whose
+ * in-place restore failed, from the archive it just made.
  */
 export async function restoreArchive(
   plan: Plan,
   archivePath: string,
   parts: ArchivePart[],
+  imageReady: Promise<void>,
   options: EngineOptions,
   timings: Timings
 ): Promise<string> {
@@ -99,7 +103,7 @@ export async function restoreArchive(
       if (failed) throw failed.reason
       return (settled[0] as PromiseFulfilledResult<string>).value
     })
-    await plan.imageReady.catch((error: unknown) => {
+    await imageReady.catch((error: unknown) => {
       throw new Error(`the image could not be pulled by digest: ${message(error)}`)
     })
     const id = await timings.time('restore', () =>
@@ -112,7 +116,7 @@ export async function restoreArchive(
       })
     )
     await timings.time('ready', () =>
-      waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds)
+      waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds)
     )
     return id
   } finally {

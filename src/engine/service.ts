@@ -1,13 +1,12 @@
 // The service's container on the host: start it cold and wait until it is ready, run the warm-up
 // or the refresh, remove it with the volumes warmstart made for it.
-import type { Logger } from './logger.js'
-import { message, UpError, type EngineOptions, type Plan } from './plan.js'
-import type { Podman } from './podman.js'
-import { describeProbe, waitUntilReady } from './ready.js'
-import { runShell } from './shell.js'
-import { hostPorts, type ServiceSpec } from './spec.js'
-import type { Timings } from './timings.js'
-import { removeVolumesOf } from './volumes.js'
+import type { Logger } from '../logger.js'
+import { message, probeContext, UpError, type EngineOptions, type Plan } from './plan.js'
+import type { Podman } from '../podman.js'
+import { describeProbe, waitUntilReady } from '../ready.js'
+import { runShell } from '../shell.js'
+import type { Timings } from '../timings.js'
+import { removeVolumesOf } from '../volumes.js'
 
 export async function removeService(podman: Podman, name: string): Promise<void> {
   await podman.forceRemove(name)
@@ -17,24 +16,26 @@ export async function removeService(podman: Podman, name: string): Promise<void>
 /**
  * Waits for the image a cold start needs: the pull by digest when one is under way, else (the
  * digest the key names may be gone from the registry while the name still resolves) a pull by
- * name, with a warning. Afterwards the plan's image is ready for every later start.
+ * name. Returns the warning to give when the pull by digest failed.
  */
 export async function ensureImage(
   plan: Plan,
+  imageReady: Promise<void>,
   options: EngineOptions,
-  timings: Timings,
-  warn: (message: string) => void
-): Promise<void> {
+  timings: Timings
+): Promise<string | undefined> {
   const { podman } = options
-  await plan.imageReady.catch(async (error: unknown) => {
-    warn(`pulling ${plan.spec.image} by digest failed (${message(error)}); pulling it by name`)
-    await timings
-      .time('pull', () => podman.pull(plan.spec.image))
-      .catch((e: unknown) => {
-        throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`)
-      })
-  })
-  plan.imageReady = Promise.resolve()
+  const failed = await imageReady.then(
+    () => undefined,
+    (error: unknown) => message(error)
+  )
+  if (failed === undefined) return undefined
+  await timings
+    .time('pull', () => podman.pull(plan.spec.image))
+    .catch((e: unknown) => {
+      throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`)
+    })
+  return `pulling ${plan.spec.image} by digest failed (${failed}); pulling it by name`
 }
 
 /**
@@ -59,7 +60,7 @@ export async function startCold(
   logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`)
   try {
     await timings.time('ready', () =>
-      waitUntilReady(plan.probe, probeContext(plan, options), plan.spec.readyTimeoutSeconds)
+      waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds)
     )
   } catch (error) {
     await podman.forceRemove(plan.spec.name).catch(() => undefined)
@@ -129,23 +130,6 @@ export async function restartCold(
   await removeService(options.podman, plan.spec.name)
   await startCold(plan, options, timings)
   await warmUp(plan, options, timings)
-}
-
-/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
-export function serviceEnvironment(spec: ServiceSpec): Record<string, string> {
-  const env: Record<string, string> = {
-    WARMSTART_CONTAINER: spec.name,
-    WARMSTART_IMAGE: spec.image,
-    WARMSTART_HOST: '127.0.0.1'
-  }
-  const ports = hostPorts(spec.ports)
-  if (ports[0]) env.WARMSTART_PORT = String(ports[0].host)
-  for (const port of ports) env[`WARMSTART_PORT_${port.container}`] = String(port.host)
-  return env
-}
-
-export function probeContext(plan: Plan, options: EngineOptions) {
-  return { podman: options.podman, container: plan.spec.name, env: plan.serviceEnv }
 }
 
 export async function containerId(podman: Podman, name: string): Promise<string> {

@@ -1,0 +1,70 @@
+// Decide: from what was read (facts.ts), how the service runs, what `up` may try, and the key.
+// Pure: no podman, no files, no clock. `up`, `warmstart key`, the Action and the benchmark all
+// come through here, so the key a user asks for is the key `up` uses.
+import { composeKey } from '../key.js'
+import type { RunOptions } from '../podman.js'
+import { parseProbe } from '../ready.js'
+import { hostPorts, type ServiceSpec } from '../spec.js'
+import { USERNS_RUN_OPTIONS, needsUserNamespace } from '../userns.js'
+import type { Facts } from './facts.js'
+import type { Plan } from './plan.js'
+
+export class UnknownImageError extends Error {
+  constructor(reason: string) {
+    super(reason)
+    this.name = 'UnknownImageError'
+  }
+}
+
+/** The plan for one `up`; throws UnknownImageError when the image's identity is not known. */
+export function decidePlan(spec: ServiceSpec, facts: Facts): Plan {
+  if (facts.image.where === 'unknown') throw new UnknownImageError(facts.image.reason)
+  const imageUser = facts.image.user
+  const criuProblem = facts.criu.ok ? undefined : (facts.criu.reason ?? 'CRIU does not work here')
+  let userNamespace = needsUserNamespace({ canDumpOtherUsers: facts.canDumpOtherUsers }, imageUser)
+  let portProblem: string | undefined
+  if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
+    // In a user namespace the service shares the host's network and cannot be remapped: run it
+    // as asked, without a checkpoint that could never be made.
+    userNamespace = false
+    portProblem = `${spec.image} runs as user ${imageUser}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`
+  }
+  const checkpointProblem = criuProblem ?? portProblem
+  const run: RunOptions = {
+    image: spec.image,
+    name: spec.name,
+    ports: userNamespace ? [] : spec.ports,
+    env: spec.env,
+    options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
+    command: spec.command
+  }
+  return {
+    spec,
+    run,
+    userNamespace,
+    probe: parseProbe(spec.ready, spec.ports),
+    key: composeKey({
+      spec,
+      imageId: facts.image.identity,
+      warmupScript: facts.warmupScript,
+      host: facts.host,
+      userNamespace
+    }),
+    restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
+    checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
+    serviceEnv: serviceEnvironment(spec)
+  }
+}
+
+/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
+export function serviceEnvironment(spec: ServiceSpec): Record<string, string> {
+  const env: Record<string, string> = {
+    WARMSTART_CONTAINER: spec.name,
+    WARMSTART_IMAGE: spec.image,
+    WARMSTART_HOST: '127.0.0.1'
+  }
+  const ports = hostPorts(spec.ports)
+  if (ports[0]) env.WARMSTART_PORT = String(ports[0].host)
+  for (const port of ports) env[`WARMSTART_PORT_${port.container}`] = String(port.host)
+  return env
+}
