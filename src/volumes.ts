@@ -249,6 +249,31 @@ export async function unpackVolume(
   return hash.digest('hex')
 }
 
+/**
+ * Makes `directories` (relative paths, checked here) inside a fresh volume, before its file slices
+ * unpack side by side. GNU tar, finding a file's parent missing, makes the parents and retries
+ * only when it made one itself: when another tar made it in between, it fails with "Cannot open:
+ * No such file or directory" (seen here on PostgreSQL's base/1; pghoard issue 452 traces it).
+ * The volume holds no link yet, so nothing can lead these outside it.
+ */
+export async function makeDirectories(
+  podman: Podman,
+  mountpoint: string,
+  directories: string[]
+): Promise<void> {
+  const relative = directories.map((dir) => dir.replace(/^(\.\/)+/, '').replace(/\/+$/, ''))
+  const unsafe = relative.find((dir) => dir.startsWith('/') || dir.split('/').includes('..'))
+  if (unsafe !== undefined) throw new Error(`refusing to make directory ${unsafe} in a volume`)
+  const wanted = relative.filter((dir) => dir && dir !== '.')
+  if (!wanted.length) return
+  const argv = podman.asRoot(['sh', '-c', 'cd "$1" && xargs -0 mkdir -p --', 'sh', mountpoint])
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] })
+  const exited = exitOf(child, `making the directories of volume ${mountpoint}`)
+  child.stdin?.on('error', () => undefined)
+  child.stdin?.end(wanted.join('\0'))
+  await exited
+}
+
 /** Throws when the volume holds a device node: a checkpoint's volume holds data files. */
 export async function refuseDevices(
   podman: Podman,

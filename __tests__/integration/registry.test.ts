@@ -3,7 +3,7 @@
 // pulls it by that digest while the checkpoint is looked up. A cold job, then a job whose image was
 // removed again, which restores warm onto the image pulled by digest.
 import { afterAll, beforeAll, expect, test } from '@jest/globals'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -85,6 +85,17 @@ afterAll(async () => {
   dir.remove()
 })
 
+const cli = new URL('../../dist/cli/index.js', import.meta.url).pathname
+
+/** The bundled CLI, seeing the test's registry as a user's shell would. */
+function warmstart(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync('node', [cli, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CONTAINERS_REGISTRIES_CONF: registriesConf() }
+  })
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr }
+}
+
 function image(): string {
   return `127.0.0.1:${registryPort}/warmstart/redis:7`
 }
@@ -163,4 +174,50 @@ test('a digest that cannot be pulled: the warm job falls back cold, pulling by n
     /restore from .* failed, starting cold instead: the image could not be pulled by digest/
   )
   expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+})
+
+test('warmstart key equals the cache-key of up: the image here after a push and a retag, and known only from its registry', async () => {
+  const port = await freePort()
+  const store = join(dir.path, 'store-key')
+  const retagged = 'localhost/warmstart/redis-retagged:7'
+  const flags = (image: string) => [
+    '--image',
+    image,
+    '--name',
+    name,
+    '--ports',
+    `127.0.0.1:${port}:6379`,
+    '--warmup',
+    'redis-cli -p "$WARMSTART_PORT" set warmed yes'
+  ]
+  const keyOf = (image: string): string => {
+    const run = warmstart('key', ...flags(image), '--json')
+    expect(run.stderr).toBe('')
+    return (JSON.parse(run.stdout) as { 'cache-key': string })['cache-key']
+  }
+  const upKeyOf = (image: string): string => {
+    const run = warmstart('up', ...flags(image), '--store', store, '--json', '--replace')
+    expect(run.status).toBe(0)
+    return (JSON.parse(run.stdout) as { 'cache-key': string })['cache-key']
+  }
+  // Pushed (it now carries the registry's repository digest beside its own) and retagged.
+  await podman.podman(['push', '--quiet', IMAGES.redis, image()])
+  await podman.podman(['tag', IMAGES.redis, retagged])
+  try {
+    const here = keyOf(IMAGES.redis)
+    expect(upKeyOf(IMAGES.redis)).toBe(here)
+    expect(keyOf(retagged)).toBe(here)
+    expect(upKeyOf(retagged)).toBe(here)
+
+    // Only in its registry: composed from what the registry says, without pulling.
+    await podman.attempt(['rmi', image()])
+    expect(await podman.imageExists(image())).toBe(false)
+    const fromRegistry = keyOf(image())
+    expect(await podman.imageExists(image())).toBe(false)
+    expect(fromRegistry).toBe(here)
+    expect(upKeyOf(image())).toBe(here)
+  } finally {
+    await down(name, { podman })
+    await podman.attempt(['rmi', retagged])
+  }
 })

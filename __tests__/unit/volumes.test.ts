@@ -1,6 +1,10 @@
 import { describe, expect, test } from '@jest/globals'
 import type { VolumeStorageSetting } from '../../src/spec.js'
-import { chooseVolumeStorage, splitListing } from '../../src/volumes.js'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Podman } from '../../src/podman.js'
+import { chooseVolumeStorage, makeDirectories, splitListing } from '../../src/volumes.js'
 
 /** `find -printf '%y %n %s %P\0'` output for these entries. */
 function listing(entries: Array<[string, number, number, string]>): Buffer {
@@ -73,4 +77,34 @@ describe('chooseVolumeStorage', () => {
   ])('%s with %d bytes on a host of %d: %s', (setting, bytes, memory, expected) => {
     expect(chooseVolumeStorage(setting, bytes, memory)).toBe(expected)
   })
+})
+
+describe('makeDirectories', () => {
+  const podman = new Podman({ uid: process.getuid?.() ?? 0 })
+
+  test('makes every directory of the listing, nested and shared, before the slices unpack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warmstart-test-mkdirs-'))
+    try {
+      await makeDirectories(podman, dir, ['./base/', './base/1/', 'global', './pg wal/archive'])
+      for (const path of ['base/1', 'global', 'pg wal/archive'])
+        expect(statSync(join(dir, path)).isDirectory()).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test.each(['../outside', 'base/../../outside', '/etc/outside'])(
+    'refuses %s, making nothing',
+    async (path) => {
+      const dir = mkdtempSync(join(tmpdir(), 'warmstart-test-mkdirs-'))
+      try {
+        await expect(makeDirectories(podman, dir, ['fine', path])).rejects.toThrow(
+          /refusing to make directory/
+        )
+        expect(readdirSync(dir)).toEqual([])
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  )
 })

@@ -2356,6 +2356,28 @@ async function unpackVolume(podman, archivePath, part, mountpoint) {
     await exited;
     return hash.digest('hex');
 }
+/**
+ * Makes `directories` (relative paths, checked here) inside a fresh volume, before its file slices
+ * unpack side by side. GNU tar, finding a file's parent missing, makes the parents and retries
+ * only when it made one itself: when another tar made it in between, it fails with "Cannot open:
+ * No such file or directory" (seen here on PostgreSQL's base/1; pghoard issue 452 traces it).
+ * The volume holds no link yet, so nothing can lead these outside it.
+ */
+async function makeDirectories(podman, mountpoint, directories) {
+    const relative = directories.map((dir) => dir.replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
+    const unsafe = relative.find((dir) => dir.startsWith('/') || dir.split('/').includes('..'));
+    if (unsafe !== undefined)
+        throw new Error(`refusing to make directory ${unsafe} in a volume`);
+    const wanted = relative.filter((dir) => dir && dir !== '.');
+    if (!wanted.length)
+        return;
+    const argv = podman.asRoot(['sh', '-c', 'cd "$1" && xargs -0 mkdir -p --', 'sh', mountpoint]);
+    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+    const exited = exitOf(child, `making the directories of volume ${mountpoint}`);
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(wanted.join('\0'));
+    await exited;
+}
 /** Throws when the volume holds a device node: a checkpoint's volume holds data files. */
 async function refuseDevices(podman, name, mountpoint) {
     const found = await runAsRoot(podman, [
@@ -3442,6 +3464,15 @@ async function checkCheckpointPart(archivePath, part, decompressTo) {
  */
 async function unpackVolumeSlices(podman, archivePath, slices, mountpoint) {
     const [tree, ...files] = slices;
+    // Every directory first, from the tree slice's listing (checked against its SHA-256): tars
+    // running side by side race to make shared parents (see makeDirectories).
+    const listing = await inspectArchive(archivePath, { range: tree });
+    if (listing.sha256 !== tree.sha256) {
+        throw new Error(`the part of volume ${tree.name} has SHA-256 ${listing.sha256}, ${tree.sha256} was stored (damaged?)`);
+    }
+    if (listing.unreadable)
+        throw new Error(`volume ${tree.name}: ${listing.unreadable}`);
+    await makeDirectories(podman, mountpoint, listing.entries.filter((entry) => entry.type === '5').map((entry) => entry.path));
     const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archivePath, part, mountpoint)));
     const failed = settled.find((result) => result.status === 'rejected');
     if (failed)

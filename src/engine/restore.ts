@@ -27,7 +27,13 @@ import type { Podman } from '../podman.js'
 import { waitUntilReady } from '../ready.js'
 import type { StoreHit } from '../store/store.js'
 import type { Timings } from '../timings.js'
-import { chooseVolumeStorage, createVolumeFor, refuseDevices, unpackVolume } from '../volumes.js'
+import {
+  chooseVolumeStorage,
+  createVolumeFor,
+  makeDirectories,
+  refuseDevices,
+  unpackVolume
+} from '../volumes.js'
 
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
 export async function restoreWarm(
@@ -179,6 +185,20 @@ async function unpackVolumeSlices(
   mountpoint: string
 ): Promise<void> {
   const [tree, ...files] = slices as [VolumePart, ...VolumePart[]]
+  // Every directory first, from the tree slice's listing (checked against its SHA-256): tars
+  // running side by side race to make shared parents (see makeDirectories).
+  const listing = await inspectArchive(archivePath, { range: tree })
+  if (listing.sha256 !== tree.sha256) {
+    throw new Error(
+      `the part of volume ${tree.name} has SHA-256 ${listing.sha256}, ${tree.sha256} was stored (damaged?)`
+    )
+  }
+  if (listing.unreadable) throw new Error(`volume ${tree.name}: ${listing.unreadable}`)
+  await makeDirectories(
+    podman,
+    mountpoint,
+    listing.entries.filter((entry) => entry.type === '5').map((entry) => entry.path)
+  )
   const settled = await Promise.allSettled(
     files.map((part) => unpackChecked(podman, archivePath, part, mountpoint))
   )
