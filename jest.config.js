@@ -9,7 +9,7 @@ const common = {
 }
 
 export default {
-  testSequencer: '<rootDir>/__tests__/sequencer.cjs',
+  testSequencer: '<rootDir>/__tests__/sequencer.mjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
     {

@@ -3,7 +3,10 @@
 // once hid a test that passed only after another had run. .ci/run sets the seed, passes the same
 // one to jest's --seed (which shuffles the tests inside each file), and prints it: a failure that
 // depends on the order is reproduced with that seed.
-const Sequencer = require('@jest/test-sequencer').default
+import sequencer from '@jest/test-sequencer'
+
+// A CommonJS module: its classes arrive as the default export's properties.
+const Sequencer = sequencer.default ?? sequencer
 
 /** mulberry32: a small, well-known seeded generator; the same seed gives the same order anywhere. */
 function generator(seed) {
@@ -33,4 +36,4 @@ class SeededSequencer extends Sequencer {
   }
 }
 
-module.exports = SeededSequencer
+export default SeededSequencer
