@@ -41,6 +41,13 @@ export class Timings {
   }
 }
 
+/** `start 1.2 s, ready 0.3 s`: the phases as the log, the CLI and the job summary show them. */
+export function describePhases(timings: PhaseTimings): string {
+  return Object.entries(timings)
+    .map(([phase, seconds]) => `${phase} ${(seconds as number).toFixed(1)} s`)
+    .join(', ')
+}
+
 function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000
 }

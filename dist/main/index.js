@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8149:
+/***/ 6253:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41896,6 +41896,12 @@ class Timings {
         return { ...this.spent };
     }
 }
+/** `start 1.2 s, ready 0.3 s`: the phases as the log, the CLI and the job summary show them. */
+function describePhases(timings) {
+    return Object.entries(timings)
+        .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`)
+        .join(', ');
+}
 function round(seconds) {
     return Math.round(seconds * 1000) / 1000;
 }
@@ -44186,7 +44192,8 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
             warn(`resuming ${spec.name} in place failed, importing its checkpoint instead: ${made.resumeFailure}`);
             await service_removeService(podman, spec.name);
             try {
-                await timings.time('resume', () => restoreArchive(plan, made.archive, made.parts, imageReady, options, timings));
+                // Timed by its own phases (unpack, restore, ready): a phase around them would count twice.
+                await restoreArchive(plan, made.archive, made.parts, imageReady, options, timings);
             }
             catch (error) {
                 warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
@@ -44207,17 +44214,42 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
             .time('store', () => store.save(plan.key.key, made.archive, metadata))
             .catch((error) => {
             warn(`the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`);
-            return { saved: false, bytes: made.bytes, reason: undefined };
+            return { saved: false, staged: false, bytes: made.bytes, reason: undefined };
         });
+        const handed = outcome.saved || outcome.staged === true;
         if (outcome.saved)
             logger.info(`stored ${formatBytes(made.bytes)} under ${plan.key.key}`);
+        else if (handed)
+            logger.info(`${formatBytes(made.bytes)} staged for upload under ${plan.key.key}`);
         else if (outcome.reason)
             logger.info(`not stored: ${outcome.reason}`);
-        return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: outcome.saved };
+        return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: handed };
     }
     finally {
         (0,external_node_fs_namespaceObject.rmSync)(workDir, { recursive: true, force: true });
     }
+}
+
+;// CONCATENATED MODULE: ./src/outputs.ts
+const OUTPUTS = (/* unused pure expression or super */ null && ([
+    'cache-hit',
+    'restored',
+    'container-id',
+    'container-name',
+    'cache-key',
+    'startup-seconds',
+    'checkpoint-bytes'
+]));
+function outputsOf(result) {
+    return {
+        'cache-hit': result.cacheHit,
+        restored: result.restored,
+        'container-id': result.containerId,
+        'container-name': result.containerName,
+        'cache-key': result.cacheKey,
+        'startup-seconds': result.startupSeconds,
+        'checkpoint-bytes': result.checkpointBytes
+    };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -100982,7 +101014,7 @@ class DeferredUploadStore {
     async save(key, archivePath, metadata) {
         const bytes = this.store.stage(archivePath, metadata);
         this.staged = key;
-        return { saved: true, bytes };
+        return { saved: false, staged: true, bytes };
     }
     discard() {
         return this.store.discard();
@@ -100998,15 +101030,7 @@ class DeferredUploadStore {
 /** The spec's fields are inputs of the same names. */
 const SPEC_INPUTS = SPEC_FIELDS;
 const INPUTS = [...SPEC_INPUTS, 'save', 'install'];
-const OUTPUTS = (/* unused pure expression or super */ null && ([
-    'cache-hit',
-    'restored',
-    'container-id',
-    'container-name',
-    'cache-key',
-    'startup-seconds',
-    'checkpoint-bytes'
-]));
+
 class InputError extends Error {
     constructor(input, message) {
         super(`input ${input}: ${message}`);
@@ -101323,6 +101347,7 @@ function readMainState() {
 
 
 
+
 async function run() {
     try {
         const inputs = getInputs();
@@ -101378,13 +101403,9 @@ async function run() {
             compress: 'zstd',
             replace: false
         });
-        setOutput('cache-hit', String(result.cacheHit));
-        setOutput('restored', String(result.restored));
-        setOutput('container-id', result.containerId);
-        setOutput('container-name', result.containerName);
-        setOutput('cache-key', result.cacheKey);
-        setOutput('startup-seconds', String(result.startupSeconds));
-        setOutput('checkpoint-bytes', String(result.checkpointBytes));
+        for (const [name, value] of Object.entries(outputsOf(result))) {
+            setOutput(name, String(value));
+        }
         saveMainState({
             ...base,
             cacheKey: result.cacheKey,
@@ -101419,7 +101440,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8149);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6253);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6200:
+/***/ 1826:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -44035,7 +44035,8 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
             warn(`resuming ${spec.name} in place failed, importing its checkpoint instead: ${made.resumeFailure}`);
             await removeService(podman, spec.name);
             try {
-                await timings.time('resume', () => restoreArchive(plan, made.archive, made.parts, imageReady, options, timings));
+                // Timed by its own phases (unpack, restore, ready): a phase around them would count twice.
+                await restoreArchive(plan, made.archive, made.parts, imageReady, options, timings);
             }
             catch (error) {
                 warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
@@ -44056,13 +44057,16 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
             .time('store', () => store.save(plan.key.key, made.archive, metadata))
             .catch((error) => {
             warn(`the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`);
-            return { saved: false, bytes: made.bytes, reason: undefined };
+            return { saved: false, staged: false, bytes: made.bytes, reason: undefined };
         });
+        const handed = outcome.saved || outcome.staged === true;
         if (outcome.saved)
             logger.info(`stored ${formatBytes(made.bytes)} under ${plan.key.key}`);
+        else if (handed)
+            logger.info(`${formatBytes(made.bytes)} staged for upload under ${plan.key.key}`);
         else if (outcome.reason)
             logger.info(`not stored: ${outcome.reason}`);
-        return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: outcome.saved };
+        return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: handed };
     }
     finally {
         rmSync(workDir, { recursive: true, force: true });
@@ -100831,11 +100835,43 @@ class DeferredUploadStore {
     async save(key, archivePath, metadata) {
         const bytes = this.store.stage(archivePath, metadata);
         this.staged = key;
-        return { saved: true, bytes };
+        return { saved: false, staged: true, bytes };
     }
     discard() {
         return this.store.discard();
     }
+}
+
+;// CONCATENATED MODULE: ./src/timings.ts
+// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
+class timings_Timings {
+    started = performance.now();
+    spent = {};
+    /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
+    async time(phase, work) {
+        const start = performance.now();
+        try {
+            return await work();
+        }
+        finally {
+            this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000);
+        }
+    }
+    sinceStart() {
+        return round((performance.now() - this.started) / 1000);
+    }
+    phases() {
+        return { ...this.spent };
+    }
+}
+/** `start 1.2 s, ready 0.3 s`: the phases as the log, the CLI and the job summary show them. */
+function describePhases(timings) {
+    return Object.entries(timings)
+        .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`)
+        .join(', ');
+}
+function round(seconds) {
+    return Math.round(seconds * 1000) / 1000;
 }
 
 ;// CONCATENATED MODULE: ./src/action/logger.ts
@@ -100874,6 +100910,7 @@ function readMainState() {
 ;// CONCATENATED MODULE: ./src/action/post.ts
 // The action's post step: upload the checkpoint main staged (when this run may save), remove the
 // container and every temporary file, and write the job summary. Cache troubles only warn.
+
 
 
 
@@ -100978,11 +101015,6 @@ async function writeSummary(state, uploaded) {
     ]))
         .write();
 }
-function describePhases(timings) {
-    return Object.entries(timings)
-        .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`)
-        .join(', ');
-}
 
 
 /***/ }),
@@ -100991,7 +101023,7 @@ function describePhases(timings) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6200);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1826);
 // Entry point of the action's post step.
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -9,15 +9,7 @@ export const SPEC_INPUTS = SPEC_FIELDS
 
 export const INPUTS = [...SPEC_INPUTS, 'save', 'install'] as const
 
-export const OUTPUTS = [
-  'cache-hit',
-  'restored',
-  'container-id',
-  'container-name',
-  'cache-key',
-  'startup-seconds',
-  'checkpoint-bytes'
-] as const
+export { OUTPUTS } from '../outputs.js'
 
 export type SaveInput = 'true' | 'false' | 'auto'
 

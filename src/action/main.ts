@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { up } from '../engine/engine.js'
+import { outputsOf } from '../outputs.js'
 import { Podman } from '../podman.js'
 import { ActionsCacheStore, DeferredUploadStore } from '../store/actions-cache.js'
 import type { CheckpointStore, SaveResult, StoreHit } from '../store/store.js'
@@ -72,13 +73,9 @@ export async function run(): Promise<void> {
       replace: false
     })
 
-    core.setOutput('cache-hit', String(result.cacheHit))
-    core.setOutput('restored', String(result.restored))
-    core.setOutput('container-id', result.containerId)
-    core.setOutput('container-name', result.containerName)
-    core.setOutput('cache-key', result.cacheKey)
-    core.setOutput('startup-seconds', String(result.startupSeconds))
-    core.setOutput('checkpoint-bytes', String(result.checkpointBytes))
+    for (const [name, value] of Object.entries(outputsOf(result))) {
+      core.setOutput(name, String(value))
+    }
     saveMainState({
       ...base,
       cacheKey: result.cacheKey,

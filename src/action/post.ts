@@ -6,7 +6,7 @@ import { dirname } from 'node:path'
 import { down, formatBytes, message } from '../engine/engine.js'
 import { Podman } from '../podman.js'
 import { ActionsCacheStore } from '../store/actions-cache.js'
-import type { PhaseTimings } from '../timings.js'
+import { describePhases } from '../timings.js'
 import { actionsLogger } from './logger.js'
 import { readMainState, type MainState } from './state.js'
 
@@ -108,10 +108,4 @@ async function writeSummary(
       ])
     )
     .write()
-}
-
-function describePhases(timings: PhaseTimings): string {
-  return Object.entries(timings)
-    .map(([phase, seconds]) => `${phase} ${(seconds as number).toFixed(1)} s`)
-    .join(', ')
 }

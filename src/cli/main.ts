@@ -16,6 +16,8 @@ import { parseSpec, SpecError, type RawSpec, type ServiceSpec } from '../spec.js
 import { LocalDirectoryStore, defaultStoreDir } from '../store/local.js'
 import { HELP } from './help.js'
 import { parseCommand, UsageError, type Command } from './parse.js'
+import { outputsOf } from '../outputs.js'
+import { describePhases } from '../timings.js'
 
 export const VERSION = '0.1.0'
 
@@ -144,13 +146,7 @@ function openStore(dir?: string): LocalDirectoryStore {
 /** The action's output names, plus the phase timings and warnings. */
 export function outputs(result: UpResult): Record<string, unknown> {
   return {
-    'cache-hit': result.cacheHit,
-    restored: result.restored,
-    'container-id': result.containerId,
-    'container-name': result.containerName,
-    'cache-key': result.cacheKey,
-    'startup-seconds': result.startupSeconds,
-    'checkpoint-bytes': result.checkpointBytes,
+    ...outputsOf(result),
     saved: result.saved,
     timings: result.timings,
     warnings: result.warnings
@@ -159,9 +155,7 @@ export function outputs(result: UpResult): Record<string, unknown> {
 
 function describeUp(result: UpResult): string {
   const how = result.restored ? 'restored from its checkpoint' : 'started cold'
-  const phases = Object.entries(result.timings)
-    .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`)
-    .join(', ')
+  const phases = describePhases(result.timings)
   const stored = result.saved ? `; checkpoint of ${formatBytes(result.checkpointBytes)} stored` : ''
   return `${result.containerName} is up: ${how} in ${result.startupSeconds.toFixed(1)} s (${phases})${stored}\n`
 }

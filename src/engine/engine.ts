@@ -51,7 +51,7 @@ export interface UpResult {
   startupSeconds: number
   /** Size of the checkpoint restored from, or of the one made and stored; 0 when none. */
   checkpointBytes: number
-  /** Whether a fresh checkpoint was handed to the store. */
+  /** Whether a fresh checkpoint was stored, or staged for the store's later upload. */
   saved: boolean
   timings: PhaseTimings
   /** What went wrong on the way, each with its reason; the service is up regardless. */
@@ -277,9 +277,8 @@ async function checkpointAndStore(
       )
       await removeService(podman, spec.name)
       try {
-        await timings.time('resume', () =>
-          restoreArchive(plan, made.archive, made.parts, imageReady, options, timings)
-        )
+        // Timed by its own phases (unpack, restore, ready): a phase around them would count twice.
+        await restoreArchive(plan, made.archive, made.parts, imageReady, options, timings)
       } catch (error) {
         warn(
           `importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`
@@ -303,11 +302,14 @@ async function checkpointAndStore(
         warn(
           `the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`
         )
-        return { saved: false, bytes: made.bytes, reason: undefined }
+        return { saved: false, staged: false, bytes: made.bytes, reason: undefined }
       })
+    const handed = outcome.saved || outcome.staged === true
     if (outcome.saved) logger.info(`stored ${formatBytes(made.bytes)} under ${plan.key.key}`)
+    else if (handed)
+      logger.info(`${formatBytes(made.bytes)} staged for upload under ${plan.key.key}`)
     else if (outcome.reason) logger.info(`not stored: ${outcome.reason}`)
-    return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: outcome.saved }
+    return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: handed }
   } finally {
     rmSync(workDir, { recursive: true, force: true })
   }

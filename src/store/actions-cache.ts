@@ -122,7 +122,7 @@ export class DeferredUploadStore implements CheckpointStore {
   async save(key: string, archivePath: string, metadata: EntryMetadata): Promise<SaveResult> {
     const bytes = this.store.stage(archivePath, metadata)
     this.staged = key
-    return { saved: true, bytes }
+    return { saved: false, staged: true, bytes }
   }
 
   discard(): Promise<void> {

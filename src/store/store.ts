@@ -17,6 +17,8 @@ export interface StoreHit {
 export interface SaveResult {
   /** Whether the entry was written (false: the store declined, e.g. the key already exists). */
   saved: boolean
+  /** Not written yet: kept for a later upload (the Action's post step), which may still fail. */
+  staged?: boolean
   bytes: number
   /** Why it was not saved, for a warning. */
   reason?: string
