@@ -1,5 +1,5 @@
 // The host fingerprint the key and manifest unit tests share: this project's CI machine.
-import type { HostFingerprint } from '../src/host.js'
+import type { HostFingerprint } from '../src/host/host.js'
 
 export const HOST: HostFingerprint = {
   arch: 'amd64',

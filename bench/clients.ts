@@ -2,11 +2,16 @@
 // `\timing` for PostgreSQL, MariaDB's query profile, and the round trip of one command on an
 // open connection for Redis.
 // Process start-up and connecting are left out, so the numbers show the service's caches.
-import { execFile } from 'node:child_process'
 import { Socket } from 'node:net'
-import { promisify } from 'node:util'
+import { describeFailure, runCommand } from '../src/process.js'
 
-const run = promisify(execFile)
+/** Runs a client to completion; its stdout, or an error with what it said. */
+async function run(argv: string[]): Promise<{ stdout: string }> {
+  const result = await runCommand(argv)
+  if (result.exitCode !== 0)
+    throw new Error(describeFailure(argv[0] as string, result.exitCode, result.stderr))
+  return { stdout: result.stdout }
+}
 
 export interface QueryResult {
   /** The query's latency in milliseconds. */
@@ -16,7 +21,8 @@ export interface QueryResult {
 }
 
 export async function psqlTimed(port: number, sql: string): Promise<QueryResult> {
-  const { stdout } = await run('psql', [
+  const { stdout } = await run([
+    'psql',
     ...['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-X', '-q', '-At'],
     ...['-v', 'ON_ERROR_STOP=1', '-c', '\\timing on', '-c', sql]
   ])
@@ -29,7 +35,8 @@ export async function psqlTimed(port: number, sql: string): Promise<QueryResult>
 
 /** Runs `sql` with MariaDB's profiling on; its latency is the server's own Duration of it. */
 export async function mariadbTimed(port: number, sql: string): Promise<QueryResult> {
-  const { stdout } = await run('mariadb', [
+  const { stdout } = await run([
+    'mariadb',
     ...['-h', '127.0.0.1', '-P', String(port), '-uroot', '-N', '-B'],
     ...['-e', `SET profiling = 1; ${sql}; SHOW PROFILES`]
   ])

@@ -1,7 +1,7 @@
 // What the numbers were measured on: CPU, kernel, podman, runtime, CRIU, and how busy it was.
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
-import { HostReader, parseCpuinfo } from '../src/host.js'
+import { HostReader, parseCpuinfo } from '../src/host/host.js'
 import type { Podman } from '../src/podman.js'
 import type { HostInfo } from './report.js'
 

@@ -5,12 +5,12 @@
 //   warm     `up` restored from a store primed once by a checkpointing cold run
 //   floor    read and decompress warmstart's stored archive to nowhere
 // Each service peer ends with the scenario's first query and removes its container.
-import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { down, up, type EngineOptions, type UpResult } from '../src/engine/engine.js'
 import type { Logger } from '../src/logger.js'
 import type { Podman } from '../src/podman.js'
+import { startPipeline } from '../src/process.js'
 import { parseSpec, type RawSpec } from '../src/spec.js'
 import { LocalDirectoryStore } from '../src/store/local.js'
 import type { QueryResult } from './clients.js'
@@ -170,15 +170,9 @@ export async function runDatadir(
 export async function runFloor(archivePath: string): Promise<number> {
   const { seconds } = await timed(
     () =>
-      new Promise<void>((resolve, reject) => {
-        const zstd = spawn('zstd', ['-dcq', archivePath], { stdio: ['ignore', 'ignore', 'pipe'] })
-        let stderr = ''
-        zstd.stderr.on('data', (chunk) => (stderr += chunk))
-        zstd.on('error', reject)
-        zstd.on('close', (code) =>
-          code === 0 ? resolve() : reject(new Error(`zstd -dc ${archivePath}: ${stderr.trim()}`))
-        )
-      })
+      startPipeline(['zstd', '-dcq', archivePath], `zstd -dc ${archivePath}`, {
+        stdout: 'ignore'
+      }).exited
   )
   return seconds
 }

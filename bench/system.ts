@@ -1,26 +1,18 @@
 // Small process helpers for the benchmark: shell scripts, timing, free ports, and a clean-up
 // list that runs on success, failure and (through main.ts) Ctrl-C.
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
-
-const run = promisify(execFile)
+import { describeFailure, runCommand } from '../src/process.js'
 
 /** Runs a bash script with `pipefail`, arguments as $1..; resolves with its stdout. */
 export async function bash(script: string, args: string[] = []): Promise<string> {
-  try {
-    const { stdout } = await run('bash', ['-o', 'pipefail', '-c', script, 'bash', ...args], {
-      maxBuffer: 64 * 1024 * 1024
-    })
-    return stdout
-  } catch (error) {
-    const failed = error as { code?: number; stderr?: string; message: string }
-    const said = (failed.stderr ?? '').trim().split('\n').slice(-5).join('\n')
-    throw new Error(`\`${script}\` failed (exit ${failed.code ?? '?'}): ${said || failed.message}`)
+  const result = await runCommand(['bash', '-o', 'pipefail', '-c', script, 'bash', ...args])
+  if (result.exitCode !== 0) {
+    throw new Error(describeFailure(`\`${script}\``, result.exitCode, result.stderr))
   }
+  return result.stdout
 }
 
 /** Runs `work`; resolves with its value and the seconds it took. */

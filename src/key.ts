@@ -4,7 +4,7 @@
 // user's part so that every restore-key prefix a user writes (`v1-`) still pins the host: a
 // partial hit can never cross CPUs, kernels or CRIU versions.
 import { createHash } from 'node:crypto'
-import type { HostFingerprint } from './host.js'
+import type { HostFingerprint } from './host/host.js'
 import type { ServiceSpec } from './spec.js'
 
 /** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */

@@ -2,35 +2,10 @@
 // Argv building and error shaping are pure functions (tested over recorded real output in
 // __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
 // `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
-import * as exec from '@actions/exec'
 import type { Logger } from './logger.js'
+import { runCommand, type CommandResult, type CommandRunner } from './process.js'
 
-export interface CommandResult {
-  exitCode: number
-  stdout: string
-  stderr: string
-}
-
-export interface CommandOptions {
-  /** Added to the inherited environment. */
-  env?: Record<string, string>
-}
-
-/** Runs one command to completion; never throws for a non-zero exit. */
-export type CommandRunner = (argv: string[], options?: CommandOptions) => Promise<CommandResult>
-
-export const runWithActionsExec: CommandRunner = async (argv, options = {}) => {
-  const [file, ...args] = argv
-  const env = options.env
-    ? { ...(process.env as Record<string, string>), ...options.env }
-    : undefined
-  const result = await exec.getExecOutput(file as string, args, {
-    ignoreReturnCode: true,
-    silent: true,
-    env
-  })
-  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }
-}
+export type { CommandResult, CommandRunner } from './process.js'
 
 export interface RunOptions {
   image: string
@@ -247,7 +222,7 @@ export class Podman {
   private readonly logger?: Logger
 
   constructor(options: PodmanOptions = {}) {
-    this.runner = options.runner ?? runWithActionsExec
+    this.runner = options.runner ?? runCommand
     this.uid = options.uid ?? process.getuid?.() ?? 0
     this.logger = options.logger
   }

@@ -2,7 +2,7 @@
 // polled until it passes, the container stops, or the timeout runs out.
 import { Socket } from 'node:net'
 import type { Podman } from './podman.js'
-import { runShell } from './shell.js'
+import { runShell } from './process.js'
 import { hostPorts } from './spec.js'
 
 export type Probe =

@@ -4,15 +4,15 @@
 // root, so every file operation here runs as root: directly when warmstart is root, else through
 // `sudo -n`. Tars keep numeric owners: the container's users, mapped as its user namespace maps
 // them, are not the host's.
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, openSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { Transform } from 'node:stream'
+import { Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { isZstd, streamRange } from './archive.js'
-import type { VolumePart } from './layout.js'
+import { isZstd, streamRange } from './archive/inspect.js'
+import type { VolumePart } from './archive/layout.js'
 import type { Podman } from './podman.js'
+import { collectOutput, startPipeline } from './process.js'
 import type { VolumeStorageSetting } from './spec.js'
 
 /** Marks the volumes warmstart creates, with the container they were made for: `down` removes them. */
@@ -54,7 +54,7 @@ export async function containerVolumes(
   return volumes
 }
 
-/** A file a volume was archived to, and which slice of it (src/layout.ts) it holds. */
+/** A file a volume was archived to, and which slice of it (src/archive/layout.ts) it holds. */
 export interface VolumeSlice {
   path: string
   slice: number
@@ -232,8 +232,10 @@ export async function unpackVolume(
     ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
     : 'tar -x --numeric-owner -C "$1"'
   const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint])
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] })
-  const exited = exitOf(child, `unpacking volume ${part.name}`)
+  const { child, exited } = startPipeline(argv, `unpacking volume ${part.name}`, {
+    stdin: 'pipe',
+    stdout: 'ignore'
+  })
   const hash = createHash('sha256')
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -242,9 +244,11 @@ export async function unpackVolume(
     }
   })
   // A tar that quits early breaks the pipe; its own exit status says why, below.
-  await pipeline(createReadStream(archivePath, streamRange(part)), hashing, child.stdin).catch(
-    () => undefined
-  )
+  await pipeline(
+    createReadStream(archivePath, streamRange(part)),
+    hashing,
+    child.stdin as Writable
+  ).catch(() => undefined)
   await exited
   return hash.digest('hex')
 }
@@ -267,8 +271,10 @@ export async function makeDirectories(
   const wanted = relative.filter((dir) => dir && dir !== '.')
   if (!wanted.length) return
   const argv = podman.asRoot(['sh', '-c', 'cd "$1" && xargs -0 mkdir -p --', 'sh', mountpoint])
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] })
-  const exited = exitOf(child, `making the directories of volume ${mountpoint}`)
+  const { child, exited } = startPipeline(argv, `making the directories of volume ${mountpoint}`, {
+    stdin: 'pipe',
+    stdout: 'ignore'
+  })
   child.stdin?.on('error', () => undefined)
   child.stdin?.end(wanted.join('\0'))
   await exited
@@ -321,34 +327,14 @@ async function startsWithZstd(path: string, offset: number): Promise<boolean> {
   return false
 }
 
-/** Runs argv as root to completion; returns its stdout (unless sent to `stdout`), throws on failure. */
+/** Runs a command as root (through `sudo -n` when not root); resolves with its stdout, or writes it to `stdout`. */
 async function runAsRoot(
   podman: Podman,
   command: string[],
   options: { stdout?: number } = {}
 ): Promise<Buffer> {
-  const argv = podman.asRoot(command)
-  const child = spawn(argv[0] as string, argv.slice(1), {
-    stdio: ['ignore', options.stdout ?? 'pipe', 'pipe']
-  })
-  const chunks: Buffer[] = []
-  child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk))
-  await exitOf(child, command.join(' '))
-  return Buffer.concat(chunks)
-}
-
-/** Waits for a child process; rejects, saying `what` failed and the end of its stderr, unless it exits 0. */
-function exitOf(child: ReturnType<typeof spawn>, what: string): Promise<void> {
-  let stderr = ''
-  child.stderr?.on('data', (chunk) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)))
-    child.on('close', (code) => {
-      if (code === 0) resolve()
-      else {
-        const said = stderr.trim().split('\n').slice(-4).join('\n')
-        reject(new Error(`${what} failed (exit ${code})${said ? `: ${said}` : ''}`))
-      }
-    })
-  })
+  const what = command.join(' ')
+  if (options.stdout === undefined) return collectOutput(podman.asRoot(command), what)
+  await startPipeline(podman.asRoot(command), what, { stdout: options.stdout }).exited
+  return Buffer.alloc(0)
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { copyFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { down, up, UpError, type EngineOptions, type UpResult } from '../../src/engine/engine.js'
-import { HostReader } from '../../src/host.js'
+import { HostReader } from '../../src/host/host.js'
 import type { Logger } from '../../src/logger.js'
 import { Podman } from '../../src/podman.js'
 import { parseSpec, type RawSpec } from '../../src/spec.js'
@@ -18,7 +18,7 @@ import {
   isVolumePart,
   volumeGroups,
   type ArchivePart
-} from '../../src/layout.js'
+} from '../../src/archive/layout.js'
 import { VOLUME_OWNER_LABEL } from '../../src/volumes.js'
 import {
   IMAGES,

@@ -9,7 +9,8 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { down, up } from '../../src/engine/engine.js'
 import type { Logger } from '../../src/logger.js'
-import { Podman, runWithActionsExec } from '../../src/podman.js'
+import { Podman } from '../../src/podman.js'
+import { runCommand } from '../../src/process.js'
 import { parseSpec } from '../../src/spec.js'
 import { LocalDirectoryStore } from '../../src/store/local.js'
 import { IMAGES, freePort, redisCli, requireHost, tempDir } from './host.js'
@@ -19,7 +20,7 @@ import { IMAGES, freePort, redisCli, requireHost, tempDir } from './host.js'
 const registriesConf = () => join(dir.path, 'registries.conf')
 const podman = new Podman({
   runner: (argv, options) =>
-    runWithActionsExec(argv, {
+    runCommand(argv, {
       env: { ...options?.env, CONTAINERS_REGISTRIES_CONF: registriesConf() }
     })
 })
@@ -145,7 +146,7 @@ test('a digest that cannot be pulled: the warm job falls back cold, pulling by n
   }
   const gone = new DigestGone({
     runner: (argv, options) =>
-      runWithActionsExec(argv, {
+      runCommand(argv, {
         env: { ...options?.env, CONTAINERS_REGISTRIES_CONF: registriesConf() }
       })
   })

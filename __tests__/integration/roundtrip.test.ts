@@ -4,7 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { join } from 'node:path'
 import { Podman, type RunOptions } from '../../src/podman.js'
-import { USERNS_RUN_OPTIONS, hostCanDumpOtherUsers, needsUserNamespace } from '../../src/userns.js'
+import {
+  USERNS_RUN_OPTIONS,
+  hostCanDumpOtherUsers,
+  needsUserNamespace
+} from '../../src/host/userns.js'
 import {
   IMAGES,
   eventually,
@@ -105,7 +109,7 @@ describe.each(cases)('checkpoint round trip: $service', (c) => {
         options: ['--image-volume=ignore']
       }
       if (userns) {
-        // Host network: the service itself listens on the test's port (see src/userns.ts).
+        // Host network: the service itself listens on the test's port (see src/host/userns.ts).
         if (!c.portEnv) throw new Error(`${c.service} cannot be moved to another port`)
         Object.assign(run, {
           ports: [],

@@ -11,7 +11,7 @@ import {
   inspectArchive,
   TarWalker,
   type ArchiveEntry
-} from '../../src/archive.js'
+} from '../../src/archive/inspect.js'
 
 // Archives are built with python3's tarfile module (exact control over formats and entry types)
 // and with GNU tar (real files), compressed with the zstd CLI.
@@ -22,8 +22,12 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'warmstart-archive-'))
 })
 
+/** Directories of transpiled modules run in child processes (see 'crashes' below). */
+const childDirs: string[] = []
+
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
+  for (const childDir of childDirs) rmSync(childDir, { recursive: true, force: true })
 })
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
@@ -740,17 +744,24 @@ describe('damaged and empty archives', () => {
 })
 
 describe('crashes (in a child process, so a crash fails only the test)', () => {
-  // src/archive.ts has no relative imports: transpiled alone, it runs in a plain node process.
+  // src/archive/inspect.ts and the one module it imports (src/process.ts), transpiled alone, run
+  // in a plain node process. Written under node_modules/.cache so that @actions/exec resolves.
   let driver: string
 
   beforeAll(() => {
-    const source = readFileSync(new URL('../../src/archive.ts', import.meta.url), 'utf8')
-    const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 }
-    })
-    const childDir = tempPath('child')
-    mkdirSync(childDir)
-    writeFileSync(join(childDir, 'archive.mjs'), outputText)
+    const transpile = (path: string): string =>
+      ts.transpileModule(readFileSync(new URL(path, import.meta.url), 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 }
+      }).outputText
+    const cache = new URL('../../node_modules/.cache/', import.meta.url).pathname
+    mkdirSync(cache, { recursive: true })
+    const childDir = mkdtempSync(join(cache, 'warmstart-archive-child-'))
+    childDirs.push(childDir)
+    writeFileSync(
+      join(childDir, 'archive.mjs'),
+      transpile('../../src/archive/inspect.ts').replace("'../process.js'", "'./process.mjs'")
+    )
+    writeFileSync(join(childDir, 'process.mjs'), transpile('../../src/process.ts'))
     driver = join(childDir, 'driver.mjs')
     writeFileSync(
       driver,
@@ -834,7 +845,7 @@ describe('GNU incremental archives (atime/ctime where ustar keeps its prefix)', 
   })
 
   test('an absolute path is detected', async () => {
-    // BUG (src/archive.ts line 85), as above: the walker reads '<atime>//tmp/…/config.dump',
+    // BUG (src/archive/inspect.ts, TarWalker), as above: the walker reads '<atime>//tmp/…/config.dump',
     // which is not absolute, while tar and podman's Go reader see '/tmp/…/config.dump'.
     const tree = podmanTree()
     const out = tempPath('incremental-absolute.tar')

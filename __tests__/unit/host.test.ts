@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HostReader, parseCpuinfo, parseCriuVersion } from '../../src/host.js'
+import { HostReader, parseCpuinfo, parseCriuVersion } from '../../src/host/host.js'
 import { Podman, type CommandResult, type CommandRunner } from '../../src/podman.js'
 
 const fixture = (name: string): string =>

@@ -5,7 +5,7 @@ import {
   isVolumePart,
   volumeGroups,
   type ArchivePart
-} from '../../src/layout.js'
+} from '../../src/archive/layout.js'
 
 const SHA_A = 'a'.repeat(64)
 const SHA_B = 'b'.repeat(64)

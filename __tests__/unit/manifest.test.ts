@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals'
-import type { HostFingerprint } from '../../src/host.js'
+import type { HostFingerprint } from '../../src/host/host.js'
 import { HOST } from '../host-fingerprint.js'
 import { CHECKPOINT_FORMAT, composeKey, type CacheKey, type KeyInputs } from '../../src/key.js'
-import { buildManifest, manifestDifferences } from '../../src/manifest.js'
+import { buildManifest, manifestDifferences } from '../../src/archive/manifest.js'
 import { parseSpec, type RawSpec } from '../../src/spec.js'
 import type { EntryMetadata } from '../../src/store/store.js'
 

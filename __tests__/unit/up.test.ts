@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { up, type UpResult } from '../../src/engine/engine.js'
-import { HostReader } from '../../src/host.js'
+import { HostReader } from '../../src/host/host.js'
 import type { Logger } from '../../src/logger.js'
 import { Podman } from '../../src/podman.js'
 import { parseSpec } from '../../src/spec.js'

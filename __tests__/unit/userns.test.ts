@@ -6,7 +6,7 @@ import {
   hostCanDumpOtherUsers,
   needsUserNamespace,
   runsAsNonRoot
-} from '../../src/userns.js'
+} from '../../src/host/userns.js'
 
 const procStatus = readFileSync(
   new URL('../fixtures/host/proc-self-status.txt', import.meta.url),

@@ -6,7 +6,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(708);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(727);
 // Entry point of the `warmstart` command line.
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2));
@@ -16,7 +16,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 708:
+/***/ 727:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -186,7 +186,7 @@ function digest(text) {
     return (0,external_node_crypto_namespaceObject.createHash)('sha256').update(text).digest('hex');
 }
 
-;// CONCATENATED MODULE: ./src/layout.ts
+;// CONCATENATED MODULE: ./src/archive/layout.ts
 // How a stored checkpoint is laid out: one file, its parts back to back. The first part is
 // podman's export of the container without the contents of its volumes (`--ignore-volumes`);
 // then come the volumes, each in slices: slice 0 holds its directories and symbolic links,
@@ -313,7 +313,7 @@ function volumeGroups(parts) {
     return groups;
 }
 
-;// CONCATENATED MODULE: ./src/manifest.ts
+;// CONCATENATED MODULE: ./src/archive/manifest.ts
 
 
 /** The components of the key that describe the host (and warmstart's format). */
@@ -392,279 +392,8 @@ function round(seconds) {
     return Math.round(seconds * 1000) / 1000;
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/archive.ts
-// Checks a checkpoint archive before podman sees it, in one read of the file: its SHA-256, and
-// the tar entries at its top level. Restoring runs the archive's contents as root, so only what a
-// podman export contains passes: regular files and directories at relative paths inside the
-// archive, no `..`, no absolute paths, no links, no device nodes, and a bound on the unpacked size.
-
-
-
-
-/** Why an archive entry must not reach podman, or undefined when it may. */
-function entryProblem(entry) {
-    const path = entry.path.replace(/^\.\//, '');
-    if (entry.path.startsWith('/'))
-        return `${entry.path}: absolute path`;
-    if (path.split('/').includes('..'))
-        return `${entry.path}: leaves the archive (..)`;
-    if (entry.type === '2' || entry.type === '1')
-        return `${entry.path}: link to ${entry.linkTarget}`;
-    if (entry.type === '3' || entry.type === '4')
-        return `${entry.path}: device node`;
-    if (entry.type !== '0' && entry.type !== '5' && entry.type !== '\0' && entry.type !== '7') {
-        return `${entry.path}: not a regular file or directory (tar type ${JSON.stringify(entry.type)})`;
-    }
-    return undefined;
-}
-/** Reads tar headers from a stream of tar bytes, skipping the data: ustar, GNU long names, pax. */
-class TarWalker {
-    buffer = Buffer.alloc(0);
-    /** Bytes of entry data still to pass over before the next header. */
-    skip = 0;
-    longName;
-    longLink;
-    pax = {};
-    paxPending;
-    ended = false;
-    entries = [];
-    push(chunk) {
-        this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-        for (;;) {
-            if (this.skip > 0) {
-                const skipped = Math.min(this.skip, this.buffer.length);
-                this.buffer = this.buffer.subarray(skipped);
-                this.skip -= skipped;
-                if (this.skip > 0)
-                    return;
-            }
-            if (this.paxPending) {
-                const padded = Math.ceil(this.paxPending.size / 512) * 512;
-                if (this.buffer.length < padded)
-                    return;
-                const raw = this.buffer.subarray(0, this.paxPending.size);
-                const body = raw.toString('utf8');
-                this.buffer = this.buffer.subarray(padded);
-                const { type } = this.paxPending;
-                this.paxPending = undefined;
-                if (type === 'L')
-                    this.longName = body.replace(/\0.*$/s, '');
-                else if (type === 'K')
-                    this.longLink = body.replace(/\0.*$/s, '');
-                else if (type === 'x')
-                    this.pax = parsePax(raw);
-                continue;
-            }
-            if (this.ended || this.buffer.length < 512)
-                return;
-            const header = this.buffer.subarray(0, 512);
-            this.buffer = this.buffer.subarray(512);
-            if (header.every((byte) => byte === 0)) {
-                this.ended = true;
-                return;
-            }
-            this.header(header);
-        }
-    }
-    header(header) {
-        const text = (start, length) => header
-            .subarray(start, start + length)
-            .toString('utf8')
-            .replace(/\0.*$/s, '');
-        const type = String.fromCharCode(header[156] ?? 0);
-        const size = parseSize(header.subarray(124, 136));
-        if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
-            this.paxPending = { type, size };
-            return;
-        }
-        // POSIX ustar ("ustar\0") has a name prefix at 345; GNU tar ("ustar  ") keeps times there.
-        const posix = header.subarray(257, 263).toString('latin1') === 'ustar\0';
-        const prefix = posix ? text(345, 155) : '';
-        const name = this.pax.path ?? this.longName ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
-        const linkTarget = this.pax.linkpath ?? this.longLink ?? text(157, 100);
-        const realSize = this.pax.size !== undefined ? Number(this.pax.size) : size;
-        this.entries.push({ path: name, type, size: realSize, linkTarget });
-        this.pax = {};
-        this.longName = undefined;
-        this.longLink = undefined;
-        // Links, devices, directories and fifos ('1'-'6') carry no data; every other type may.
-        const hasData = !'123456'.includes(type);
-        this.skip = hasData ? Math.ceil(realSize / 512) * 512 : 0;
-    }
-}
-function parseSize(field) {
-    // Base-256 for sizes over 8 GiB (high bit set), else octal text.
-    if ((field[0] ?? 0) & 0x80) {
-        let value = 0;
-        for (let i = 1; i < field.length; i++)
-            value = value * 256 + (field[i] ?? 0);
-        return value;
-    }
-    return parseInt(field.toString('ascii').replace(/[\0 ]/g, '') || '0', 8);
-}
-/** pax records are `LENGTH key=value\n`, LENGTH counting the whole record: values may hold newlines. */
-function parsePax(body) {
-    const records = {};
-    let at = 0;
-    while (at < body.length) {
-        const space = body.indexOf(0x20, at);
-        if (space < 0)
-            break;
-        const length = Number(body.subarray(at, space).toString('latin1'));
-        if (!Number.isInteger(length) || length <= space - at)
-            break;
-        const record = body.subarray(space + 1, at + length - 1).toString('utf8');
-        const equals = record.indexOf('=');
-        if (equals > 0)
-            records[record.slice(0, equals)] = record.slice(equals + 1);
-        at += length;
-    }
-    return records;
-}
-/** Compresses a plain tar for storage, with every core, and removes the plain one. */
-async function compressArchive(plain, compressed) {
-    await new Promise((resolve, reject) => {
-        const zstd = (0,external_node_child_process_namespaceObject.spawn)('zstd', ['-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], {
-            stdio: ['ignore', 'ignore', 'pipe']
-        });
-        let stderr = '';
-        zstd.stderr.on('data', (chunk) => (stderr += chunk));
-        zstd.on('error', reject);
-        zstd.on('close', (code) => code === 0
-            ? resolve()
-            : reject(new Error(`zstd failed to compress ${plain}: ${stderr.trim()}`)));
-    });
-}
-/**
- * Hashes the archive (or one part of it, `range`) and lists its tar entries: the compressed bytes
- * go to the hash and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker.
- * With `decompressTo`, zstd writes the decompressed tar there instead and the walker reads that
- * file afterwards (from the page cache), which costs less than passing every byte through here:
- * podman imports a plain tar twice as fast as it decompresses zstd itself.
- */
-async function inspectArchive(path, options = {}) {
-    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
-    const walker = new TarWalker();
-    let bytes = 0;
-    let zstd;
-    let zstdRunning = false;
-    let unreadable = Promise.resolve(undefined);
-    let output;
-    for await (const data of (0,external_node_fs_namespaceObject.createReadStream)(path, streamRange(options.range))) {
-        const chunk = data;
-        if (bytes === 0 && isZstd(chunk)) {
-            if (options.decompressTo)
-                output = (0,external_node_fs_namespaceObject.openSync)(options.decompressTo, 'w', 0o600);
-            const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', ['-dcq'], { stdio: ['pipe', output ?? 'pipe', 'pipe'] });
-            zstd = child;
-            zstdRunning = true;
-            let stderr = '';
-            child.stderr?.on('data', (text) => (stderr += text));
-            child.stdout?.on('data', (plain) => walker.push(plain));
-            // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
-            child.stdin?.on('error', () => (zstdRunning = false));
-            unreadable = new Promise((resolve) => {
-                child.on('error', (error) => {
-                    zstdRunning = false;
-                    resolve(`cannot run zstd: ${error.message}`);
-                });
-                child.on('close', (code) => {
-                    zstdRunning = false;
-                    resolve(code === 0 ? undefined : `zstd cannot decompress the archive: ${stderr.trim()}`);
-                });
-            });
-        }
-        hash.update(chunk);
-        bytes += chunk.length;
-        if (!zstd)
-            walker.push(chunk);
-        else if (zstdRunning && !zstd.stdin?.write(chunk)) {
-            const child = zstd;
-            await new Promise((resume) => {
-                // Whichever comes first; the other listener goes, or they pile up over a long archive.
-                const done = () => {
-                    child.stdin?.off('drain', done);
-                    child.off('close', done);
-                    resume();
-                };
-                child.stdin?.once('drain', done);
-                child.once('close', done);
-            });
-        }
-    }
-    zstd?.stdin?.end();
-    const problem = await unreadable;
-    if (output !== undefined) {
-        (0,external_node_fs_namespaceObject.closeSync)(output);
-        if (!problem)
-            await walkTarFile(options.decompressTo, walker);
-    }
-    const unpackedBytes = walker.entries.reduce((sum, entry) => sum + entry.size, 0);
-    return {
-        sha256: hash.digest('hex'),
-        bytes,
-        entries: walker.entries,
-        unpackedBytes,
-        unreadable: problem,
-        importPath: zstd && options.decompressTo ? options.decompressTo : path
-    };
-}
-/**
- * Feeds a plain tar file's headers to the walker, seeking over entry data instead of reading it:
- * a checkpoint's few dozen entries cost a few dozen reads, whatever their size.
- */
-async function walkTarFile(path, walker) {
-    const file = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
-    try {
-        const size = (await file.stat()).size;
-        const chunk = Buffer.alloc(64 * 1024);
-        let position = 0;
-        while (!walker.ended && position < size) {
-            const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
-            if (bytesRead === 0)
-                break;
-            // A copy: the walker may keep a partial header across pushes.
-            walker.push(Buffer.from(chunk.subarray(0, bytesRead)));
-            position += bytesRead + walker.skip;
-            walker.skip = 0;
-        }
-    }
-    finally {
-        await file.close();
-    }
-}
-/** The options of createReadStream that read `range` (its `end` is inclusive). */
-function streamRange(range) {
-    if (!range)
-        return {};
-    return { start: range.offset, end: range.offset + range.bytes - 1 };
-}
-function isZstd(chunk) {
-    return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
-}
-/** Every reason the archive must not be imported; empty when it may. */
-function archiveProblems(inspection, maxUnpackedBytes) {
-    const problems = inspection.entries
-        .map(entryProblem)
-        .filter((problem) => Boolean(problem));
-    if (inspection.unreadable)
-        problems.push(inspection.unreadable);
-    if (!inspection.entries.length)
-        problems.push('the archive holds no tar entries');
-    if (inspection.unpackedBytes > maxUnpackedBytes) {
-        problems.push(`it unpacks to ${inspection.unpackedBytes} bytes, more than the bound of ${maxUnpackedBytes}`);
-    }
-    return problems;
-}
-
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "string_decoder"
 const external_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
 ;// CONCATENATED MODULE: external "os"
@@ -1801,11 +1530,61 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./src/shell.ts
-// The seam to host shell commands (warm-up, `cmd:` readiness probes): run with `sh -c`, an added
-// environment, and each output line handed to a callback as it comes.
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/process.ts
+// The one way warmstart starts a process, in two shapes that share one error shape (what failed,
+// its exit code, the end of its stderr):
+// - runCommand: a command run to completion with its output collected, through @actions/exec
+//   (which also echoes into the Action's log when asked). It is a CommandRunner: the seam the
+//   unit tests replace with a played host (__tests__/fakes/fake-host.ts).
+// - runShell: a user's shell command (the warm-up, `cmd:` probes), each output line handed on.
+// - startPipeline: a process that moves bytes (tar, zstd, find's listing), its stdin and stdout
+//   wired by the caller. These decide nothing; the tests run them for real.
 
-/** Runs `sh -c COMMAND`; returns its exit code. */
+
+const runCommand = async (argv, options = {}) => {
+    const [file, ...args] = argv;
+    const env = options.env
+        ? { ...process.env, ...options.env }
+        : undefined;
+    const result = await getExecOutput(file, args, {
+        ignoreReturnCode: true,
+        silent: !options.echo,
+        env,
+        input: options.input === undefined ? undefined : Buffer.from(options.input)
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+/** `what failed (exit N): the last lines it printed` */
+function describeFailure(what, exitCode, stderr) {
+    const said = stderr.trim().split('\n').slice(-4).join('\n');
+    return `${what} failed (exit ${exitCode})${said ? `: ${said}` : ''}`;
+}
+/** Starts a process whose stdin and stdout the caller wires; `what` names it in errors. */
+function startPipeline(argv, what, stdio = {}) {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
+        stdio: [stdio.stdin ?? 'ignore', stdio.stdout ?? 'pipe', 'pipe']
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve, reject) => {
+        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
+        child.on('close', (code) => code === 0 ? resolve() : reject(new Error(describeFailure(what, code, stderr))));
+    });
+    // Awaited by the caller; until then a failure must not go unhandled.
+    exited.catch(() => undefined);
+    return { child, exited };
+}
+/** Runs a process to completion and returns its stdout as bytes (paths are bytes, not text). */
+async function collectOutput(argv, what) {
+    const { child, exited } = startPipeline(argv, what);
+    const chunks = [];
+    child.stdout?.on('data', (chunk) => chunks.push(chunk));
+    await exited;
+    return Buffer.concat(chunks);
+}
+/** Runs `sh -c COMMAND` (a warm-up, a `cmd:` probe); returns its exit code. */
 async function runShell(command, options = {}) {
     const onLine = options.onLine ?? (() => undefined);
     return exec('sh', ['-c', command], {
@@ -1816,6 +1595,253 @@ async function runShell(command, options = {}) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/archive/inspect.ts
+
+
+
+
+/** Why an archive entry must not reach podman, or undefined when it may. */
+function entryProblem(entry) {
+    const path = entry.path.replace(/^\.\//, '');
+    if (entry.path.startsWith('/'))
+        return `${entry.path}: absolute path`;
+    if (path.split('/').includes('..'))
+        return `${entry.path}: leaves the archive (..)`;
+    if (entry.type === '2' || entry.type === '1')
+        return `${entry.path}: link to ${entry.linkTarget}`;
+    if (entry.type === '3' || entry.type === '4')
+        return `${entry.path}: device node`;
+    if (entry.type !== '0' && entry.type !== '5' && entry.type !== '\0' && entry.type !== '7') {
+        return `${entry.path}: not a regular file or directory (tar type ${JSON.stringify(entry.type)})`;
+    }
+    return undefined;
+}
+/** Reads tar headers from a stream of tar bytes, skipping the data: ustar, GNU long names, pax. */
+class TarWalker {
+    buffer = Buffer.alloc(0);
+    /** Bytes of entry data still to pass over before the next header. */
+    skip = 0;
+    longName;
+    longLink;
+    pax = {};
+    paxPending;
+    ended = false;
+    entries = [];
+    push(chunk) {
+        this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+        for (;;) {
+            if (this.skip > 0) {
+                const skipped = Math.min(this.skip, this.buffer.length);
+                this.buffer = this.buffer.subarray(skipped);
+                this.skip -= skipped;
+                if (this.skip > 0)
+                    return;
+            }
+            if (this.paxPending) {
+                const padded = Math.ceil(this.paxPending.size / 512) * 512;
+                if (this.buffer.length < padded)
+                    return;
+                const raw = this.buffer.subarray(0, this.paxPending.size);
+                const body = raw.toString('utf8');
+                this.buffer = this.buffer.subarray(padded);
+                const { type } = this.paxPending;
+                this.paxPending = undefined;
+                if (type === 'L')
+                    this.longName = body.replace(/\0.*$/s, '');
+                else if (type === 'K')
+                    this.longLink = body.replace(/\0.*$/s, '');
+                else if (type === 'x')
+                    this.pax = parsePax(raw);
+                continue;
+            }
+            if (this.ended || this.buffer.length < 512)
+                return;
+            const header = this.buffer.subarray(0, 512);
+            this.buffer = this.buffer.subarray(512);
+            if (header.every((byte) => byte === 0)) {
+                this.ended = true;
+                return;
+            }
+            this.header(header);
+        }
+    }
+    header(header) {
+        const text = (start, length) => header
+            .subarray(start, start + length)
+            .toString('utf8')
+            .replace(/\0.*$/s, '');
+        const type = String.fromCharCode(header[156] ?? 0);
+        const size = parseSize(header.subarray(124, 136));
+        if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+            this.paxPending = { type, size };
+            return;
+        }
+        // POSIX ustar ("ustar\0") has a name prefix at 345; GNU tar ("ustar  ") keeps times there.
+        const posix = header.subarray(257, 263).toString('latin1') === 'ustar\0';
+        const prefix = posix ? text(345, 155) : '';
+        const name = this.pax.path ?? this.longName ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
+        const linkTarget = this.pax.linkpath ?? this.longLink ?? text(157, 100);
+        const realSize = this.pax.size !== undefined ? Number(this.pax.size) : size;
+        this.entries.push({ path: name, type, size: realSize, linkTarget });
+        this.pax = {};
+        this.longName = undefined;
+        this.longLink = undefined;
+        // Links, devices, directories and fifos ('1'-'6') carry no data; every other type may.
+        const hasData = !'123456'.includes(type);
+        this.skip = hasData ? Math.ceil(realSize / 512) * 512 : 0;
+    }
+}
+function parseSize(field) {
+    // Base-256 for sizes over 8 GiB (high bit set), else octal text.
+    if ((field[0] ?? 0) & 0x80) {
+        let value = 0;
+        for (let i = 1; i < field.length; i++)
+            value = value * 256 + (field[i] ?? 0);
+        return value;
+    }
+    return parseInt(field.toString('ascii').replace(/[\0 ]/g, '') || '0', 8);
+}
+/** pax records are `LENGTH key=value\n`, LENGTH counting the whole record: values may hold newlines. */
+function parsePax(body) {
+    const records = {};
+    let at = 0;
+    while (at < body.length) {
+        const space = body.indexOf(0x20, at);
+        if (space < 0)
+            break;
+        const length = Number(body.subarray(at, space).toString('latin1'));
+        if (!Number.isInteger(length) || length <= space - at)
+            break;
+        const record = body.subarray(space + 1, at + length - 1).toString('utf8');
+        const equals = record.indexOf('=');
+        if (equals > 0)
+            records[record.slice(0, equals)] = record.slice(equals + 1);
+        at += length;
+    }
+    return records;
+}
+/** Compresses a plain tar for storage, with every core, and removes the plain one. */
+async function compressArchive(plain, compressed) {
+    await startPipeline(['zstd', '-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], `zstd compressing ${plain}`, { stdout: 'ignore' }).exited;
+}
+/**
+ * Hashes the archive (or one part of it, `range`) and lists its tar entries: the compressed bytes
+ * go to the hash and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker.
+ * With `decompressTo`, zstd writes the decompressed tar there instead and the walker reads that
+ * file afterwards (from the page cache), which costs less than passing every byte through here:
+ * podman imports a plain tar twice as fast as it decompresses zstd itself.
+ */
+async function inspectArchive(path, options = {}) {
+    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    const walker = new TarWalker();
+    let bytes = 0;
+    let zstd;
+    let zstdRunning = false;
+    let unreadable = Promise.resolve(undefined);
+    let output;
+    for await (const data of (0,external_node_fs_namespaceObject.createReadStream)(path, streamRange(options.range))) {
+        const chunk = data;
+        if (bytes === 0 && isZstd(chunk)) {
+            if (options.decompressTo)
+                output = (0,external_node_fs_namespaceObject.openSync)(options.decompressTo, 'w', 0o600);
+            const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
+                stdin: 'pipe',
+                stdout: output ?? 'pipe'
+            });
+            zstd = child;
+            zstdRunning = true;
+            child.stdout?.on('data', (plain) => walker.push(plain));
+            // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
+            child.stdin?.on('error', () => (zstdRunning = false));
+            child.on('close', () => (zstdRunning = false));
+            child.on('error', () => (zstdRunning = false));
+            unreadable = exited.then(() => undefined, (error) => `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`);
+        }
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (!zstd)
+            walker.push(chunk);
+        else if (zstdRunning && !zstd.stdin?.write(chunk)) {
+            const child = zstd;
+            await new Promise((resume) => {
+                // Whichever comes first; the other listener goes, or they pile up over a long archive.
+                const done = () => {
+                    child.stdin?.off('drain', done);
+                    child.off('close', done);
+                    resume();
+                };
+                child.stdin?.once('drain', done);
+                child.once('close', done);
+            });
+        }
+    }
+    zstd?.stdin?.end();
+    const problem = await unreadable;
+    if (output !== undefined) {
+        (0,external_node_fs_namespaceObject.closeSync)(output);
+        if (!problem)
+            await walkTarFile(options.decompressTo, walker);
+    }
+    const unpackedBytes = walker.entries.reduce((sum, entry) => sum + entry.size, 0);
+    return {
+        sha256: hash.digest('hex'),
+        bytes,
+        entries: walker.entries,
+        unpackedBytes,
+        unreadable: problem,
+        importPath: zstd && options.decompressTo ? options.decompressTo : path
+    };
+}
+/**
+ * Feeds a plain tar file's headers to the walker, seeking over entry data instead of reading it:
+ * a checkpoint's few dozen entries cost a few dozen reads, whatever their size.
+ */
+async function walkTarFile(path, walker) {
+    const file = await (0,promises_namespaceObject.open)(path, 'r');
+    try {
+        const size = (await file.stat()).size;
+        const chunk = Buffer.alloc(64 * 1024);
+        let position = 0;
+        while (!walker.ended && position < size) {
+            const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
+            if (bytesRead === 0)
+                break;
+            // A copy: the walker may keep a partial header across pushes.
+            walker.push(Buffer.from(chunk.subarray(0, bytesRead)));
+            position += bytesRead + walker.skip;
+            walker.skip = 0;
+        }
+    }
+    finally {
+        await file.close();
+    }
+}
+/** The options of createReadStream that read `range` (its `end` is inclusive). */
+function streamRange(range) {
+    if (!range)
+        return {};
+    return { start: range.offset, end: range.offset + range.bytes - 1 };
+}
+function isZstd(chunk) {
+    return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
+}
+/** Every reason the archive must not be imported; empty when it may. */
+function archiveProblems(inspection, maxUnpackedBytes) {
+    const problems = inspection.entries
+        .map(entryProblem)
+        .filter((problem) => Boolean(problem));
+    if (inspection.unreadable)
+        problems.push(inspection.unreadable);
+    if (!inspection.entries.length)
+        problems.push('the archive holds no tar entries');
+    if (inspection.unpackedBytes > maxUnpackedBytes) {
+        problems.push(`it unpacks to ${inspection.unpackedBytes} bytes, more than the bound of ${maxUnpackedBytes}`);
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 ;// CONCATENATED MODULE: ./src/spec.ts
 // The service spec: one typed, validated description of the service to start warm. The action's
 // inputs, the command line's flags and the JSON spec file all use the same names and end here.
@@ -2172,6 +2198,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 ;// CONCATENATED MODULE: external "node:stream"
 const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/volumes.ts
 // A service's named volumes (the anonymous ones of an image's VOLUME paths included): what a
 // checkpoint keeps of them, and how a warm restore puts them back before podman restores the
@@ -2348,8 +2376,10 @@ async function unpackVolume(podman, archivePath, part, mountpoint) {
         ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
         : 'tar -x --numeric-owner -C "$1"';
     const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint]);
-    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    const exited = exitOf(child, `unpacking volume ${part.name}`);
+    const { child, exited } = startPipeline(argv, `unpacking volume ${part.name}`, {
+        stdin: 'pipe',
+        stdout: 'ignore'
+    });
     const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
     const hashing = new external_node_stream_namespaceObject.Transform({
         transform(chunk, _encoding, done) {
@@ -2358,7 +2388,7 @@ async function unpackVolume(podman, archivePath, part, mountpoint) {
         }
     });
     // A tar that quits early breaks the pipe; its own exit status says why, below.
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), hashing, child.stdin).catch(() => undefined);
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), hashing, child.stdin).catch(() => undefined);
     await exited;
     return hash.digest('hex');
 }
@@ -2378,8 +2408,10 @@ async function makeDirectories(podman, mountpoint, directories) {
     if (!wanted.length)
         return;
     const argv = podman.asRoot(['sh', '-c', 'cd "$1" && xargs -0 mkdir -p --', 'sh', mountpoint]);
-    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    const exited = exitOf(child, `making the directories of volume ${mountpoint}`);
+    const { child, exited } = startPipeline(argv, `making the directories of volume ${mountpoint}`, {
+        stdin: 'pipe',
+        stdout: 'ignore'
+    });
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(wanted.join('\0'));
     await exited;
@@ -2424,52 +2456,68 @@ async function startsWithZstd(path, offset) {
     }
     return false;
 }
-/** Runs argv as root to completion; returns its stdout (unless sent to `stdout`), throws on failure. */
+/** Runs a command as root (through `sudo -n` when not root); resolves with its stdout, or writes it to `stdout`. */
 async function runAsRoot(podman, command, options = {}) {
-    const argv = podman.asRoot(command);
-    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
-        stdio: ['ignore', options.stdout ?? 'pipe', 'pipe']
-    });
-    const chunks = [];
-    child.stdout?.on('data', (chunk) => chunks.push(chunk));
-    await exitOf(child, command.join(' '));
-    return Buffer.concat(chunks);
+    const what = command.join(' ');
+    if (options.stdout === undefined)
+        return collectOutput(podman.asRoot(command), what);
+    await startPipeline(podman.asRoot(command), what, { stdout: options.stdout }).exited;
+    return Buffer.alloc(0);
 }
-/** Waits for a child process; rejects, saying `what` failed and the end of its stderr, unless it exits 0. */
-function exitOf(child, what) {
-    let stderr = '';
-    child.stderr?.on('data', (chunk) => (stderr += chunk));
-    return new Promise((resolve, reject) => {
-        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
-        child.on('close', (code) => {
-            if (code === 0)
-                resolve();
-            else {
-                const said = stderr.trim().split('\n').slice(-4).join('\n');
-                reject(new Error(`${what} failed (exit ${code})${said ? `: ${said}` : ''}`));
-            }
+
+;// CONCATENATED MODULE: ./src/archive/assemble.ts
+// One archive of parts laid end to end (the layout is src/archive/layout.ts): the checkpoint part,
+// then every volume's slices, each hashed on the way.
+
+
+
+/**
+ * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
+ * appended and removed) and hashes each part and the whole on the way.
+ */
+async function assembleArchive(archive, checkpointFile, volumes) {
+    const whole = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    (0,external_node_fs_namespaceObject.renameSync)(checkpointFile, archive);
+    const first = await hashPart(archive, whole);
+    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
+    let offset = first.bytes;
+    const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
+    for (const { volume, path, slice, unpackedBytes } of slices) {
+        const part = await hashPart(path, whole, archive);
+        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+        parts.push({
+            kind: 'volume',
+            offset,
+            ...part,
+            name: volume.name,
+            destination: volume.destination,
+            uid: volume.uid,
+            gid: volume.gid,
+            slice,
+            unpackedBytes
         });
+        offset += part.bytes;
+    }
+    return { parts, sha256: whole.digest('hex') };
+}
+/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
+async function hashPart(path, whole, appendTo) {
+    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    let bytes = 0;
+    const source = (0,external_node_fs_namespaceObject.createReadStream)(path).on('data', (chunk) => {
+        hash.update(chunk);
+        whole.update(chunk);
+        bytes += chunk.length;
     });
+    if (appendTo)
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_fs_namespaceObject.createWriteStream)(appendTo, { flags: 'a' }));
+    else
+        await (0,external_node_stream_promises_namespaceObject.finished)(source);
+    return { bytes, sha256: hash.digest('hex') };
 }
 
 ;// CONCATENATED MODULE: ./src/podman.ts
-// The one seam between warmstart and podman: every podman command goes through this module.
-// Argv building and error shaping are pure functions (tested over recorded real output in
-// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
-// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
 
-const runWithActionsExec = async (argv, options = {}) => {
-    const [file, ...args] = argv;
-    const env = options.env
-        ? { ...process.env, ...options.env }
-        : undefined;
-    const result = await getExecOutput(file, args, {
-        ignoreReturnCode: true,
-        silent: true,
-        env
-    });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
 function runArgs(options) {
     const argv = ['run', '--detach', '--name', options.name];
     if (options.replace)
@@ -2570,7 +2618,7 @@ class PodmanError extends Error {
     stderrTail;
     criuErrors;
     constructor(argv, exitCode, stderrTail, criuErrors = []) {
-        super(describeFailure(argv, exitCode, stderrTail, criuErrors));
+        super(podman_describeFailure(argv, exitCode, stderrTail, criuErrors));
         this.argv = argv;
         this.exitCode = exitCode;
         this.stderrTail = stderrTail;
@@ -2578,7 +2626,7 @@ class PodmanError extends Error {
         this.name = 'PodmanError';
     }
 }
-function describeFailure(argv, exitCode, stderrTail, criuErrors) {
+function podman_describeFailure(argv, exitCode, stderrTail, criuErrors) {
     const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
     if (stderrTail)
         lines.push(stderrTail);
@@ -2592,7 +2640,7 @@ class Podman {
     uid;
     logger;
     constructor(options = {}) {
-        this.runner = options.runner ?? runWithActionsExec;
+        this.runner = options.runner ?? runCommand;
         this.uid = options.uid ?? process.getuid?.() ?? 0;
         this.logger = options.logger;
     }
@@ -2804,21 +2852,9 @@ class Podman {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/plan.ts
+;// CONCATENATED MODULE: ./src/format.ts
+// How errors and sizes read in warmstart's messages.
 
-/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
-class UpError extends Error {
-    exitCode;
-    constructor(message, exitCode = 1) {
-        super(message);
-        this.exitCode = exitCode;
-        this.name = 'UpError';
-    }
-}
-/** What readiness probes of the plan's service need. */
-function probeContext(plan, podman) {
-    return { podman, container: plan.spec.name, env: plan.serviceEnv };
-}
 function message(error) {
     return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
 }
@@ -2833,6 +2869,21 @@ function formatBytes(bytes) {
         unit++;
     }
     return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
+class UpError extends Error {
+    exitCode;
+    constructor(message, exitCode = 1) {
+        super(message);
+        this.exitCode = exitCode;
+        this.name = 'UpError';
+    }
+}
+/** What readiness probes of the plan's service need. */
+function probeContext(plan, podman) {
+    return { podman, container: plan.spec.name, env: plan.serviceEnv };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/checkpoint.ts
@@ -2976,57 +3027,13 @@ async function resumeInPlace(plan, options, timings) {
     }
 }
 /**
- * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
- * appended and removed) and hashes each part and the whole on the way.
- */
-async function assembleArchive(archive, checkpointFile, volumes) {
-    const whole = (0,external_node_crypto_namespaceObject.createHash)('sha256');
-    (0,external_node_fs_namespaceObject.renameSync)(checkpointFile, archive);
-    const first = await hashPart(archive, whole);
-    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
-    let offset = first.bytes;
-    const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
-    for (const { volume, path, slice, unpackedBytes } of slices) {
-        const part = await hashPart(path, whole, archive);
-        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
-        parts.push({
-            kind: 'volume',
-            offset,
-            ...part,
-            name: volume.name,
-            destination: volume.destination,
-            uid: volume.uid,
-            gid: volume.gid,
-            slice,
-            unpackedBytes
-        });
-        offset += part.bytes;
-    }
-    return { parts, sha256: whole.digest('hex') };
-}
-/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
-async function hashPart(path, whole, appendTo) {
-    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
-    let bytes = 0;
-    const source = (0,external_node_fs_namespaceObject.createReadStream)(path).on('data', (chunk) => {
-        hash.update(chunk);
-        whole.update(chunk);
-        bytes += chunk.length;
-    });
-    if (appendTo)
-        await (0,promises_namespaceObject.pipeline)(source, (0,external_node_fs_namespaceObject.createWriteStream)(appendTo, { flags: 'a' }));
-    else
-        await (0,promises_namespaceObject.finished)(source);
-    return { bytes, sha256: hash.digest('hex') };
-}
-/**
  * How many slices a volume's files are archived in, to be unpacked side by side: one tar and one
  * zstd each. Two measured 15-40% faster than one on a 2-core machine (730 MB of PostgreSQL data);
  * more would only help hosts with more cores than GitHub's standard runners.
  */
 const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
 
-;// CONCATENATED MODULE: ./src/userns.ts
+;// CONCATENATED MODULE: ./src/host/userns.ts
 // Why some services need a user namespace to be checkpointed, and on which hosts.
 //
 // CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
@@ -3141,9 +3148,10 @@ function serviceEnvironment(spec) {
     return env;
 }
 
-;// CONCATENATED MODULE: ./src/host.ts
+;// CONCATENATED MODULE: ./src/host/host.ts
 // Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
 // into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
 
 
 
@@ -3226,7 +3234,7 @@ class HostReader {
     prefix;
     constructor(options) {
         this.options = options;
-        this.runner = options.runner ?? runWithActionsExec;
+        this.runner = options.runner ?? runCommand;
         this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
     }
     /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
@@ -3366,6 +3374,7 @@ function warmupScriptContents(warmup) {
 
 
 
+
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
 async function restoreWarm(plan, hit, imageReady, options, timings) {
     const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
@@ -3460,7 +3469,7 @@ async function checkCheckpointPart(archivePath, part, decompressTo) {
     // A plain part: podman imports a file, so a part inside a larger file is copied out.
     if (part.offset === 0 && part.bytes === (0,external_node_fs_namespaceObject.statSync)(archivePath).size)
         return archivePath;
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), (0,external_node_fs_namespaceObject.createWriteStream)(decompressTo));
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), (0,external_node_fs_namespaceObject.createWriteStream)(decompressTo));
     return decompressTo;
 }
 /**
@@ -3496,6 +3505,7 @@ async function unpackChecked(podman, archivePath, part, mountpoint) {
 const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
 
 ;// CONCATENATED MODULE: ./src/engine/service.ts
+
 
 
 
@@ -3628,7 +3638,9 @@ async function explainStartFailure(error, podman) {
 
 
 
+
 // The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
+
 
 
 /**
@@ -4018,7 +4030,7 @@ class LocalDirectoryStore {
         try {
             // Not synced: losing the hint in a crash only makes the entry look older.
             const temp = await writeTempFile(this.dir, String(this.now()), { durable: false });
-            await external_node_fs_promises_namespaceObject.rename(temp, this.useRecordPath(hash));
+            await promises_namespaceObject.rename(temp, this.useRecordPath(hash));
         }
         catch {
             // See above: the lookup has succeeded whether or not the hint is written.
@@ -4026,14 +4038,14 @@ class LocalDirectoryStore {
     }
     // --- save ---
     async publish(key, source, metadata) {
-        await external_node_fs_promises_namespaceObject.mkdir(this.dir, { recursive: true, mode: 0o700 });
+        await promises_namespaceObject.mkdir(this.dir, { recursive: true, mode: 0o700 });
         const hash = keyHash(key);
         const archive = `${hash}-${uniqueSuffix()}.tar`;
         const tempArchive = await copyIntoTempFile(this.dir, source);
         let tempPointer;
         try {
             const bytes = await fileSize(tempArchive);
-            await external_node_fs_promises_namespaceObject.rename(tempArchive, external_node_path_namespaceObject.join(this.dir, archive));
+            await promises_namespaceObject.rename(tempArchive, external_node_path_namespaceObject.join(this.dir, archive));
             // The archive's name must be on disk before any pointer that names it.
             await syncDirectory(this.dir);
             const createdAt = this.now();
@@ -4050,13 +4062,13 @@ class LocalDirectoryStore {
                 durable: true
             });
             await this.refreshDisplacedArchive(hash, archive);
-            await external_node_fs_promises_namespaceObject.rename(tempPointer, this.pointerPath(hash));
+            await promises_namespaceObject.rename(tempPointer, this.pointerPath(hash));
             await syncDirectory(this.dir);
         }
         finally {
-            await external_node_fs_promises_namespaceObject.rm(tempArchive, { force: true });
+            await promises_namespaceObject.rm(tempArchive, { force: true });
             if (tempPointer)
-                await external_node_fs_promises_namespaceObject.rm(tempPointer, { force: true });
+                await promises_namespaceObject.rm(tempPointer, { force: true });
         }
     }
     /**
@@ -4068,7 +4080,7 @@ class LocalDirectoryStore {
         if (!current || current.archive === newArchive)
             return;
         const now = new Date();
-        await external_node_fs_promises_namespaceObject.utimes(external_node_path_namespaceObject.join(this.dir, current.archive), now, now).catch(ignoreMissing);
+        await promises_namespaceObject.utimes(external_node_path_namespaceObject.join(this.dir, current.archive), now, now).catch(ignoreMissing);
     }
     // --- prune ---
     /** Removes an entry if its pointer still names the archive it had when the victim was chosen. */
@@ -4087,7 +4099,7 @@ class LocalDirectoryStore {
         const liveHashes = new Set(scan.entries.filter((e) => !evictedKeys.has(e.key)).map((e) => keyHash(e.key)));
         for (const hash of scan.useRecords) {
             if (!liveHashes.has(hash))
-                await external_node_fs_promises_namespaceObject.rm(this.useRecordPath(hash), { force: true });
+                await promises_namespaceObject.rm(this.useRecordPath(hash), { force: true });
         }
         const referenced = new Set(scan.entries.map((entry) => external_node_path_namespaceObject.basename(entry.archivePath)));
         const unreferenced = scan.archives.filter((name) => !referenced.has(name));
@@ -4104,7 +4116,7 @@ class LocalDirectoryStore {
     async removePointerIf(hash, shouldRemove) {
         const taken = tempPath(this.dir);
         try {
-            await external_node_fs_promises_namespaceObject.rename(this.pointerPath(hash), taken);
+            await promises_namespaceObject.rename(this.pointerPath(hash), taken);
         }
         catch (error) {
             if (isErrno(error, 'ENOENT', 'ENOTDIR'))
@@ -4115,24 +4127,24 @@ class LocalDirectoryStore {
             // A temp file keeps its old time through the rename: freshen it, or a concurrent prune
             // would take it for a crashed writer's leftover.
             const now = new Date();
-            await external_node_fs_promises_namespaceObject.utimes(taken, now, now);
+            await promises_namespaceObject.utimes(taken, now, now);
             const pointer = await readPointer(taken, hash);
             if (await shouldRemove(pointer))
                 return { pointer };
-            await external_node_fs_promises_namespaceObject.link(taken, this.pointerPath(hash)).catch((error) => {
+            await promises_namespaceObject.link(taken, this.pointerPath(hash)).catch((error) => {
                 if (!isErrno(error, 'EEXIST'))
                     throw error;
             });
             return undefined;
         }
         finally {
-            await external_node_fs_promises_namespaceObject.rm(taken, { force: true });
+            await promises_namespaceObject.rm(taken, { force: true });
         }
     }
     async removeArchiveAndUseRecord(hash, pointer) {
         if (pointer)
-            await external_node_fs_promises_namespaceObject.rm(external_node_path_namespaceObject.join(this.dir, pointer.archive), { force: true });
-        await external_node_fs_promises_namespaceObject.rm(this.useRecordPath(hash), { force: true });
+            await promises_namespaceObject.rm(external_node_path_namespaceObject.join(this.dir, pointer.archive), { force: true });
+        await promises_namespaceObject.rm(this.useRecordPath(hash), { force: true });
     }
     // --- reading the directory ---
     async scan() {
@@ -4167,7 +4179,7 @@ class LocalDirectoryStore {
     /** The directory's file names; none when it does not exist (yet). */
     async readDirectory() {
         try {
-            return await external_node_fs_promises_namespaceObject.readdir(this.dir);
+            return await promises_namespaceObject.readdir(this.dir);
         }
         catch (error) {
             if (isErrno(error, 'ENOENT', 'ENOTDIR'))
@@ -4182,7 +4194,7 @@ class LocalDirectoryStore {
     /** The entry a pointer describes, if its archive is there with the size recorded. */
     async intactEntry(hash, pointer) {
         const archivePath = external_node_path_namespaceObject.join(this.dir, pointer.archive);
-        const stats = await external_node_fs_promises_namespaceObject.stat(archivePath).catch(ignoreMissing);
+        const stats = await promises_namespaceObject.stat(archivePath).catch(ignoreMissing);
         if (!stats?.isFile() || stats.size !== pointer.bytes)
             return undefined;
         const lastUse = await readUseRecord(this.useRecordPath(hash));
@@ -4242,8 +4254,8 @@ async function copyIntoTempFile(dir, source) {
     const temp = tempPath(dir);
     try {
         // FICLONE: a copy-on-write clone where the filesystem can (btrfs, xfs), else a plain copy.
-        await external_node_fs_promises_namespaceObject.copyFile(source, temp, external_node_fs_namespaceObject.constants.COPYFILE_FICLONE);
-        const file = await external_node_fs_promises_namespaceObject.open(temp, 'r+');
+        await promises_namespaceObject.copyFile(source, temp, external_node_fs_namespaceObject.constants.COPYFILE_FICLONE);
+        const file = await promises_namespaceObject.open(temp, 'r+');
         try {
             // The archive holds service memory (passwords included): owner only.
             await file.chmod(0o600);
@@ -4258,13 +4270,13 @@ async function copyIntoTempFile(dir, source) {
         return temp;
     }
     catch (error) {
-        await external_node_fs_promises_namespaceObject.rm(temp, { force: true });
+        await promises_namespaceObject.rm(temp, { force: true });
         throw error;
     }
 }
 async function writeTempFile(dir, content, options) {
     const temp = tempPath(dir);
-    const file = await external_node_fs_promises_namespaceObject.open(temp, 'wx', 0o600);
+    const file = await promises_namespaceObject.open(temp, 'wx', 0o600);
     try {
         await file.writeFile(content, 'utf8');
         if (options.durable)
@@ -4272,7 +4284,7 @@ async function writeTempFile(dir, content, options) {
     }
     catch (error) {
         await file.close();
-        await external_node_fs_promises_namespaceObject.rm(temp, { force: true });
+        await promises_namespaceObject.rm(temp, { force: true });
         throw error;
     }
     await file.close();
@@ -4280,7 +4292,7 @@ async function writeTempFile(dir, content, options) {
 }
 /** Makes renames in `dir` survive a crash. */
 async function syncDirectory(dir) {
-    const handle = await external_node_fs_promises_namespaceObject.open(dir, 'r');
+    const handle = await promises_namespaceObject.open(dir, 'r');
     try {
         await handle.sync();
     }
@@ -4290,7 +4302,7 @@ async function syncDirectory(dir) {
 }
 /** The pointer in `file`; undefined when it is missing or is not a valid pointer for `hash`. */
 async function readPointer(file, hash) {
-    const text = await external_node_fs_promises_namespaceObject.readFile(file, 'utf8').catch(ignoreMissing);
+    const text = await promises_namespaceObject.readFile(file, 'utf8').catch(ignoreMissing);
     if (text === undefined)
         return undefined;
     try {
@@ -4324,12 +4336,12 @@ function isEntryMetadata(value) {
     return Object.values(value).every((v) => ['string', 'number', 'boolean'].includes(typeof v));
 }
 async function readUseRecord(file) {
-    const text = await external_node_fs_promises_namespaceObject.readFile(file, 'utf8').catch(ignoreMissing);
+    const text = await promises_namespaceObject.readFile(file, 'utf8').catch(ignoreMissing);
     const time = Number(text);
     return text !== undefined && Number.isFinite(time) ? time : undefined;
 }
 async function fileSize(file) {
-    return (await external_node_fs_promises_namespaceObject.stat(file)).size;
+    return (await promises_namespaceObject.stat(file)).size;
 }
 /** The entries to drop, least recently used first, so that the rest fit in `cap` bytes. */
 function leastRecentlyUsedBeyondCap(entries, cap) {
@@ -4349,9 +4361,9 @@ function byMostRecentUse(a, b) {
 }
 /** Removes `file` unless it was modified within `graceMs`, by the real clock. */
 async function removeIfUntouchedFor(file, graceMs) {
-    const stats = await external_node_fs_promises_namespaceObject.stat(file).catch(ignoreMissing);
+    const stats = await promises_namespaceObject.stat(file).catch(ignoreMissing);
     if (stats && Date.now() - stats.mtimeMs > graceMs)
-        await external_node_fs_promises_namespaceObject.rm(file, { force: true });
+        await promises_namespaceObject.rm(file, { force: true });
 }
 // Duck-typed rather than `instanceof Error`: errors from another realm (a vm context, as under
 // jest) are not instances of this realm's Error.

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6253:
+/***/ 524:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41700,7 +41700,7 @@ function digest(text) {
     return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
 }
 
-;// CONCATENATED MODULE: ./src/layout.ts
+;// CONCATENATED MODULE: ./src/archive/layout.ts
 // How a stored checkpoint is laid out: one file, its parts back to back. The first part is
 // podman's export of the container without the contents of its volumes (`--ignore-volumes`);
 // then come the volumes, each in slices: slice 0 holds its directories and symbolic links,
@@ -41827,7 +41827,7 @@ function volumeGroups(parts) {
     return groups;
 }
 
-;// CONCATENATED MODULE: ./src/manifest.ts
+;// CONCATENATED MODULE: ./src/archive/manifest.ts
 
 
 /** The components of the key that describe the host (and warmstart's format). */
@@ -41906,17 +41906,74 @@ function round(seconds) {
     return Math.round(seconds * 1000) / 1000;
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/archive.ts
-// Checks a checkpoint archive before podman sees it, in one read of the file: its SHA-256, and
-// the tar entries at its top level. Restoring runs the archive's contents as root, so only what a
-// podman export contains passes: regular files and directories at relative paths inside the
-// archive, no `..`, no absolute paths, no links, no device nodes, and a bound on the unpacked size.
+;// CONCATENATED MODULE: ./src/process.ts
+// The one way warmstart starts a process, in two shapes that share one error shape (what failed,
+// its exit code, the end of its stderr):
+// - runCommand: a command run to completion with its output collected, through @actions/exec
+//   (which also echoes into the Action's log when asked). It is a CommandRunner: the seam the
+//   unit tests replace with a played host (__tests__/fakes/fake-host.ts).
+// - runShell: a user's shell command (the warm-up, `cmd:` probes), each output line handed on.
+// - startPipeline: a process that moves bytes (tar, zstd, find's listing), its stdin and stdout
+//   wired by the caller. These decide nothing; the tests run them for real.
+
+
+const runCommand = async (argv, options = {}) => {
+    const [file, ...args] = argv;
+    const env = options.env
+        ? { ...process.env, ...options.env }
+        : undefined;
+    const result = await getExecOutput(file, args, {
+        ignoreReturnCode: true,
+        silent: !options.echo,
+        env,
+        input: options.input === undefined ? undefined : Buffer.from(options.input)
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+/** `what failed (exit N): the last lines it printed` */
+function describeFailure(what, exitCode, stderr) {
+    const said = stderr.trim().split('\n').slice(-4).join('\n');
+    return `${what} failed (exit ${exitCode})${said ? `: ${said}` : ''}`;
+}
+/** Starts a process whose stdin and stdout the caller wires; `what` names it in errors. */
+function startPipeline(argv, what, stdio = {}) {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
+        stdio: [stdio.stdin ?? 'ignore', stdio.stdout ?? 'pipe', 'pipe']
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve, reject) => {
+        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
+        child.on('close', (code) => code === 0 ? resolve() : reject(new Error(describeFailure(what, code, stderr))));
+    });
+    // Awaited by the caller; until then a failure must not go unhandled.
+    exited.catch(() => undefined);
+    return { child, exited };
+}
+/** Runs a process to completion and returns its stdout as bytes (paths are bytes, not text). */
+async function collectOutput(argv, what) {
+    const { child, exited } = startPipeline(argv, what);
+    const chunks = [];
+    child.stdout?.on('data', (chunk) => chunks.push(chunk));
+    await exited;
+    return Buffer.concat(chunks);
+}
+/** Runs `sh -c COMMAND` (a warm-up, a `cmd:` probe); returns its exit code. */
+async function runShell(command, options = {}) {
+    const onLine = options.onLine ?? (() => undefined);
+    return exec_exec('sh', ['-c', command], {
+        ignoreReturnCode: true,
+        silent: true,
+        env: { ...process.env, ...options.env },
+        listeners: { stdline: onLine, errline: onLine }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/archive/inspect.ts
 
 
 
@@ -42043,17 +42100,7 @@ function parsePax(body) {
 }
 /** Compresses a plain tar for storage, with every core, and removes the plain one. */
 async function compressArchive(plain, compressed) {
-    await new Promise((resolve, reject) => {
-        const zstd = (0,external_node_child_process_namespaceObject.spawn)('zstd', ['-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], {
-            stdio: ['ignore', 'ignore', 'pipe']
-        });
-        let stderr = '';
-        zstd.stderr.on('data', (chunk) => (stderr += chunk));
-        zstd.on('error', reject);
-        zstd.on('close', (code) => code === 0
-            ? resolve()
-            : reject(new Error(`zstd failed to compress ${plain}: ${stderr.trim()}`)));
-    });
+    await startPipeline(['zstd', '-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], `zstd compressing ${plain}`, { stdout: 'ignore' }).exited;
 }
 /**
  * Hashes the archive (or one part of it, `range`) and lists its tar entries: the compressed bytes
@@ -42075,24 +42122,18 @@ async function inspectArchive(path, options = {}) {
         if (bytes === 0 && isZstd(chunk)) {
             if (options.decompressTo)
                 output = (0,external_node_fs_namespaceObject.openSync)(options.decompressTo, 'w', 0o600);
-            const child = (0,external_node_child_process_namespaceObject.spawn)('zstd', ['-dcq'], { stdio: ['pipe', output ?? 'pipe', 'pipe'] });
+            const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
+                stdin: 'pipe',
+                stdout: output ?? 'pipe'
+            });
             zstd = child;
             zstdRunning = true;
-            let stderr = '';
-            child.stderr?.on('data', (text) => (stderr += text));
             child.stdout?.on('data', (plain) => walker.push(plain));
             // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
             child.stdin?.on('error', () => (zstdRunning = false));
-            unreadable = new Promise((resolve) => {
-                child.on('error', (error) => {
-                    zstdRunning = false;
-                    resolve(`cannot run zstd: ${error.message}`);
-                });
-                child.on('close', (code) => {
-                    zstdRunning = false;
-                    resolve(code === 0 ? undefined : `zstd cannot decompress the archive: ${stderr.trim()}`);
-                });
-            });
+            child.on('close', () => (zstdRunning = false));
+            child.on('error', () => (zstdRunning = false));
+            unreadable = exited.then(() => undefined, (error) => `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`);
         }
         hash.update(chunk);
         bytes += chunk.length;
@@ -42134,7 +42175,7 @@ async function inspectArchive(path, options = {}) {
  * a checkpoint's few dozen entries cost a few dozen reads, whatever their size.
  */
 async function walkTarFile(path, walker) {
-    const file = await (0,external_node_fs_promises_namespaceObject.open)(path, 'r');
+    const file = await (0,promises_namespaceObject.open)(path, 'r');
     try {
         const size = (await file.stat()).size;
         const chunk = Buffer.alloc(64 * 1024);
@@ -42179,21 +42220,6 @@ function archiveProblems(inspection, maxUnpackedBytes) {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/shell.ts
-// The seam to host shell commands (warm-up, `cmd:` readiness probes): run with `sh -c`, an added
-// environment, and each output line handed to a callback as it comes.
-
-/** Runs `sh -c COMMAND`; returns its exit code. */
-async function runShell(command, options = {}) {
-    const onLine = options.onLine ?? (() => undefined);
-    return exec_exec('sh', ['-c', command], {
-        ignoreReturnCode: true,
-        silent: true,
-        env: { ...process.env, ...options.env },
-        listeners: { stdline: onLine, errline: onLine }
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/spec.ts
 // The service spec: one typed, validated description of the service to start warm. The action's
 // inputs, the command line's flags and the JSON spec file all use the same names and end here.
@@ -42550,6 +42576,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/volumes.ts
 // A service's named volumes (the anonymous ones of an image's VOLUME paths included): what a
 // checkpoint keeps of them, and how a warm restore puts them back before podman restores the
@@ -42726,8 +42754,10 @@ async function unpackVolume(podman, archivePath, part, mountpoint) {
         ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
         : 'tar -x --numeric-owner -C "$1"';
     const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint]);
-    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    const exited = exitOf(child, `unpacking volume ${part.name}`);
+    const { child, exited } = startPipeline(argv, `unpacking volume ${part.name}`, {
+        stdin: 'pipe',
+        stdout: 'ignore'
+    });
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const hashing = new external_node_stream_.Transform({
         transform(chunk, _encoding, done) {
@@ -42736,7 +42766,7 @@ async function unpackVolume(podman, archivePath, part, mountpoint) {
         }
     });
     // A tar that quits early breaks the pipe; its own exit status says why, below.
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), hashing, child.stdin).catch(() => undefined);
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), hashing, child.stdin).catch(() => undefined);
     await exited;
     return hash.digest('hex');
 }
@@ -42756,8 +42786,10 @@ async function makeDirectories(podman, mountpoint, directories) {
     if (!wanted.length)
         return;
     const argv = podman.asRoot(['sh', '-c', 'cd "$1" && xargs -0 mkdir -p --', 'sh', mountpoint]);
-    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    const exited = exitOf(child, `making the directories of volume ${mountpoint}`);
+    const { child, exited } = startPipeline(argv, `making the directories of volume ${mountpoint}`, {
+        stdin: 'pipe',
+        stdout: 'ignore'
+    });
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(wanted.join('\0'));
     await exited;
@@ -42802,52 +42834,68 @@ async function startsWithZstd(path, offset) {
     }
     return false;
 }
-/** Runs argv as root to completion; returns its stdout (unless sent to `stdout`), throws on failure. */
+/** Runs a command as root (through `sudo -n` when not root); resolves with its stdout, or writes it to `stdout`. */
 async function runAsRoot(podman, command, options = {}) {
-    const argv = podman.asRoot(command);
-    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
-        stdio: ['ignore', options.stdout ?? 'pipe', 'pipe']
-    });
-    const chunks = [];
-    child.stdout?.on('data', (chunk) => chunks.push(chunk));
-    await exitOf(child, command.join(' '));
-    return Buffer.concat(chunks);
+    const what = command.join(' ');
+    if (options.stdout === undefined)
+        return collectOutput(podman.asRoot(command), what);
+    await startPipeline(podman.asRoot(command), what, { stdout: options.stdout }).exited;
+    return Buffer.alloc(0);
 }
-/** Waits for a child process; rejects, saying `what` failed and the end of its stderr, unless it exits 0. */
-function exitOf(child, what) {
-    let stderr = '';
-    child.stderr?.on('data', (chunk) => (stderr += chunk));
-    return new Promise((resolve, reject) => {
-        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
-        child.on('close', (code) => {
-            if (code === 0)
-                resolve();
-            else {
-                const said = stderr.trim().split('\n').slice(-4).join('\n');
-                reject(new Error(`${what} failed (exit ${code})${said ? `: ${said}` : ''}`));
-            }
+
+;// CONCATENATED MODULE: ./src/archive/assemble.ts
+// One archive of parts laid end to end (the layout is src/archive/layout.ts): the checkpoint part,
+// then every volume's slices, each hashed on the way.
+
+
+
+/**
+ * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
+ * appended and removed) and hashes each part and the whole on the way.
+ */
+async function assembleArchive(archive, checkpointFile, volumes) {
+    const whole = (0,external_node_crypto_.createHash)('sha256');
+    (0,external_node_fs_namespaceObject.renameSync)(checkpointFile, archive);
+    const first = await hashPart(archive, whole);
+    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
+    let offset = first.bytes;
+    const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
+    for (const { volume, path, slice, unpackedBytes } of slices) {
+        const part = await hashPart(path, whole, archive);
+        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+        parts.push({
+            kind: 'volume',
+            offset,
+            ...part,
+            name: volume.name,
+            destination: volume.destination,
+            uid: volume.uid,
+            gid: volume.gid,
+            slice,
+            unpackedBytes
         });
+        offset += part.bytes;
+    }
+    return { parts, sha256: whole.digest('hex') };
+}
+/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
+async function hashPart(path, whole, appendTo) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let bytes = 0;
+    const source = (0,external_node_fs_namespaceObject.createReadStream)(path).on('data', (chunk) => {
+        hash.update(chunk);
+        whole.update(chunk);
+        bytes += chunk.length;
     });
+    if (appendTo)
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_fs_namespaceObject.createWriteStream)(appendTo, { flags: 'a' }));
+    else
+        await (0,external_node_stream_promises_namespaceObject.finished)(source);
+    return { bytes, sha256: hash.digest('hex') };
 }
 
 ;// CONCATENATED MODULE: ./src/podman.ts
-// The one seam between warmstart and podman: every podman command goes through this module.
-// Argv building and error shaping are pure functions (tested over recorded real output in
-// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
-// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
 
-const runWithActionsExec = async (argv, options = {}) => {
-    const [file, ...args] = argv;
-    const env = options.env
-        ? { ...process.env, ...options.env }
-        : undefined;
-    const result = await getExecOutput(file, args, {
-        ignoreReturnCode: true,
-        silent: true,
-        env
-    });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
 function runArgs(options) {
     const argv = ['run', '--detach', '--name', options.name];
     if (options.replace)
@@ -42948,7 +42996,7 @@ class PodmanError extends Error {
     stderrTail;
     criuErrors;
     constructor(argv, exitCode, stderrTail, criuErrors = []) {
-        super(describeFailure(argv, exitCode, stderrTail, criuErrors));
+        super(podman_describeFailure(argv, exitCode, stderrTail, criuErrors));
         this.argv = argv;
         this.exitCode = exitCode;
         this.stderrTail = stderrTail;
@@ -42956,7 +43004,7 @@ class PodmanError extends Error {
         this.name = 'PodmanError';
     }
 }
-function describeFailure(argv, exitCode, stderrTail, criuErrors) {
+function podman_describeFailure(argv, exitCode, stderrTail, criuErrors) {
     const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
     if (stderrTail)
         lines.push(stderrTail);
@@ -42970,7 +43018,7 @@ class Podman {
     uid;
     logger;
     constructor(options = {}) {
-        this.runner = options.runner ?? runWithActionsExec;
+        this.runner = options.runner ?? runCommand;
         this.uid = options.uid ?? process.getuid?.() ?? 0;
         this.logger = options.logger;
     }
@@ -43182,21 +43230,9 @@ class Podman {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/plan.ts
+;// CONCATENATED MODULE: ./src/format.ts
+// How errors and sizes read in warmstart's messages.
 
-/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
-class plan_UpError extends Error {
-    exitCode;
-    constructor(message, exitCode = 1) {
-        super(message);
-        this.exitCode = exitCode;
-        this.name = 'UpError';
-    }
-}
-/** What readiness probes of the plan's service need. */
-function probeContext(plan, podman) {
-    return { podman, container: plan.spec.name, env: plan.serviceEnv };
-}
 function message(error) {
     return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
 }
@@ -43211,6 +43247,21 @@ function formatBytes(bytes) {
         unit++;
     }
     return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
+class plan_UpError extends Error {
+    exitCode;
+    constructor(message, exitCode = 1) {
+        super(message);
+        this.exitCode = exitCode;
+        this.name = 'UpError';
+    }
+}
+/** What readiness probes of the plan's service need. */
+function probeContext(plan, podman) {
+    return { podman, container: plan.spec.name, env: plan.serviceEnv };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/checkpoint.ts
@@ -43354,57 +43405,13 @@ async function resumeInPlace(plan, options, timings) {
     }
 }
 /**
- * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
- * appended and removed) and hashes each part and the whole on the way.
- */
-async function assembleArchive(archive, checkpointFile, volumes) {
-    const whole = (0,external_node_crypto_.createHash)('sha256');
-    (0,external_node_fs_namespaceObject.renameSync)(checkpointFile, archive);
-    const first = await hashPart(archive, whole);
-    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
-    let offset = first.bytes;
-    const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
-    for (const { volume, path, slice, unpackedBytes } of slices) {
-        const part = await hashPart(path, whole, archive);
-        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
-        parts.push({
-            kind: 'volume',
-            offset,
-            ...part,
-            name: volume.name,
-            destination: volume.destination,
-            uid: volume.uid,
-            gid: volume.gid,
-            slice,
-            unpackedBytes
-        });
-        offset += part.bytes;
-    }
-    return { parts, sha256: whole.digest('hex') };
-}
-/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
-async function hashPart(path, whole, appendTo) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let bytes = 0;
-    const source = (0,external_node_fs_namespaceObject.createReadStream)(path).on('data', (chunk) => {
-        hash.update(chunk);
-        whole.update(chunk);
-        bytes += chunk.length;
-    });
-    if (appendTo)
-        await (0,promises_namespaceObject.pipeline)(source, (0,external_node_fs_namespaceObject.createWriteStream)(appendTo, { flags: 'a' }));
-    else
-        await (0,promises_namespaceObject.finished)(source);
-    return { bytes, sha256: hash.digest('hex') };
-}
-/**
  * How many slices a volume's files are archived in, to be unpacked side by side: one tar and one
  * zstd each. Two measured 15-40% faster than one on a 2-core machine (730 MB of PostgreSQL data);
  * more would only help hosts with more cores than GitHub's standard runners.
  */
 const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
 
-;// CONCATENATED MODULE: ./src/userns.ts
+;// CONCATENATED MODULE: ./src/host/userns.ts
 // Why some services need a user namespace to be checkpointed, and on which hosts.
 //
 // CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
@@ -43519,9 +43526,10 @@ function serviceEnvironment(spec) {
     return env;
 }
 
-;// CONCATENATED MODULE: ./src/host.ts
+;// CONCATENATED MODULE: ./src/host/host.ts
 // Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
 // into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
 
 
 
@@ -43604,7 +43612,7 @@ class HostReader {
     prefix;
     constructor(options) {
         this.options = options;
-        this.runner = options.runner ?? runWithActionsExec;
+        this.runner = options.runner ?? runCommand;
         this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
     }
     /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
@@ -43744,6 +43752,7 @@ function warmupScriptContents(warmup) {
 
 
 
+
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
 async function restoreWarm(plan, hit, imageReady, options, timings) {
     const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
@@ -43838,7 +43847,7 @@ async function checkCheckpointPart(archivePath, part, decompressTo) {
     // A plain part: podman imports a file, so a part inside a larger file is copied out.
     if (part.offset === 0 && part.bytes === (0,external_node_fs_namespaceObject.statSync)(archivePath).size)
         return archivePath;
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), (0,external_node_fs_namespaceObject.createWriteStream)(decompressTo));
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(archivePath, streamRange(part)), (0,external_node_fs_namespaceObject.createWriteStream)(decompressTo));
     return decompressTo;
 }
 /**
@@ -43874,6 +43883,7 @@ async function unpackChecked(podman, archivePath, part, mountpoint) {
 const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
 
 ;// CONCATENATED MODULE: ./src/engine/service.ts
+
 
 
 
@@ -44006,7 +44016,9 @@ async function explainStartFailure(error, podman) {
 
 
 
+
 // The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
+
 
 
 /**
@@ -101248,9 +101260,7 @@ async function prepareRunner(install) {
         let outcome;
         try {
             // Not silent: the script's `install: ...` lines are the step's log of what it changed.
-            const result = await getExecOutput('bash', [installScript(), ...args], {
-                ignoreReturnCode: true
-            });
+            const result = await runCommand(['bash', installScript(), ...args], { echo: true });
             outcome = installOutcome(result);
         }
         catch (error) {
@@ -101440,7 +101450,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6253);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(524);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1826:
+/***/ 4469:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41702,7 +41702,7 @@ function digest(text) {
     return createHash('sha256').update(text).digest('hex');
 }
 
-;// CONCATENATED MODULE: ./src/manifest.ts
+;// CONCATENATED MODULE: ./src/archive/manifest.ts
 
 
 /** The components of the key that describe the host (and warmstart's format). */
@@ -41749,17 +41749,74 @@ function manifest_manifestDifferences(manifest, key, storedKey) {
     return differences;
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/archive.ts
-// Checks a checkpoint archive before podman sees it, in one read of the file: its SHA-256, and
-// the tar entries at its top level. Restoring runs the archive's contents as root, so only what a
-// podman export contains passes: regular files and directories at relative paths inside the
-// archive, no `..`, no absolute paths, no links, no device nodes, and a bound on the unpacked size.
+;// CONCATENATED MODULE: ./src/process.ts
+// The one way warmstart starts a process, in two shapes that share one error shape (what failed,
+// its exit code, the end of its stderr):
+// - runCommand: a command run to completion with its output collected, through @actions/exec
+//   (which also echoes into the Action's log when asked). It is a CommandRunner: the seam the
+//   unit tests replace with a played host (__tests__/fakes/fake-host.ts).
+// - runShell: a user's shell command (the warm-up, `cmd:` probes), each output line handed on.
+// - startPipeline: a process that moves bytes (tar, zstd, find's listing), its stdin and stdout
+//   wired by the caller. These decide nothing; the tests run them for real.
+
+
+const process_runCommand = async (argv, options = {}) => {
+    const [file, ...args] = argv;
+    const env = options.env
+        ? { ...process.env, ...options.env }
+        : undefined;
+    const result = await getExecOutput(file, args, {
+        ignoreReturnCode: true,
+        silent: !options.echo,
+        env,
+        input: options.input === undefined ? undefined : Buffer.from(options.input)
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+/** `what failed (exit N): the last lines it printed` */
+function describeFailure(what, exitCode, stderr) {
+    const said = stderr.trim().split('\n').slice(-4).join('\n');
+    return `${what} failed (exit ${exitCode})${said ? `: ${said}` : ''}`;
+}
+/** Starts a process whose stdin and stdout the caller wires; `what` names it in errors. */
+function process_startPipeline(argv, what, stdio = {}) {
+    const child = spawn(argv[0], argv.slice(1), {
+        stdio: [stdio.stdin ?? 'ignore', stdio.stdout ?? 'pipe', 'pipe']
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve, reject) => {
+        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
+        child.on('close', (code) => code === 0 ? resolve() : reject(new Error(describeFailure(what, code, stderr))));
+    });
+    // Awaited by the caller; until then a failure must not go unhandled.
+    exited.catch(() => undefined);
+    return { child, exited };
+}
+/** Runs a process to completion and returns its stdout as bytes (paths are bytes, not text). */
+async function process_collectOutput(argv, what) {
+    const { child, exited } = process_startPipeline(argv, what);
+    const chunks = [];
+    child.stdout?.on('data', (chunk) => chunks.push(chunk));
+    await exited;
+    return Buffer.concat(chunks);
+}
+/** Runs `sh -c COMMAND` (a warm-up, a `cmd:` probe); returns its exit code. */
+async function process_runShell(command, options = {}) {
+    const onLine = options.onLine ?? (() => undefined);
+    return exec.exec('sh', ['-c', command], {
+        ignoreReturnCode: true,
+        silent: true,
+        env: { ...process.env, ...options.env },
+        listeners: { stdline: onLine, errline: onLine }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/archive/inspect.ts
 
 
 
@@ -41885,18 +41942,8 @@ function parsePax(body) {
     return records;
 }
 /** Compresses a plain tar for storage, with every core, and removes the plain one. */
-async function archive_compressArchive(plain, compressed) {
-    await new Promise((resolve, reject) => {
-        const zstd = spawn('zstd', ['-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], {
-            stdio: ['ignore', 'ignore', 'pipe']
-        });
-        let stderr = '';
-        zstd.stderr.on('data', (chunk) => (stderr += chunk));
-        zstd.on('error', reject);
-        zstd.on('close', (code) => code === 0
-            ? resolve()
-            : reject(new Error(`zstd failed to compress ${plain}: ${stderr.trim()}`)));
-    });
+async function inspect_compressArchive(plain, compressed) {
+    await startPipeline(['zstd', '-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], `zstd compressing ${plain}`, { stdout: 'ignore' }).exited;
 }
 /**
  * Hashes the archive (or one part of it, `range`) and lists its tar entries: the compressed bytes
@@ -41905,7 +41952,7 @@ async function archive_compressArchive(plain, compressed) {
  * file afterwards (from the page cache), which costs less than passing every byte through here:
  * podman imports a plain tar twice as fast as it decompresses zstd itself.
  */
-async function archive_inspectArchive(path, options = {}) {
+async function inspect_inspectArchive(path, options = {}) {
     const hash = createHash('sha256');
     const walker = new TarWalker();
     let bytes = 0;
@@ -41913,29 +41960,23 @@ async function archive_inspectArchive(path, options = {}) {
     let zstdRunning = false;
     let unreadable = Promise.resolve(undefined);
     let output;
-    for await (const data of createReadStream(path, archive_streamRange(options.range))) {
+    for await (const data of createReadStream(path, inspect_streamRange(options.range))) {
         const chunk = data;
-        if (bytes === 0 && archive_isZstd(chunk)) {
+        if (bytes === 0 && inspect_isZstd(chunk)) {
             if (options.decompressTo)
                 output = openSync(options.decompressTo, 'w', 0o600);
-            const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', output ?? 'pipe', 'pipe'] });
+            const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
+                stdin: 'pipe',
+                stdout: output ?? 'pipe'
+            });
             zstd = child;
             zstdRunning = true;
-            let stderr = '';
-            child.stderr?.on('data', (text) => (stderr += text));
             child.stdout?.on('data', (plain) => walker.push(plain));
             // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
             child.stdin?.on('error', () => (zstdRunning = false));
-            unreadable = new Promise((resolve) => {
-                child.on('error', (error) => {
-                    zstdRunning = false;
-                    resolve(`cannot run zstd: ${error.message}`);
-                });
-                child.on('close', (code) => {
-                    zstdRunning = false;
-                    resolve(code === 0 ? undefined : `zstd cannot decompress the archive: ${stderr.trim()}`);
-                });
-            });
+            child.on('close', () => (zstdRunning = false));
+            child.on('error', () => (zstdRunning = false));
+            unreadable = exited.then(() => undefined, (error) => `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`);
         }
         hash.update(chunk);
         bytes += chunk.length;
@@ -41997,16 +42038,16 @@ async function walkTarFile(path, walker) {
     }
 }
 /** The options of createReadStream that read `range` (its `end` is inclusive). */
-function archive_streamRange(range) {
+function inspect_streamRange(range) {
     if (!range)
         return {};
     return { start: range.offset, end: range.offset + range.bytes - 1 };
 }
-function archive_isZstd(chunk) {
+function inspect_isZstd(chunk) {
     return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
 }
 /** Every reason the archive must not be imported; empty when it may. */
-function archive_archiveProblems(inspection, maxUnpackedBytes) {
+function inspect_archiveProblems(inspection, maxUnpackedBytes) {
     const problems = inspection.entries
         .map(entryProblem)
         .filter((problem) => Boolean(problem));
@@ -42022,21 +42063,6 @@ function archive_archiveProblems(inspection, maxUnpackedBytes) {
 
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/shell.ts
-// The seam to host shell commands (warm-up, `cmd:` readiness probes): run with `sh -c`, an added
-// environment, and each output line handed to a callback as it comes.
-
-/** Runs `sh -c COMMAND`; returns its exit code. */
-async function shell_runShell(command, options = {}) {
-    const onLine = options.onLine ?? (() => undefined);
-    return exec.exec('sh', ['-c', command], {
-        ignoreReturnCode: true,
-        silent: true,
-        env: { ...process.env, ...options.env },
-        listeners: { stdline: onLine, errline: onLine }
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/spec.ts
 // The service spec: one typed, validated description of the service to start warm. The action's
 // inputs, the command line's flags and the JSON spec file all use the same names and end here.
@@ -42393,6 +42419,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/volumes.ts
 // A service's named volumes (the anonymous ones of an image's VOLUME paths included): what a
 // checkpoint keeps of them, and how a warm restore puts them back before podman restores the
@@ -42569,8 +42597,10 @@ async function volumes_unpackVolume(podman, archivePath, part, mountpoint) {
         ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
         : 'tar -x --numeric-owner -C "$1"';
     const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint]);
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    const exited = exitOf(child, `unpacking volume ${part.name}`);
+    const { child, exited } = startPipeline(argv, `unpacking volume ${part.name}`, {
+        stdin: 'pipe',
+        stdout: 'ignore'
+    });
     const hash = createHash('sha256');
     const hashing = new Transform({
         transform(chunk, _encoding, done) {
@@ -42599,8 +42629,10 @@ async function volumes_makeDirectories(podman, mountpoint, directories) {
     if (!wanted.length)
         return;
     const argv = podman.asRoot(['sh', '-c', 'cd "$1" && xargs -0 mkdir -p --', 'sh', mountpoint]);
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    const exited = exitOf(child, `making the directories of volume ${mountpoint}`);
+    const { child, exited } = startPipeline(argv, `making the directories of volume ${mountpoint}`, {
+        stdin: 'pipe',
+        stdout: 'ignore'
+    });
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(wanted.join('\0'));
     await exited;
@@ -42645,52 +42677,68 @@ async function startsWithZstd(path, offset) {
     }
     return false;
 }
-/** Runs argv as root to completion; returns its stdout (unless sent to `stdout`), throws on failure. */
+/** Runs a command as root (through `sudo -n` when not root); resolves with its stdout, or writes it to `stdout`. */
 async function runAsRoot(podman, command, options = {}) {
-    const argv = podman.asRoot(command);
-    const child = spawn(argv[0], argv.slice(1), {
-        stdio: ['ignore', options.stdout ?? 'pipe', 'pipe']
-    });
-    const chunks = [];
-    child.stdout?.on('data', (chunk) => chunks.push(chunk));
-    await exitOf(child, command.join(' '));
-    return Buffer.concat(chunks);
+    const what = command.join(' ');
+    if (options.stdout === undefined)
+        return collectOutput(podman.asRoot(command), what);
+    await startPipeline(podman.asRoot(command), what, { stdout: options.stdout }).exited;
+    return Buffer.alloc(0);
 }
-/** Waits for a child process; rejects, saying `what` failed and the end of its stderr, unless it exits 0. */
-function exitOf(child, what) {
-    let stderr = '';
-    child.stderr?.on('data', (chunk) => (stderr += chunk));
-    return new Promise((resolve, reject) => {
-        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
-        child.on('close', (code) => {
-            if (code === 0)
-                resolve();
-            else {
-                const said = stderr.trim().split('\n').slice(-4).join('\n');
-                reject(new Error(`${what} failed (exit ${code})${said ? `: ${said}` : ''}`));
-            }
+
+;// CONCATENATED MODULE: ./src/archive/assemble.ts
+// One archive of parts laid end to end (the layout is src/archive/layout.ts): the checkpoint part,
+// then every volume's slices, each hashed on the way.
+
+
+
+/**
+ * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
+ * appended and removed) and hashes each part and the whole on the way.
+ */
+async function assemble_assembleArchive(archive, checkpointFile, volumes) {
+    const whole = createHash('sha256');
+    renameSync(checkpointFile, archive);
+    const first = await hashPart(archive, whole);
+    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
+    let offset = first.bytes;
+    const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
+    for (const { volume, path, slice, unpackedBytes } of slices) {
+        const part = await hashPart(path, whole, archive);
+        rmSync(path, { force: true });
+        parts.push({
+            kind: 'volume',
+            offset,
+            ...part,
+            name: volume.name,
+            destination: volume.destination,
+            uid: volume.uid,
+            gid: volume.gid,
+            slice,
+            unpackedBytes
         });
+        offset += part.bytes;
+    }
+    return { parts, sha256: whole.digest('hex') };
+}
+/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
+async function hashPart(path, whole, appendTo) {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const source = createReadStream(path).on('data', (chunk) => {
+        hash.update(chunk);
+        whole.update(chunk);
+        bytes += chunk.length;
     });
+    if (appendTo)
+        await pipeline(source, createWriteStream(appendTo, { flags: 'a' }));
+    else
+        await finished(source);
+    return { bytes, sha256: hash.digest('hex') };
 }
 
 ;// CONCATENATED MODULE: ./src/podman.ts
-// The one seam between warmstart and podman: every podman command goes through this module.
-// Argv building and error shaping are pure functions (tested over recorded real output in
-// __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
-// `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
 
-const podman_runWithActionsExec = async (argv, options = {}) => {
-    const [file, ...args] = argv;
-    const env = options.env
-        ? { ...process.env, ...options.env }
-        : undefined;
-    const result = await getExecOutput(file, args, {
-        ignoreReturnCode: true,
-        silent: true,
-        env
-    });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
 function runArgs(options) {
     const argv = ['run', '--detach', '--name', options.name];
     if (options.replace)
@@ -42791,7 +42839,7 @@ class PodmanError extends Error {
     stderrTail;
     criuErrors;
     constructor(argv, exitCode, stderrTail, criuErrors = []) {
-        super(describeFailure(argv, exitCode, stderrTail, criuErrors));
+        super(podman_describeFailure(argv, exitCode, stderrTail, criuErrors));
         this.argv = argv;
         this.exitCode = exitCode;
         this.stderrTail = stderrTail;
@@ -42799,7 +42847,7 @@ class PodmanError extends Error {
         this.name = 'PodmanError';
     }
 }
-function describeFailure(argv, exitCode, stderrTail, criuErrors) {
+function podman_describeFailure(argv, exitCode, stderrTail, criuErrors) {
     const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
     if (stderrTail)
         lines.push(stderrTail);
@@ -42813,7 +42861,7 @@ class Podman {
     uid;
     logger;
     constructor(options = {}) {
-        this.runner = options.runner ?? podman_runWithActionsExec;
+        this.runner = options.runner ?? process_runCommand;
         this.uid = options.uid ?? process.getuid?.() ?? 0;
         this.logger = options.logger;
     }
@@ -43025,8 +43073,26 @@ class Podman {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/plan.ts
+;// CONCATENATED MODULE: ./src/format.ts
+// How errors and sizes read in warmstart's messages.
 
+function format_message(error) {
+    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
+}
+function format_formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/plan.ts
 /** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
 class plan_UpError extends Error {
     exitCode;
@@ -43039,21 +43105,6 @@ class plan_UpError extends Error {
 /** What readiness probes of the plan's service need. */
 function plan_probeContext(plan, podman) {
     return { podman, container: plan.spec.name, env: plan.serviceEnv };
-}
-function plan_message(error) {
-    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
-}
-function plan_formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/checkpoint.ts
@@ -43197,57 +43248,13 @@ async function resumeInPlace(plan, options, timings) {
     }
 }
 /**
- * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
- * appended and removed) and hashes each part and the whole on the way.
- */
-async function assembleArchive(archive, checkpointFile, volumes) {
-    const whole = createHash('sha256');
-    renameSync(checkpointFile, archive);
-    const first = await hashPart(archive, whole);
-    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
-    let offset = first.bytes;
-    const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
-    for (const { volume, path, slice, unpackedBytes } of slices) {
-        const part = await hashPart(path, whole, archive);
-        rmSync(path, { force: true });
-        parts.push({
-            kind: 'volume',
-            offset,
-            ...part,
-            name: volume.name,
-            destination: volume.destination,
-            uid: volume.uid,
-            gid: volume.gid,
-            slice,
-            unpackedBytes
-        });
-        offset += part.bytes;
-    }
-    return { parts, sha256: whole.digest('hex') };
-}
-/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
-async function hashPart(path, whole, appendTo) {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const source = createReadStream(path).on('data', (chunk) => {
-        hash.update(chunk);
-        whole.update(chunk);
-        bytes += chunk.length;
-    });
-    if (appendTo)
-        await pipeline(source, createWriteStream(appendTo, { flags: 'a' }));
-    else
-        await finished(source);
-    return { bytes, sha256: hash.digest('hex') };
-}
-/**
  * How many slices a volume's files are archived in, to be unpacked side by side: one tar and one
  * zstd each. Two measured 15-40% faster than one on a 2-core machine (730 MB of PostgreSQL data);
  * more would only help hosts with more cores than GitHub's standard runners.
  */
 const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
 
-;// CONCATENATED MODULE: ./src/userns.ts
+;// CONCATENATED MODULE: ./src/host/userns.ts
 // Why some services need a user namespace to be checkpointed, and on which hosts.
 //
 // CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
@@ -43362,9 +43369,10 @@ function serviceEnvironment(spec) {
     return env;
 }
 
-;// CONCATENATED MODULE: ./src/host.ts
+;// CONCATENATED MODULE: ./src/host/host.ts
 // Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
 // into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
 
 
 
@@ -43447,7 +43455,7 @@ class host_HostReader {
     prefix;
     constructor(options) {
         this.options = options;
-        this.runner = options.runner ?? runWithActionsExec;
+        this.runner = options.runner ?? runCommand;
         this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
     }
     /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
@@ -43577,6 +43585,7 @@ function warmupScriptContents(warmup) {
 // host and run first; then the volumes are unpacked straight into place while the checkpoint part
 // decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
 // processes onto them.
+
 
 
 
@@ -43721,6 +43730,7 @@ const MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 
 
 
 
+
 async function service_removeService(podman, name) {
     await podman.forceRemove(name);
     await removeVolumesOf(podman, name);
@@ -43849,7 +43859,9 @@ async function explainStartFailure(error, podman) {
 
 
 
+
 // The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
+
 
 
 /**
@@ -100925,7 +100937,7 @@ async function run() {
         state = readMainState();
     }
     catch (error) {
-        warning(plan_message(error));
+        warning(format_message(error));
         return;
     }
     if (!state)
@@ -100940,7 +100952,7 @@ async function run() {
                 const store = new ActionsCacheStore({ dir: state.stagedDir });
                 const result = await store.upload(state.cacheKey);
                 if (result.saved)
-                    info(`saved ${plan_formatBytes(result.bytes)} under ${state.cacheKey}`);
+                    info(`saved ${format_formatBytes(result.bytes)} under ${state.cacheKey}`);
                 else
                     warning(`the checkpoint was not saved: ${result.reason}`);
                 return result;
@@ -100948,10 +100960,10 @@ async function run() {
         }
     }
     catch (error) {
-        warning(`the checkpoint was not saved: ${plan_message(error)}`);
+        warning(`the checkpoint was not saved: ${format_message(error)}`);
     }
     await group('Clean up', async () => {
-        await down(state.containerName, { podman: new Podman({ logger: actionsLogger }) }).catch((error) => warning(`could not remove ${state.containerName}: ${plan_message(error)}`));
+        await down(state.containerName, { podman: new Podman({ logger: actionsLogger }) }).catch((error) => warning(`could not remove ${state.containerName}: ${format_message(error)}`));
         for (const dir of state.tempDirs)
             (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
         // Their parents (warmstart-work, warmstart-cache) go too once empty: other services may share them.
@@ -100964,11 +100976,11 @@ async function run() {
             }
         }
     })
-        .catch((error) => warning(`clean-up: ${plan_message(error)}`));
+        .catch((error) => warning(`clean-up: ${format_message(error)}`));
     // No key: main failed before the service was up, and its error says why.
     if (!state.cacheKey)
         return;
-    await writeSummary(state, uploaded).catch((error) => warning(`could not write the job summary: ${plan_message(error)}`));
+    await writeSummary(state, uploaded).catch((error) => warning(`could not write the job summary: ${format_message(error)}`));
 }
 /** The job summary: what happened, what it cost, what a warm run should save. */
 function summaryRows(state, uploaded) {
@@ -100987,7 +100999,7 @@ function summaryRows(state, uploaded) {
         ['phases', describePhases(state.timings)]
     ];
     if (state.checkpointBytes)
-        rows.push(['checkpoint size', plan_formatBytes(state.checkpointBytes)]);
+        rows.push(['checkpoint size', format_formatBytes(state.checkpointBytes)]);
     if (uploaded)
         rows.push(['saved', uploaded.saved ? 'yes' : `no: ${uploaded.reason ?? ''}`]);
     else if (!state.restored)
@@ -101023,7 +101035,7 @@ async function writeSummary(state, uploaded) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1826);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4469);
 // Entry point of the action's post step.
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

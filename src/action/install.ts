@@ -4,10 +4,10 @@
 // podman calls at the containers.conf the script wrote. Nothing here fails the job: a runner that
 // cannot be prepared starts its services cold, with a warning that says why.
 import * as core from '@actions/core'
-import * as exec from '@actions/exec'
 import { accessSync, constants, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runCommand } from '../process.js'
 
 /** Where the script writes podman's configuration for warmstart's calls (root-owned, ours). */
 export const WARMSTART_CONTAINERS_CONF = '/etc/warmstart/containers.conf'
@@ -156,9 +156,7 @@ export async function prepareRunner(install: boolean): Promise<InstallResult> {
     let outcome: InstallResult
     try {
       // Not silent: the script's `install: ...` lines are the step's log of what it changed.
-      const result = await exec.getExecOutput('bash', [installScript(), ...args], {
-        ignoreReturnCode: true
-      })
+      const result = await runCommand(['bash', installScript(), ...args], { echo: true })
       outcome = installOutcome(result)
     } catch (error) {
       return warn(`could not run scripts/install-runner.sh: ${(error as Error).message}`)

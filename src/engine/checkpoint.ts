@@ -2,13 +2,11 @@
 // in slices, resume it, and lay the parts end to end in one archive. It reports what it made and
 // the state it left the service in; what follows (store it, resume from the archive, start cold
 // again) is the engine's decision (src/engine/engine.ts).
-import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { finished, pipeline } from 'node:stream/promises'
-import { compressArchive } from '../archive.js'
-import type { ArchivePart } from '../layout.js'
+import { compressArchive } from '../archive/inspect.js'
+import type { ArchivePart } from '../archive/layout.js'
 import { waitUntilReady } from '../ready.js'
 import type { Timings } from '../timings.js'
 import {
@@ -17,7 +15,9 @@ import {
   type ContainerVolume,
   type VolumeSlice
 } from '../volumes.js'
-import { message, probeContext, type EngineOptions, type Plan } from './plan.js'
+import { assembleArchive } from '../archive/assemble.js'
+import { message } from '../format.js'
+import { probeContext, type EngineOptions, type Plan } from './plan.js'
 
 /** Where the service stands after a checkpoint attempt. */
 export type ServiceState = 'running' | 'stopped'
@@ -188,60 +188,6 @@ async function resumeInPlace(
   } catch (error) {
     return message(error)
   }
-}
-
-/**
- * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
- * appended and removed) and hashes each part and the whole on the way.
- */
-async function assembleArchive(
-  archive: string,
-  checkpointFile: string,
-  volumes: Array<{ volume: ContainerVolume; slices: VolumeSlice[] }>
-): Promise<{ parts: ArchivePart[]; sha256: string }> {
-  const whole = createHash('sha256')
-  renameSync(checkpointFile, archive)
-  const first = await hashPart(archive, whole)
-  const parts: ArchivePart[] = [{ kind: 'checkpoint', offset: 0, ...first }]
-  let offset = first.bytes
-  const slices = volumes.flatMap(({ volume, slices }) =>
-    slices.map((slice) => ({ volume, ...slice }))
-  )
-  for (const { volume, path, slice, unpackedBytes } of slices) {
-    const part = await hashPart(path, whole, archive)
-    rmSync(path, { force: true })
-    parts.push({
-      kind: 'volume',
-      offset,
-      ...part,
-      name: volume.name,
-      destination: volume.destination,
-      uid: volume.uid,
-      gid: volume.gid,
-      slice,
-      unpackedBytes
-    })
-    offset += part.bytes
-  }
-  return { parts, sha256: whole.digest('hex') }
-}
-
-/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
-async function hashPart(
-  path: string,
-  whole: ReturnType<typeof createHash>,
-  appendTo?: string
-): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256')
-  let bytes = 0
-  const source = createReadStream(path).on('data', (chunk) => {
-    hash.update(chunk)
-    whole.update(chunk)
-    bytes += chunk.length
-  })
-  if (appendTo) await pipeline(source, createWriteStream(appendTo, { flags: 'a' }))
-  else await finished(source)
-  return { bytes, sha256: hash.digest('hex') }
 }
 
 /**

@@ -5,7 +5,7 @@ import { composeKey } from '../key.js'
 import type { RunOptions } from '../podman.js'
 import { parseProbe } from '../ready.js'
 import { hostPorts, type ServiceSpec } from '../spec.js'
-import { USERNS_RUN_OPTIONS, needsUserNamespace } from '../userns.js'
+import { USERNS_RUN_OPTIONS, needsUserNamespace } from '../host/userns.js'
 import type { Facts } from './facts.js'
 import type { Plan } from './plan.js'
 

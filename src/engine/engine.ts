@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fetchImage, readImage } from '../image.js'
 import { restoreKeyPrefixes } from '../key.js'
-import { buildManifest } from '../manifest.js'
+import { buildManifest } from '../archive/manifest.js'
 import type { Podman } from '../podman.js'
 import type { ServiceSpec } from '../spec.js'
 import type { StoreHit } from '../store/store.js'
@@ -23,7 +23,8 @@ import { Timings, type PhaseTimings } from '../timings.js'
 import { makeCheckpoint } from './checkpoint.js'
 import { decidePlan, UnknownImageError } from './decide.js'
 import { gatherFacts, type Facts, type FactSources } from './facts.js'
-import { formatBytes, message, UpError, type EngineOptions, type Plan } from './plan.js'
+import { formatBytes, message } from '../format.js'
+import { UpError, type EngineOptions, type Plan } from './plan.js'
 import { restoreArchive, restoreWarm } from './restore.js'
 import {
   containerId,
@@ -36,7 +37,8 @@ import {
 } from './service.js'
 
 // The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
-export { formatBytes, message, UpError, type EngineOptions } from './plan.js'
+export { formatBytes, message } from '../format.js'
+export { UpError, type EngineOptions } from './plan.js'
 export { serviceEnvironment } from './decide.js'
 
 export interface UpResult {

@@ -2,7 +2,7 @@
 // one place. Nothing here starts, pulls or removes: the same facts give the same plan and key
 // (see decide.ts), whoever asks.
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { HostReader, type CriuStatus, type HostFingerprint } from '../host.js'
+import { HostReader, type CriuStatus, type HostFingerprint } from '../host/host.js'
 import { readImage, type ImageFacts } from '../image.js'
 import type { Podman } from '../podman.js'
 import { splitWords, type ServiceSpec } from '../spec.js'
@@ -11,7 +11,7 @@ export interface Facts {
   image: ImageFacts
   criu: CriuStatus
   host: HostFingerprint
-  /** Whether root here may dump processes of other uids (see src/userns.ts). */
+  /** Whether root here may dump processes of other uids (see src/host/userns.ts). */
   canDumpOtherUsers: boolean
   /** The contents of a script file the warm-up names, if it names one. */
   warmupScript?: string

@@ -1,11 +1,11 @@
-// What `up` decides before anything starts (the Plan), the options it runs with, and the error
-// that fails it. Shared by the engine's parts: src/engine.ts (up, down), src/service.ts (starting
-// and warming the service), src/restore.ts (the warm path), src/checkpoint.ts (the cold path's
-// checkpoint).
-import type { HostReader } from '../host.js'
+// What `up` decided before anything starts (the Plan, made by decide.ts), the options it runs
+// with, and the error that fails it. Shared by the engine's parts: engine.ts (up, down),
+// service.ts (starting and warming the service), restore.ts (the warm path), checkpoint.ts (the
+// cold path's checkpoint).
+import type { HostReader } from '../host/host.js'
 import type { CacheKey } from '../key.js'
 import type { Logger } from '../logger.js'
-import { PodmanError, type Podman, type RunOptions } from '../podman.js'
+import type { Podman, RunOptions } from '../podman.js'
 import type { Probe } from '../ready.js'
 import type { ServiceSpec } from '../spec.js'
 import type { CheckpointStore } from '../store/store.js'
@@ -44,7 +44,7 @@ export type Possible = { ok: true } | { ok: false; reason: string }
 export interface Plan {
   spec: ServiceSpec
   run: RunOptions
-  /** Whether the service runs in a user namespace (see src/userns.ts). */
+  /** Whether the service runs in a user namespace (see src/host/userns.ts). */
   userNamespace: boolean
   probe: Probe
   key: CacheKey
@@ -58,20 +58,4 @@ export interface Plan {
 /** What readiness probes of the plan's service need. */
 export function probeContext(plan: Plan, podman: Podman) {
   return { podman, container: plan.spec.name, env: plan.serviceEnv }
-}
-
-export function message(error: unknown): string {
-  return error instanceof PodmanError || error instanceof Error ? error.message : String(error)
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(1)} ${units[unit]}`
 }

@@ -13,16 +13,17 @@ import {
 import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { archiveProblems, inspectArchive, streamRange } from '../archive.js'
+import { archiveProblems, inspectArchive, streamRange } from '../archive/inspect.js'
 import {
   decodeParts,
   volumeGroups,
   type ArchivePart,
   type CheckpointPart,
   type VolumePart
-} from '../layout.js'
-import { manifestDifferences } from '../manifest.js'
-import { formatBytes, message, probeContext, type EngineOptions, type Plan } from './plan.js'
+} from '../archive/layout.js'
+import { manifestDifferences } from '../archive/manifest.js'
+import { formatBytes, message } from '../format.js'
+import { probeContext, type EngineOptions, type Plan } from './plan.js'
 import type { Podman } from '../podman.js'
 import { waitUntilReady } from '../ready.js'
 import type { StoreHit } from '../store/store.js'

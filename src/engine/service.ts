@@ -1,10 +1,11 @@
 // The service's container on the host: start it cold and wait until it is ready, run the warm-up
 // or the refresh, remove it with the volumes warmstart made for it.
 import type { Logger } from '../logger.js'
-import { message, probeContext, UpError, type EngineOptions, type Plan } from './plan.js'
+import { message } from '../format.js'
+import { probeContext, UpError, type EngineOptions, type Plan } from './plan.js'
 import type { Podman } from '../podman.js'
 import { describeProbe, waitUntilReady } from '../ready.js'
-import { runShell } from '../shell.js'
+import { runShell } from '../process.js'
 import type { Timings } from '../timings.js'
 import { removeVolumesOf } from '../volumes.js'
 

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
-import { commandPrefix, runWithActionsExec, type CommandRunner, type Podman } from './podman.js'
+import { commandPrefix, type Podman } from '../podman.js'
+import { runCommand, type CommandRunner } from '../process.js'
 import { hostCanDumpOtherUsers } from './userns.js'
 
 export interface CpuInfo {
@@ -133,7 +134,7 @@ export class HostReader {
   private readonly prefix: string[]
 
   constructor(private readonly options: HostReaderOptions) {
-    this.runner = options.runner ?? runWithActionsExec
+    this.runner = options.runner ?? runCommand
     this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0)
   }
 

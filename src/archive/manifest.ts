@@ -1,9 +1,9 @@
 // The manifest stored with every checkpoint: what it is, where it was made, and how to recognise
 // the archive. Checked before an archive is imported; any difference discards the entry.
-import type { CacheKey } from './key.js'
-import { CHECKPOINT_FORMAT } from './key.js'
+import type { CacheKey } from '../key.js'
+import { CHECKPOINT_FORMAT } from '../key.js'
 import { encodeParts, type ArchivePart } from './layout.js'
-import type { EntryMetadata } from './store/store.js'
+import type { EntryMetadata } from '../store/store.js'
 
 /** The components of the key that describe the host (and warmstart's format). */
 function hostComponents(key: CacheKey): Record<string, string> {

@@ -2,10 +2,11 @@
 // the tar entries at its top level. Restoring runs the archive's contents as root, so only what a
 // podman export contains passes: regular files and directories at relative paths inside the
 // archive, no `..`, no absolute paths, no links, no device nodes, and a bound on the unpacked size.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, openSync } from 'node:fs'
 import { open } from 'node:fs/promises'
+import { startPipeline } from '../process.js'
 
 export interface ArchiveEntry {
   path: string
@@ -142,19 +143,11 @@ export interface Inspection {
 
 /** Compresses a plain tar for storage, with every core, and removes the plain one. */
 export async function compressArchive(plain: string, compressed: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const zstd = spawn('zstd', ['-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], {
-      stdio: ['ignore', 'ignore', 'pipe']
-    })
-    let stderr = ''
-    zstd.stderr.on('data', (chunk) => (stderr += chunk))
-    zstd.on('error', reject)
-    zstd.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`zstd failed to compress ${plain}: ${stderr.trim()}`))
-    )
-  })
+  await startPipeline(
+    ['zstd', '-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed],
+    `zstd compressing ${plain}`,
+    { stdout: 'ignore' }
+  ).exited
 }
 
 /**
@@ -179,24 +172,22 @@ export async function inspectArchive(
     const chunk = data as Buffer
     if (bytes === 0 && isZstd(chunk)) {
       if (options.decompressTo) output = openSync(options.decompressTo, 'w', 0o600)
-      const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', output ?? 'pipe', 'pipe'] })
+      const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
+        stdin: 'pipe',
+        stdout: output ?? 'pipe'
+      })
       zstd = child
       zstdRunning = true
-      let stderr = ''
-      child.stderr?.on('data', (text) => (stderr += text))
       child.stdout?.on('data', (plain: Buffer) => walker.push(plain))
       // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
       child.stdin?.on('error', () => (zstdRunning = false))
-      unreadable = new Promise((resolve) => {
-        child.on('error', (error) => {
-          zstdRunning = false
-          resolve(`cannot run zstd: ${error.message}`)
-        })
-        child.on('close', (code) => {
-          zstdRunning = false
-          resolve(code === 0 ? undefined : `zstd cannot decompress the archive: ${stderr.trim()}`)
-        })
-      })
+      child.on('close', () => (zstdRunning = false))
+      child.on('error', () => (zstdRunning = false))
+      unreadable = exited.then(
+        () => undefined,
+        (error: Error) =>
+          `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`
+      )
     }
     hash.update(chunk)
     bytes += chunk.length
@@ -255,7 +246,7 @@ export async function walkTarFile(path: string, walker: TarWalker): Promise<void
   }
 }
 
-/** Bytes `offset` to `offset + bytes` of a file: one part of an archive (src/layout.ts). */
+/** Bytes `offset` to `offset + bytes` of a file: one part of an archive (src/archive/layout.ts). */
 export interface ByteRange {
   offset: number
   bytes: number
