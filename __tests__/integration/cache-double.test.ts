@@ -1,4 +1,4 @@
-// The cache double (__tests__/cache-double/) against the real @actions/cache 6.3: saveCache and
+// The cache double (tools/cache-double/) against the real @actions/cache 6.3: saveCache and
 // restoreCache over both protocols it speaks, v2 (Twirp + azurite blobs) and v1 (GHES REST), and
 // each injected fault ending in a miss or -1 rather than a throw. Needs no podman: only node,
 // tar and zstd. Set CACHE_DOUBLE_VERBOSE=1 to see @actions/core's log of every call.
@@ -12,14 +12,25 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
-import { childEnv, withEnv } from '../cache-double/env.js'
-import { startCacheDouble, type CacheDouble, type CacheFaults } from '../cache-double/server.js'
+import { childEnv, withEnv } from '../../tools/cache-double/env.js'
+import {
+  startCacheDouble,
+  type CacheDouble,
+  type CacheFaults
+} from '../../tools/cache-double/server.js'
 
 type Cache = typeof import('@actions/cache')
 
 const MiB = 1024 * 1024
 const VERBOSE = process.env.CACHE_DOUBLE_VERBOSE === '1'
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cache-double', 'cache-cli.mjs')
+const CLI = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'tools',
+  'cache-double',
+  'cache-cli.mjs'
+)
 /** A fault must turn into a miss / -1 in about this long (v1 and the non-retried v2 ones). */
 const QUICK_MS = 10_000
 
