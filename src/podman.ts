@@ -37,6 +37,8 @@ export interface CheckpointOptions {
   compress?: 'none' | 'zstd' | 'gzip'
   /** Leave the content of named volumes out (`--ignore-volumes`): warmstart archives them itself. */
   ignoreVolumes?: boolean
+  /** Stop podman after this many seconds (a CRIU that hangs): PodmanTimeoutError. */
+  timeoutSeconds?: number
 }
 
 export interface RestoreOptions {
@@ -52,6 +54,8 @@ export interface RestoreOptions {
   tcpEstablished?: boolean
   /** The volumes were restored beforehand; the archive holds none (`--ignore-volumes`). */
   ignoreVolumes?: boolean
+  /** Stop podman after this many seconds (a CRIU that hangs): PodmanTimeoutError. */
+  timeoutSeconds?: number
 }
 
 export function runArgs(options: RunOptions): string[] {
@@ -132,11 +136,26 @@ export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n')
 }
 
-// Kills every process whose command line names the container id ($1), descendants first.
+// Kills every process whose command line matches $1 (a container id, or a pattern: pgrep -f),
+// descendants first.
 const KILL_PROCESS_TREES = `
 tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
 for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
 true`
+
+/** A podman command stopped at its time limit (a checkpoint or restore that hung). */
+export class PodmanTimeoutError extends Error {
+  constructor(
+    readonly argv: string[],
+    readonly timeoutSeconds: number,
+    stderrTail: string
+  ) {
+    super(
+      `podman ${argv.join(' ')} did not finish within ${timeoutSeconds} s and was stopped${stderrTail ? `; it said: ${stderrTail}` : ''}`
+    )
+    this.name = 'PodmanTimeoutError'
+  }
+}
 
 /** A failed podman command: what ran, how it ended, and why if anyone said. */
 export class PodmanError extends Error {
@@ -228,8 +247,14 @@ export class Podman {
   }
 
   /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
-  async podman(argv: string[], options: { env?: Record<string, string> } = {}): Promise<string> {
+  async podman(
+    argv: string[],
+    options: { env?: Record<string, string>; timeoutSeconds?: number } = {}
+  ): Promise<string> {
     const result = await this.attempt(argv, options)
+    if (result.timedOut) {
+      throw new PodmanTimeoutError(argv, options.timeoutSeconds ?? 0, tail(result.stderr, 3))
+    }
     if (result.exitCode !== 0) throw await this.failure(argv, result)
     return result.stdout
   }
@@ -237,11 +262,14 @@ export class Podman {
   /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
   async attempt(
     argv: string[],
-    options: { env?: Record<string, string> } = {}
+    options: { env?: Record<string, string>; timeoutSeconds?: number } = {}
   ): Promise<CommandResult> {
     this.logger?.debug(`podman ${argv.join(' ')}`)
     const prefix = commandPrefix(this.uid, Object.keys(options.env ?? {}))
-    return this.runner([...prefix, 'podman', ...argv], { env: options.env })
+    return this.runner([...prefix, 'podman', ...argv], {
+      env: options.env,
+      timeoutSeconds: options.timeoutSeconds
+    })
   }
 
   async run(options: RunOptions): Promise<string> {
@@ -272,7 +300,9 @@ export class Podman {
   }
 
   async checkpoint(container: string, options: CheckpointOptions): Promise<void> {
-    await this.podman(checkpointArgs(container, options))
+    await this.podman(checkpointArgs(container, options), {
+      timeoutSeconds: options.timeoutSeconds
+    })
     if (this.uid !== 0) {
       // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
       // who hashes and uploads it.
@@ -294,7 +324,14 @@ export class Podman {
 
   /** Restores a container from an exported checkpoint; returns the new container's id. */
   async restore(options: RestoreOptions): Promise<string> {
-    const lines = (await this.podman(restoreArgs(options))).trim().split('\n')
+    const output = await this.podman(restoreArgs(options), {
+      timeoutSeconds: options.timeoutSeconds
+    }).catch(async (error: unknown) => {
+      const name = options.name ?? options.container
+      if (error instanceof PodmanTimeoutError && name) await this.killStrandedRestore(name)
+      throw error
+    })
+    const lines = output.trim().split('\n')
     return lines[lines.length - 1] ?? ''
   }
 
@@ -308,28 +345,44 @@ export class Podman {
   }
 
   /**
-   * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
-   * restore left half-made (a hung CRIU still holds it) or while its cleanup still holds the
-   * shm mount ("device or resource busy"): then the runtime processes still naming it (runc,
-   * conmon, CRIU under them) are killed, and removal is tried again.
+   * Removes a container whatever state it is in, and every runtime process still naming it.
+   * `podman rm` can fail on a container a failed restore left half-made (a hung CRIU still holds
+   * it) or while its cleanup still holds the shm mount ("device or resource busy"): then those
+   * processes (runc, conmon, CRIU under them) are killed and removal is tried again. It can also
+   * succeed and leave them: a restore stopped at its time limit leaves conmon holding the
+   * service's host port and the runtime hanging, so they are killed after a removal too.
    */
   async forceRemove(container: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const id = (
         await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])
       ).stdout.trim()
+      const killRuntime = async (): Promise<void> => {
+        if (!/^[0-9a-f]{64}$/.test(id)) return
+        this.logger?.debug(`killing the runtime processes of ${container} (${id})`)
+        await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id])
+      }
       try {
         await this.rm(container)
+        await killRuntime()
         return
       } catch (error) {
         if (attempt === 3) throw error
-        if (/^[0-9a-f]{64}$/.test(id)) {
-          this.logger?.debug(`killing the runtime processes of ${container} (${id})`)
-          await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id])
-        }
+        await killRuntime()
         await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
       }
     }
+  }
+
+  /**
+   * Kills what a restore stopped at its time limit left running. podman, stopped, drops the
+   * container it was making, but its conmon (holding the service's host port) and the runtime
+   * under it, hung in CRIU, run on: found by conmon's `-n NAME`, they are killed with their trees.
+   */
+  private async killStrandedRestore(name: string): Promise<void> {
+    const pattern = `^[^ ]*conmon .* -n ${name.replace(/\./g, '\\.')} `
+    this.logger?.debug(`killing what the stopped restore of ${name} left running`)
+    await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', pattern])
   }
 
   /** Names of the containers that publish host port `port`. */

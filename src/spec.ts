@@ -30,6 +30,8 @@ export interface ServiceSpec {
   tcpEstablished: boolean
   /** Where a warm restore puts the service's volumes: in memory when they fit (auto), memory, disk. */
   volumeStorage: VolumeStorageSetting
+  /** The time limit of one checkpoint or restore, in seconds; undefined: by size (engine/limits.ts). */
+  criuTimeoutSeconds?: number
 }
 
 export type VolumeStorageSetting = 'auto' | 'memory' | 'disk'
@@ -52,6 +54,7 @@ export interface RawSpec {
   'file-locks'?: unknown
   'tcp-established'?: unknown
   'volume-storage'?: unknown
+  'criu-timeout'?: unknown
 }
 
 export const SPEC_FIELDS: ReadonlyArray<keyof RawSpec> = [
@@ -69,7 +72,8 @@ export const SPEC_FIELDS: ReadonlyArray<keyof RawSpec> = [
   'refresh',
   'file-locks',
   'tcp-established',
-  'volume-storage'
+  'volume-storage',
+  'criu-timeout'
 ]
 
 export class SpecError extends Error {
@@ -142,8 +146,15 @@ export function parseSpec(raw: RawSpec): ServiceSpec {
     refresh,
     fileLocks: flag(raw['file-locks'], 'file-locks', true),
     tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false),
-    volumeStorage: volumeStorage(text(raw['volume-storage'], 'volume-storage'))
+    volumeStorage: volumeStorage(text(raw['volume-storage'], 'volume-storage')),
+    criuTimeoutSeconds: criuTimeout(raw['criu-timeout'])
   }
+}
+
+/** `auto` (or nothing): by size; else a positive number of seconds. */
+function criuTimeout(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '' || value === 'auto') return undefined
+  return seconds(value, 'criu-timeout')
 }
 
 function volumeStorage(value: string): VolumeStorageSetting {

@@ -21,6 +21,10 @@ export interface FakeHostBehaviour {
   resumeInPlaceFails?: boolean
   /** `podman container restore --import` fails as a damaged restore did on a real host. */
   importFails?: boolean
+  /** `podman container restore --import` hangs until its time limit stops it. */
+  importHangs?: boolean
+  /** `podman container checkpoint` hangs until its time limit stops it, the service frozen. */
+  checkpointHangs?: boolean
 }
 
 interface Container {
@@ -30,6 +34,8 @@ interface Container {
 
 const ok = (stdout = ''): CommandResult => ({ exitCode: 0, stdout, stderr: '' })
 const fail = (stderr: string, exitCode = 125): CommandResult => ({ exitCode, stdout: '', stderr })
+/** What runCommand answers for a command it stopped at its time limit. */
+const stopped = (): CommandResult => ({ exitCode: 124, stdout: '', stderr: '', timedOut: true })
 
 export class FakeHost {
   readonly calls: string[][] = []
@@ -46,10 +52,16 @@ export class FakeHost {
     return this.calls.filter((argv) => argv[0] === 'podman').map((argv) => argv.join(' '))
   }
 
-  readonly runner: CommandRunner = async (argv) => {
+  /** The time limit each podman command was given, in the order run. */
+  readonly timeouts: Array<number | undefined> = []
+
+  readonly runner: CommandRunner = async (argv, options) => {
     this.calls.push(argv)
+    if (argv[0] === 'podman') this.timeouts.push(options?.timeoutSeconds)
     const [tool, ...args] = argv
-    if (tool === 'sh') return this.criuCheck()
+    if (tool === 'sh' && argv[2]?.includes('check')) return this.criuCheck()
+    // The script that kills a removed container's runtime processes: there are none here.
+    if (tool === 'sh' && argv[2]?.includes('pgrep')) return ok()
     if (tool === 'cat') return ok(fixture('podman/criu-dump-rlimit.log'))
     if (tool === 'podman') return this.podman(args)
     return fail(`${tool}: not played by the fake host`, 127)
@@ -117,6 +129,7 @@ export class FakeHost {
     if (!container?.running) return fail(`Error: container ${name} is not running`)
     if (this.behaviour.checkpointFails)
       return fail(fixture('podman/checkpoint-nonroot-rlimit.stderr.txt'))
+    if (this.behaviour.checkpointHangs) return stopped()
     const exportPath = args[args.indexOf('--export') + 1] as string
     const dir = mkdtempSync(join(tmpdir(), 'warmstart-fake-export-'))
     try {
@@ -135,6 +148,11 @@ export class FakeHost {
     if (args.includes('--import')) {
       if (this.behaviour.importFails)
         return fail(fixture('podman/restore-corrupt-pages.stderr.txt'))
+      if (this.behaviour.importHangs) {
+        // podman had made the container when it was stopped.
+        this.create(args[args.indexOf('--name') + 1] as string, false)
+        return stopped()
+      }
       const name = args[args.indexOf('--name') + 1] as string
       return ok(`${this.create(name, true)}\n`)
     }

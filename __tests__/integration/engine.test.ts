@@ -1,7 +1,7 @@
 // The warm loop on real Podman and CRIU: a cold `up` that warms up and checkpoints, `down`, then
 // a warm `up` restored from the local store, for each service; and every fault path.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -418,6 +418,52 @@ describe('faults', () => {
     expect(logger.lines).toContain('  about to fail')
     expect(await store.list()).toEqual([])
     expect(await podman.containerExists(name)).toBe(false)
+  })
+
+  test('a restore that hangs is stopped at criu-timeout: the service starts cold, nothing of it left', async () => {
+    // A runtime that passes every call to the real one, except one restore, which hangs.
+    const runtime = (await podman.info()).host.ociRuntime.path
+    const dir = tempDir('hang')
+    dirs.push(dir)
+    const marker = join(dir.path, 'hang-once')
+    const wrapper = join(dir.path, 'runc-that-hangs')
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh
+for arg in "$@"; do
+  if [ "$arg" = restore ] && [ -e '${marker}' ]; then rm -f '${marker}'; sleep 3600 & wait; fi
+done
+exec '${runtime}' "$@"
+`,
+      { mode: 0o755 }
+    )
+    const port = await freePort()
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const spec = parseSpec(redis(port, { options: [`--runtime=${wrapper}`], 'criu-timeout': '8' }))
+    const cold = await up(spec, engine(store).options)
+    expect(cold).toMatchObject({ restored: false, saved: true, warnings: [] })
+    await down(name, { podman })
+
+    writeFileSync(marker, '')
+    const started = Date.now()
+    const warm = await up(spec, engine(store).options)
+    expect(warm).toMatchObject({ cacheHit: true, restored: false, saved: true })
+    expect(warm.warnings).toEqual([
+      expect.stringMatching(
+        /^restore from \S+ failed, starting cold instead: podman container restore --import .* did not finish within 8 s and was stopped/
+      )
+    ])
+    // The limit, the clean-up and a cold start of Redis; not the hour the runtime would hang.
+    expect(Date.now() - started).toBeLessThan(90_000)
+    expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+    // Nothing of the hung restore runs on: the runtime hung in it, nor the conmon above it
+    // (which held the port): the only conmon of this name is the running service's.
+    const processes = (pattern: string): string[] =>
+      spawnSync('pgrep', ['-af', pattern], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)
+    expect(processes(`${wrapper} restore`)).toEqual([])
+    const conmons = processes(`^[^ ]*conmon .* -n ${name} `)
+    expect(conmons).toHaveLength(1)
+    expect(conmons[0]).toContain(` -c ${warm.containerId} `)
   })
 
   test('without a working CRIU the service starts cold, with a warning and no checkpoint', async () => {

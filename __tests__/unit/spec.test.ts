@@ -39,7 +39,8 @@ describe('parseSpec: valid input', () => {
       refresh: '',
       fileLocks: true,
       tcpEstablished: false,
-      volumeStorage: 'auto'
+      volumeStorage: 'auto',
+      criuTimeoutSeconds: undefined
     } satisfies ServiceSpec)
     expect(DEFAULT_READY_TIMEOUT_SECONDS).toBe(120)
   })
@@ -58,7 +59,8 @@ describe('parseSpec: valid input', () => {
         warmup: './examples/postgres/warmup.sh',
         key: 'demo-v1',
         'file-locks': false,
-        'tcp-established': true
+        'tcp-established': true,
+        'criu-timeout': 90
       })
     ).toStrictEqual({
       image: 'localhost/warmstart/postgres:15',
@@ -75,7 +77,8 @@ describe('parseSpec: valid input', () => {
       refresh: '',
       fileLocks: false,
       tcpEstablished: true,
-      volumeStorage: 'auto'
+      volumeStorage: 'auto',
+      criuTimeoutSeconds: 90
     } satisfies ServiceSpec)
   })
 
@@ -93,7 +96,8 @@ describe('parseSpec: valid input', () => {
         warmup: ' psql -f seed.sql ',
         key: 'v2',
         'file-locks': 'false',
-        'tcp-established': 'true'
+        'tcp-established': 'true',
+        'criu-timeout': 'auto'
       })
     ).toStrictEqual({
       image: 'postgres:15',
@@ -110,7 +114,8 @@ describe('parseSpec: valid input', () => {
       refresh: '',
       fileLocks: false,
       tcpEstablished: true,
-      volumeStorage: 'auto'
+      volumeStorage: 'auto',
+      criuTimeoutSeconds: undefined
     } satisfies ServiceSpec)
   })
 
@@ -257,6 +262,8 @@ describe('parseSpec: every error names its field', () => {
     ['timeout abc', { image: 'redis:7', 'ready-timeout': 'abc' }, 'ready-timeout'],
     ['timeout 0 as a number', { image: 'redis:7', 'ready-timeout': 0 }, 'ready-timeout'],
     ['timeout Infinity', { image: 'redis:7', 'ready-timeout': 'Infinity' }, 'ready-timeout'],
+    ['criu-timeout 0', { image: 'redis:7', 'criu-timeout': '0' }, 'criu-timeout'],
+    ['criu-timeout never', { image: 'redis:7', 'criu-timeout': 'never' }, 'criu-timeout'],
     ['file-locks yes', { image: 'redis:7', 'file-locks': 'yes' }, 'file-locks'],
     ['file-locks TRUE', { image: 'redis:7', 'file-locks': 'TRUE' }, 'file-locks'],
     ['file-locks 1', { image: 'redis:7', 'file-locks': 1 }, 'file-locks'],

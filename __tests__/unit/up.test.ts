@@ -66,6 +66,7 @@ async function storeACheckpoint(): Promise<UpResult> {
   const cold = await runUp()
   fake.containers.clear()
   fake.calls.length = 0
+  fake.timeouts.length = 0
   return cold
 }
 
@@ -178,6 +179,41 @@ test('a resume in place that fails: the service comes back from the archive just
     )
   ])
   expect(restoresFromArchive(fake.podmanCalls())).toHaveLength(1)
+  expect(fake.containers.get('svc')?.running).toBe(true)
+})
+
+test('a restore that hangs is stopped at its limit: a warning, cold start, nothing left', async () => {
+  const cold = await storeACheckpoint()
+  fake.behaviour = { importHangs: true }
+  const result = await runUp()
+  expect(result).toMatchObject({ cacheHit: true, restored: false, saved: true })
+  expect(result.warnings[0]).toMatch(
+    new RegExp(
+      `^restore from ${cold.cacheKey} failed, starting cold instead: podman container restore --import \\S+ --name svc --file-locks did not finish within 120 s and was stopped`
+    )
+  )
+  const calls = fake.podmanCalls()
+  const restoreAt = calls.findIndex((call) => call.startsWith('podman container restore --import'))
+  // The restore ran with the limit for its archive's size; then what it left was removed.
+  expect(fake.timeouts[restoreAt]).toBe(120)
+  expect(calls.slice(restoreAt)).toContain('podman rm --force --ignore --volumes --time 5 svc')
+  expect(starts(calls)).toHaveLength(1)
+  expect(fake.containers.get('svc')?.running).toBe(true)
+})
+
+test('a checkpoint that hangs is stopped: the service, maybe frozen, starts again cold', async () => {
+  fake.behaviour = { checkpointHangs: true }
+  const result = await runUp()
+  expect(result).toMatchObject({ restored: false, saved: false })
+  expect(result.warnings).toEqual([
+    expect.stringMatching(
+      /^no checkpoint: checkpoint failed: podman container checkpoint .* did not finish within 600 s and was stopped$/
+    ),
+    'the checkpoint left svc stopped: starting it again cold, warm-up included'
+  ])
+  const calls = fake.podmanCalls()
+  expect(fake.timeouts[calls.findIndex((call) => call.includes('checkpoint'))]).toBe(600)
+  expect(starts(calls)).toHaveLength(2)
   expect(fake.containers.get('svc')?.running).toBe(true)
 })
 

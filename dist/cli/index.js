@@ -6,7 +6,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(727);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(734);
 // Entry point of the `warmstart` command line.
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2));
@@ -16,7 +16,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 727:
+/***/ 734:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1501,8 +1501,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new external_string_decoder_namespaceObject.StringDecoder('utf8');
-        const stderrDecoder = new external_string_decoder_namespaceObject.StringDecoder('utf8');
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -1535,27 +1535,65 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 ;// CONCATENATED MODULE: ./src/process.ts
 // The one way warmstart starts a process, in two shapes that share one error shape (what failed,
 // its exit code, the end of its stderr):
-// - runCommand: a command run to completion with its output collected, through @actions/exec
-//   (which also echoes into the Action's log when asked). It is a CommandRunner: the seam the
-//   unit tests replace with a played host (__tests__/fakes/fake-host.ts).
+// - runCommand: a command run to completion with its output collected (echoed into the log when
+//   asked), stopped at a time limit when given one. It is a CommandRunner: the seam the unit tests
+//   replace with a played host (__tests__/fakes/fake-host.ts).
 // - runShell: a user's shell command (the warm-up, `cmd:` probes), each output line handed on.
 // - startPipeline: a process that moves bytes (tar, zstd, find's listing), its stdin and stdout
 //   wired by the caller. These decide nothing; the tests run them for real.
 
 
-const runCommand = async (argv, options = {}) => {
+/** How long a stopped command gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5000;
+const runCommand = (argv, options = {}) => new Promise((resolve, reject) => {
     const [file, ...args] = argv;
-    const env = options.env
-        ? { ...process.env, ...options.env }
-        : undefined;
-    const result = await getExecOutput(file, args, {
-        ignoreReturnCode: true,
-        silent: !options.echo,
-        env,
-        input: options.input === undefined ? undefined : Buffer.from(options.input)
+    const env = options.env ? { ...process.env, ...options.env } : process.env;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text) => {
+        stdout += text;
+        if (options.echo)
+            process.stdout.write(text);
     });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
+    child.stderr.setEncoding('utf8').on('data', (text) => {
+        stderr += text;
+        if (options.echo)
+            process.stderr.write(text);
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    let timedOut = false;
+    const timers = [];
+    const finish = (exitCode) => {
+        for (const timer of timers)
+            clearTimeout(timer);
+        resolve({ exitCode, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+    };
+    if (options.timeoutSeconds !== undefined) {
+        timers.push(setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+            timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
+            // What it started may hold its output open: do not wait for that once it has exited.
+            child.once('exit', () => {
+                child.stdout.destroy();
+                child.stderr.destroy();
+                finish(124);
+            });
+        }, options.timeoutSeconds * 1000));
+    }
+    child.once('error', (error) => {
+        for (const timer of timers)
+            clearTimeout(timer);
+        reject(new Error(`${file}: cannot start: ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+        if (timedOut)
+            return finish(124);
+        finish(code ?? (signal ? 128 : 1));
+    });
+});
 /** `what failed (exit N): the last lines it printed` */
 function describeFailure(what, exitCode, stderr) {
     const said = stderr.trim().split('\n').slice(-4).join('\n');
@@ -1861,7 +1899,8 @@ const SPEC_FIELDS = [
     'refresh',
     'file-locks',
     'tcp-established',
-    'volume-storage'
+    'volume-storage',
+    'criu-timeout'
 ];
 class SpecError extends Error {
     field;
@@ -1925,8 +1964,15 @@ function parseSpec(raw) {
         refresh,
         fileLocks: flag(raw['file-locks'], 'file-locks', true),
         tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false),
-        volumeStorage: volumeStorage(spec_text(raw['volume-storage'], 'volume-storage'))
+        volumeStorage: volumeStorage(spec_text(raw['volume-storage'], 'volume-storage')),
+        criuTimeoutSeconds: criuTimeout(raw['criu-timeout'])
     };
+}
+/** `auto` (or nothing): by size; else a positive number of seconds. */
+function criuTimeout(value) {
+    if (value === undefined || value === null || value === '' || value === 'auto')
+        return undefined;
+    return seconds(value, 'criu-timeout');
 }
 function volumeStorage(value) {
     if (!value)
@@ -2606,11 +2652,23 @@ function criuErrorLines(log, max = 8) {
 function tail(text, lines) {
     return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
-// Kills every process whose command line names the container id ($1), descendants first.
+// Kills every process whose command line matches $1 (a container id, or a pattern: pgrep -f),
+// descendants first.
 const KILL_PROCESS_TREES = `
 tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
 for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
 true`;
+/** A podman command stopped at its time limit (a checkpoint or restore that hung). */
+class PodmanTimeoutError extends Error {
+    argv;
+    timeoutSeconds;
+    constructor(argv, timeoutSeconds, stderrTail) {
+        super(`podman ${argv.join(' ')} did not finish within ${timeoutSeconds} s and was stopped${stderrTail ? `; it said: ${stderrTail}` : ''}`);
+        this.argv = argv;
+        this.timeoutSeconds = timeoutSeconds;
+        this.name = 'PodmanTimeoutError';
+    }
+}
 /** A failed podman command: what ran, how it ended, and why if anyone said. */
 class PodmanError extends Error {
     argv;
@@ -2647,6 +2705,9 @@ class Podman {
     /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
     async podman(argv, options = {}) {
         const result = await this.attempt(argv, options);
+        if (result.timedOut) {
+            throw new PodmanTimeoutError(argv, options.timeoutSeconds ?? 0, tail(result.stderr, 3));
+        }
         if (result.exitCode !== 0)
             throw await this.failure(argv, result);
         return result.stdout;
@@ -2655,7 +2716,10 @@ class Podman {
     async attempt(argv, options = {}) {
         this.logger?.debug(`podman ${argv.join(' ')}`);
         const prefix = commandPrefix(this.uid, Object.keys(options.env ?? {}));
-        return this.runner([...prefix, 'podman', ...argv], { env: options.env });
+        return this.runner([...prefix, 'podman', ...argv], {
+            env: options.env,
+            timeoutSeconds: options.timeoutSeconds
+        });
     }
     async run(options) {
         return (await this.podman(runArgs(options), { env: options.env })).trim();
@@ -2679,7 +2743,9 @@ class Podman {
         return (await this.attempt(['image', 'exists', image])).exitCode === 0;
     }
     async checkpoint(container, options) {
-        await this.podman(checkpointArgs(container, options));
+        await this.podman(checkpointArgs(container, options), {
+            timeoutSeconds: options.timeoutSeconds
+        });
         if (this.uid !== 0) {
             // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
             // who hashes and uploads it.
@@ -2696,7 +2762,15 @@ class Podman {
     }
     /** Restores a container from an exported checkpoint; returns the new container's id. */
     async restore(options) {
-        const lines = (await this.podman(restoreArgs(options))).trim().split('\n');
+        const output = await this.podman(restoreArgs(options), {
+            timeoutSeconds: options.timeoutSeconds
+        }).catch(async (error) => {
+            const name = options.name ?? options.container;
+            if (error instanceof PodmanTimeoutError && name)
+                await this.killStrandedRestore(name);
+            throw error;
+        });
+        const lines = output.trim().split('\n');
         return lines[lines.length - 1] ?? '';
     }
     /**
@@ -2708,28 +2782,44 @@ class Podman {
         await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
     }
     /**
-     * Removes a container whatever state it is in. `podman rm` can fail on a container a failed
-     * restore left half-made (a hung CRIU still holds it) or while its cleanup still holds the
-     * shm mount ("device or resource busy"): then the runtime processes still naming it (runc,
-     * conmon, CRIU under them) are killed, and removal is tried again.
+     * Removes a container whatever state it is in, and every runtime process still naming it.
+     * `podman rm` can fail on a container a failed restore left half-made (a hung CRIU still holds
+     * it) or while its cleanup still holds the shm mount ("device or resource busy"): then those
+     * processes (runc, conmon, CRIU under them) are killed and removal is tried again. It can also
+     * succeed and leave them: a restore stopped at its time limit leaves conmon holding the
+     * service's host port and the runtime hanging, so they are killed after a removal too.
      */
     async forceRemove(container) {
         for (let attempt = 1;; attempt++) {
             const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
+            const killRuntime = async () => {
+                if (!/^[0-9a-f]{64}$/.test(id))
+                    return;
+                this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
+                await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
+            };
             try {
                 await this.rm(container);
+                await killRuntime();
                 return;
             }
             catch (error) {
                 if (attempt === 3)
                     throw error;
-                if (/^[0-9a-f]{64}$/.test(id)) {
-                    this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
-                    await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
-                }
+                await killRuntime();
                 await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
             }
         }
+    }
+    /**
+     * Kills what a restore stopped at its time limit left running. podman, stopped, drops the
+     * container it was making, but its conmon (holding the service's host port) and the runtime
+     * under it, hung in CRIU, run on: found by conmon's `-n NAME`, they are killed with their trees.
+     */
+    async killStrandedRestore(name) {
+        const pattern = `^[^ ]*conmon .* -n ${name.replace(/\./g, '\\.')} `;
+        this.logger?.debug(`killing what the stopped restore of ${name} left running`);
+        await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', pattern]);
     }
     /** Names of the containers that publish host port `port`. */
     async containersPublishing(port) {
@@ -2871,6 +2961,25 @@ function formatBytes(bytes) {
     return `${value.toFixed(1)} ${units[unit]}`;
 }
 
+;// CONCATENATED MODULE: ./src/engine/limits.ts
+/** A checkpoint writes the service's memory once; 10 minutes is far beyond any seen here. */
+const AUTO_CHECKPOINT_SECONDS = 600;
+/**
+ * A restore reads the archive once. Measured here: 5-10 s per GB of memory restored, and a zstd
+ * archive holds about 6 GB per GB stored; 60 s per GiB stored leaves room for a slow disk, and
+ * the 120 s base for podman, the runtime and a small service.
+ */
+const AUTO_RESTORE_BASE_SECONDS = 120;
+const AUTO_RESTORE_SECONDS_PER_GIB = 60;
+function checkpointTimeoutSeconds(spec) {
+    return spec.criuTimeoutSeconds ?? AUTO_CHECKPOINT_SECONDS;
+}
+function restoreTimeoutSeconds(spec, archiveBytes) {
+    if (spec.criuTimeoutSeconds !== undefined)
+        return spec.criuTimeoutSeconds;
+    return Math.round(AUTO_RESTORE_BASE_SECONDS + (AUTO_RESTORE_SECONDS_PER_GIB * archiveBytes) / 1024 ** 3);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
 /** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
 class UpError extends Error {
@@ -2891,6 +3000,8 @@ function probeContext(plan, podman) {
 // in slices, resume it, and lay the parts end to end in one archive. It reports what it made and
 // the state it left the service in; what follows (store it, resume from the archive, start cold
 // again) is the engine's decision (src/engine/engine.ts).
+
+
 
 
 
@@ -2965,14 +3076,18 @@ async function checkpointConsistently(plan, options, timings, workDir, compress)
             fileLocks: spec.fileLocks,
             tcpEstablished: spec.tcpEstablished,
             compress: 'none',
-            ignoreVolumes: true
+            ignoreVolumes: true,
+            timeoutSeconds: checkpointTimeoutSeconds(spec)
         }));
     }
     catch (error) {
-        const running = await podman
-            .inspectContainer(spec.name)
-            .then((info) => info.State.Running)
-            .catch(() => false);
+        // A CRIU stopped at its limit may leave the service frozen while podman says it runs:
+        // count it as stopped, so that it is started again.
+        const running = !(error instanceof PodmanTimeoutError) &&
+            (await podman
+                .inspectContainer(spec.name)
+                .then((info) => info.State.Running)
+                .catch(() => false));
         return {
             made: false,
             reason: `checkpoint failed: ${message(error)}`,
@@ -3016,7 +3131,8 @@ async function resumeInPlace(plan, options, timings) {
             await podman.restore({
                 container: spec.name,
                 fileLocks: spec.fileLocks,
-                tcpEstablished: spec.tcpEstablished
+                tcpEstablished: spec.tcpEstablished,
+                timeoutSeconds: checkpointTimeoutSeconds(spec)
             });
             await waitUntilReady(plan.probe, probeContext(plan, podman), spec.readyTimeoutSeconds);
         });
@@ -3375,6 +3491,7 @@ function warmupScriptContents(warmup) {
 
 
 
+
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
 async function restoreWarm(plan, hit, imageReady, options, timings) {
     const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
@@ -3427,7 +3544,8 @@ async function restoreArchive(plan, archivePath, parts, imageReady, options, tim
             name: plan.spec.name,
             fileLocks: plan.spec.fileLocks,
             tcpEstablished: plan.spec.tcpEstablished,
-            ignoreVolumes: parts.length > 1
+            ignoreVolumes: parts.length > 1,
+            timeoutSeconds: restoreTimeoutSeconds(plan.spec, parts.reduce((sum, part) => sum + part.bytes, 0))
         }));
         await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
         return id;
@@ -4407,7 +4525,10 @@ with ports, env and options as arrays of strings):
   --no-file-locks        do not checkpoint file locks (on by default; MariaDB needs them)
   --tcp-established      checkpoint open TCP connections too
   --volume-storage WHERE where a warm restore puts the service's volumes: auto (in memory when
-                         they fit in a quarter of the host's memory), memory or disk`;
+                         they fit in a quarter of the host's memory), memory or disk
+  --criu-timeout SECS    time limit of one checkpoint or restore, after which it is stopped and
+                         the service starts cold (default auto: 10 min for a checkpoint, 2 min
+                         plus 1 min per GiB of archive for a restore)`;
 const HELP = {
     main: `warmstart: start database-backed test services warm.
 
@@ -4502,7 +4623,8 @@ const specOptions = {
     'file-locks': { type: 'boolean' },
     'no-file-locks': { type: 'boolean' },
     'tcp-established': { type: 'boolean' },
-    'volume-storage': { type: 'string' }
+    'volume-storage': { type: 'string' },
+    'criu-timeout': { type: 'string' }
 };
 const common = {
     json: { type: 'boolean', default: false },

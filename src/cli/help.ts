@@ -23,7 +23,10 @@ with ports, env and options as arrays of strings):
   --no-file-locks        do not checkpoint file locks (on by default; MariaDB needs them)
   --tcp-established      checkpoint open TCP connections too
   --volume-storage WHERE where a warm restore puts the service's volumes: auto (in memory when
-                         they fit in a quarter of the host's memory), memory or disk`
+                         they fit in a quarter of the host's memory), memory or disk
+  --criu-timeout SECS    time limit of one checkpoint or restore, after which it is stopped and
+                         the service starts cold (default auto: 10 min for a checkpoint, 2 min
+                         plus 1 min per GiB of archive for a restore)`
 
 export const HELP: Record<string, string> = {
   main: `warmstart: start database-backed test services warm.

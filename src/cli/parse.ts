@@ -51,7 +51,8 @@ const specOptions = {
   'file-locks': { type: 'boolean' },
   'no-file-locks': { type: 'boolean' },
   'tcp-established': { type: 'boolean' },
-  'volume-storage': { type: 'string' }
+  'volume-storage': { type: 'string' },
+  'criu-timeout': { type: 'string' }
 } as const
 
 const common = {

@@ -17,6 +17,8 @@ import {
 } from '../volumes.js'
 import { assembleArchive } from '../archive/assemble.js'
 import { message } from '../format.js'
+import { PodmanTimeoutError } from '../podman.js'
+import { checkpointTimeoutSeconds } from './limits.js'
 import { probeContext, type EngineOptions, type Plan } from './plan.js'
 
 /** Where the service stands after a checkpoint attempt. */
@@ -125,14 +127,19 @@ async function checkpointConsistently(
         fileLocks: spec.fileLocks,
         tcpEstablished: spec.tcpEstablished,
         compress: 'none',
-        ignoreVolumes: true
+        ignoreVolumes: true,
+        timeoutSeconds: checkpointTimeoutSeconds(spec)
       })
     )
   } catch (error) {
-    const running = await podman
-      .inspectContainer(spec.name)
-      .then((info) => info.State.Running)
-      .catch(() => false)
+    // A CRIU stopped at its limit may leave the service frozen while podman says it runs:
+    // count it as stopped, so that it is started again.
+    const running =
+      !(error instanceof PodmanTimeoutError) &&
+      (await podman
+        .inspectContainer(spec.name)
+        .then((info) => info.State.Running)
+        .catch(() => false))
     return {
       made: false,
       reason: `checkpoint failed: ${message(error)}`,
@@ -180,7 +187,8 @@ async function resumeInPlace(
       await podman.restore({
         container: spec.name,
         fileLocks: spec.fileLocks,
-        tcpEstablished: spec.tcpEstablished
+        tcpEstablished: spec.tcpEstablished,
+        timeoutSeconds: checkpointTimeoutSeconds(spec)
       })
       await waitUntilReady(plan.probe, probeContext(plan, podman), spec.readyTimeoutSeconds)
     })

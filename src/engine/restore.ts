@@ -23,6 +23,7 @@ import {
 } from '../archive/layout.js'
 import { manifestDifferences } from '../archive/manifest.js'
 import { formatBytes, message } from '../format.js'
+import { restoreTimeoutSeconds } from './limits.js'
 import { probeContext, type EngineOptions, type Plan } from './plan.js'
 import type { Podman } from '../podman.js'
 import { waitUntilReady } from '../ready.js'
@@ -119,7 +120,11 @@ export async function restoreArchive(
         name: plan.spec.name,
         fileLocks: plan.spec.fileLocks,
         tcpEstablished: plan.spec.tcpEstablished,
-        ignoreVolumes: parts.length > 1
+        ignoreVolumes: parts.length > 1,
+        timeoutSeconds: restoreTimeoutSeconds(
+          plan.spec,
+          parts.reduce((sum, part) => sum + part.bytes, 0)
+        )
       })
     )
     await timings.time('ready', () =>
