@@ -25,6 +25,8 @@ export interface FakeHostBehaviour {
   importHangs?: boolean
   /** `podman container checkpoint` hangs until its time limit stops it, the service frozen. */
   checkpointHangs?: boolean
+  /** What reading AppArmor's state gives (fixtures/host/apparmor-*.txt); default: absent. */
+  appArmor?: string
 }
 
 interface Container {
@@ -60,6 +62,8 @@ export class FakeHost {
     if (argv[0] === 'podman') this.timeouts.push(options?.timeoutSeconds)
     const [tool, ...args] = argv
     if (tool === 'sh' && argv[2]?.includes('check')) return this.criuCheck()
+    if (tool === 'sh' && argv[2]?.includes('apparmor'))
+      return ok(this.behaviour.appArmor ?? fixture('host/apparmor-absent.txt'))
     // The script that kills a removed container's runtime processes: there are none here.
     if (tool === 'sh' && argv[2]?.includes('pgrep')) return ok()
     if (tool === 'cat') return ok(fixture('podman/criu-dump-rlimit.log'))
@@ -84,6 +88,11 @@ export class FakeHost {
     }
     if (joined.startsWith('container exists'))
       return { ...ok(), exitCode: this.containers.has(last) ? 0 : 1 }
+    // A created container is not running; `init` sets it up without starting it.
+    if (verb === 'create')
+      return ok(`${this.create(rest[rest.indexOf('--name') + 1] as string, false)}\n`)
+    if (verb === 'init')
+      return this.containers.has(last) ? ok() : fail(`Error: no container ${last}`)
     if (verb === 'run')
       return ok(`${this.create(rest[rest.indexOf('--name') + 1] as string, true)}\n`)
     if (joined.startsWith('container inspect')) return this.inspect(last, args.includes('--format'))

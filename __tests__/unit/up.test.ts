@@ -10,7 +10,7 @@ import type { Logger } from '../../src/logger.js'
 import { Podman } from '../../src/podman.js'
 import { parseSpec } from '../../src/spec.js'
 import { LocalDirectoryStore } from '../../src/store/local.js'
-import { FakeHost } from '../fakes/fake-host.js'
+import { FakeHost, fixture } from '../fakes/fake-host.js'
 
 let dir: { path: string; remove: () => void }
 let fake: FakeHost
@@ -216,6 +216,33 @@ test('a checkpoint that hangs is stopped: the service, maybe frozen, starts agai
   expect(starts(calls)).toHaveLength(2)
   expect(fake.containers.get('svc')?.running).toBe(true)
 })
+
+test.each([
+  ['on, its profile never loaded (a fresh VM)', 'host/apparmor-fresh.txt', true],
+  ['on, its profile loaded', 'host/apparmor-loaded.txt', false],
+  ['absent', 'host/apparmor-absent.txt', false]
+])(
+  'AppArmor %s: a throwaway container loads podman profile before a restore only when needed',
+  async (_label, file, loads) => {
+    await storeACheckpoint()
+    fake.behaviour = { appArmor: fixture(file) }
+    const warm = await runUp()
+    expect(warm).toMatchObject({ restored: true, warnings: [] })
+    const calls = fake.podmanCalls()
+    const loading = [
+      'podman create --name svc-warmstart-apparmor localhost/fake/redis:7',
+      'podman init svc-warmstart-apparmor'
+    ]
+    if (loads) {
+      const at = calls.indexOf(loading[0] as string)
+      expect(calls.slice(at, at + 2)).toEqual(loading)
+      expect(at).toBeLessThan(calls.findIndex((c) => c.startsWith('podman container restore')))
+      expect(fake.containers.has('svc-warmstart-apparmor')).toBe(false)
+    } else {
+      expect(calls.filter((call) => loading.includes(call))).toEqual([])
+    }
+  }
+)
 
 test('no CRIU: a warning with the reason, cold start, no lookup and no checkpoint', async () => {
   fake.behaviour = { criuMissing: true }

@@ -6,7 +6,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(734);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(971);
 // Entry point of the `warmstart` command line.
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2));
@@ -16,7 +16,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 734:
+/***/ 971:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -3149,6 +3149,38 @@ async function resumeInPlace(plan, options, timings) {
  */
 const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
 
+;// CONCATENATED MODULE: ./src/host/apparmor.ts
+// AppArmor and restores. podman loads its default profile for containers (containers-default-
+// VERSION) when it initialises a container it creates or runs, but `restore --import` builds the
+// container from the checkpoint without that step, and CRIU restores the processes into the
+// profile they had. On a fresh VM with AppArmor enabled (GitHub's runners) the profile has never
+// been loaded: the restore then fails (`can't write lsm profile`) or hangs (podman issue 12437,
+// criu issue 2464; podman PR 2114 made loading happen at initialisation). So before a restore on
+// such a host warmstart initialises a throwaway container of the image, which loads it.
+// Reading is HostReader.appArmor (src/host/host.ts); parsing and deciding are pure, here.
+/** The prefix of podman's default profile for containers; its version follows. */
+const PODMAN_PROFILE_PREFIX = 'containers-default-';
+/** Separates the two files in what HostReader.appArmor reads. */
+const APPARMOR_SEPARATOR = '--- profiles';
+/**
+ * The state from `cat enabled; echo SEPARATOR; cat profiles` (either may be missing). A profile
+ * line reads `name (mode)`.
+ */
+function parseAppArmor(text) {
+    const [enabled = '', profiles = ''] = text.split(`${APPARMOR_SEPARATOR}\n`);
+    return {
+        enabled: enabled.trim() === 'Y',
+        profiles: profiles
+            .split('\n')
+            .map((line) => line.replace(/\s+\([^)]*\)\s*$/, '').trim())
+            .filter(Boolean)
+    };
+}
+/** Whether podman's profile must be loaded before a restore can use it. */
+function mustLoadPodmanProfile(state) {
+    return state.enabled && !state.profiles.some((name) => name.startsWith(PODMAN_PROFILE_PREFIX));
+}
+
 ;// CONCATENATED MODULE: ./src/host/userns.ts
 // Why some services need a user namespace to be checkpointed, and on which hosts.
 //
@@ -3203,6 +3235,7 @@ function needsUserNamespace(host, imageUser) {
 
 
 
+
 class UnknownImageError extends Error {
     constructor(reason) {
         super(reason);
@@ -3245,6 +3278,7 @@ function decidePlan(spec, facts) {
             userNamespace
         }),
         restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
+        loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
         checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
         serviceEnv: serviceEnvironment(spec)
     };
@@ -3267,6 +3301,7 @@ function serviceEnvironment(spec) {
 ;// CONCATENATED MODULE: ./src/host/host.ts
 // Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
 // into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
 
 
 
@@ -3422,6 +3457,12 @@ class HostReader {
         }
         return facts;
     }
+    /** AppArmor's state, as root reads it (the profile list is root's only); off where absent. */
+    async appArmor() {
+        const script = `cat /sys/module/apparmor/parameters/enabled 2>/dev/null; echo '${APPARMOR_SEPARATOR}'; cat /sys/kernel/security/apparmor/profiles 2>/dev/null; true`;
+        const result = await this.runner([...this.prefix, 'sh', '-c', script]);
+        return parseAppArmor(result.stdout);
+    }
     canDumpOtherUsers() {
         return hostCanDumpOtherUsers();
     }
@@ -3447,15 +3488,17 @@ function firstLine(text) {
 
 async function gatherFacts(spec, sources) {
     const host = sources.host ?? new HostReader({ podman: sources.podman });
-    const [image, criu] = await Promise.all([
+    const [image, criu, appArmor] = await Promise.all([
         readImage(sources.podman, spec.image),
-        host.criuStatus()
+        host.criuStatus(),
+        host.appArmor()
     ]);
     return {
         image,
         criu,
         host: await host.fingerprint(criu),
         canDumpOtherUsers: host.canDumpOtherUsers(),
+        appArmor,
         warmupScript: warmupScriptContents(spec.warmup)
     };
 }
@@ -3539,19 +3582,44 @@ async function restoreArchive(plan, archivePath, parts, imageReady, options, tim
         await imageReady.catch((error) => {
             throw new Error(`the image could not be pulled by digest: ${message(error)}`);
         });
-        const id = await timings.time('restore', () => podman.restore({
-            importPath,
-            name: plan.spec.name,
-            fileLocks: plan.spec.fileLocks,
-            tcpEstablished: plan.spec.tcpEstablished,
-            ignoreVolumes: parts.length > 1,
-            timeoutSeconds: restoreTimeoutSeconds(plan.spec, parts.reduce((sum, part) => sum + part.bytes, 0))
-        }));
+        const id = await timings.time('restore', async () => {
+            if (plan.loadAppArmorProfile)
+                await loadAppArmorProfile(plan, options);
+            return podman.restore({
+                importPath,
+                name: plan.spec.name,
+                fileLocks: plan.spec.fileLocks,
+                tcpEstablished: plan.spec.tcpEstablished,
+                ignoreVolumes: parts.length > 1,
+                timeoutSeconds: restoreTimeoutSeconds(plan.spec, parts.reduce((sum, part) => sum + part.bytes, 0))
+            });
+        });
         await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
         return id;
     }
     finally {
         (0,external_node_fs_namespaceObject.rmSync)(scratch, { recursive: true, force: true });
+    }
+}
+/**
+ * Initialises a throwaway container of the image, which makes podman load its AppArmor profile
+ * for containers (see src/host/apparmor.ts), then removes it. A failure is only logged: the
+ * restore is tried anyway, and falls back cold if it fails.
+ */
+async function loadAppArmorProfile(plan, options) {
+    const { podman, logger } = options;
+    const throwaway = `${plan.spec.name}-warmstart-apparmor`;
+    logger.info("loading podman's AppArmor profile for containers before the restore");
+    try {
+        await podman.forceRemove(throwaway);
+        await podman.podman(['create', '--name', throwaway, plan.spec.image]);
+        await podman.podman(['init', throwaway]);
+    }
+    catch (error) {
+        logger.info(`could not load it (${message(error)}); restoring anyway`);
+    }
+    finally {
+        await podman.forceRemove(throwaway).catch(() => undefined);
     }
 }
 /**

@@ -43405,6 +43405,7 @@ function userns_needsUserNamespace(host, imageUser) {
 
 
 
+
 class decide_UnknownImageError extends Error {
     constructor(reason) {
         super(reason);
@@ -43447,6 +43448,7 @@ function decide_decidePlan(spec, facts) {
             userNamespace
         }),
         restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
+        loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
         checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
         serviceEnv: serviceEnvironment(spec)
     };
@@ -43469,6 +43471,7 @@ function serviceEnvironment(spec) {
 ;// CONCATENATED MODULE: ./src/host/host.ts
 // Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
 // into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
 
 
 
@@ -43624,6 +43627,12 @@ class host_HostReader {
         }
         return facts;
     }
+    /** AppArmor's state, as root reads it (the profile list is root's only); off where absent. */
+    async appArmor() {
+        const script = `cat /sys/module/apparmor/parameters/enabled 2>/dev/null; echo '${APPARMOR_SEPARATOR}'; cat /sys/kernel/security/apparmor/profiles 2>/dev/null; true`;
+        const result = await this.runner([...this.prefix, 'sh', '-c', script]);
+        return parseAppArmor(result.stdout);
+    }
     canDumpOtherUsers() {
         return hostCanDumpOtherUsers();
     }
@@ -43649,15 +43658,17 @@ function firstLine(text) {
 
 async function facts_gatherFacts(spec, sources) {
     const host = sources.host ?? new HostReader({ podman: sources.podman });
-    const [image, criu] = await Promise.all([
+    const [image, criu, appArmor] = await Promise.all([
         readImage(sources.podman, spec.image),
-        host.criuStatus()
+        host.criuStatus(),
+        host.appArmor()
     ]);
     return {
         image,
         criu,
         host: await host.fingerprint(criu),
         canDumpOtherUsers: host.canDumpOtherUsers(),
+        appArmor,
         warmupScript: warmupScriptContents(spec.warmup)
     };
 }
@@ -43741,19 +43752,44 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
         await imageReady.catch((error) => {
             throw new Error(`the image could not be pulled by digest: ${message(error)}`);
         });
-        const id = await timings.time('restore', () => podman.restore({
-            importPath,
-            name: plan.spec.name,
-            fileLocks: plan.spec.fileLocks,
-            tcpEstablished: plan.spec.tcpEstablished,
-            ignoreVolumes: parts.length > 1,
-            timeoutSeconds: restoreTimeoutSeconds(plan.spec, parts.reduce((sum, part) => sum + part.bytes, 0))
-        }));
+        const id = await timings.time('restore', async () => {
+            if (plan.loadAppArmorProfile)
+                await loadAppArmorProfile(plan, options);
+            return podman.restore({
+                importPath,
+                name: plan.spec.name,
+                fileLocks: plan.spec.fileLocks,
+                tcpEstablished: plan.spec.tcpEstablished,
+                ignoreVolumes: parts.length > 1,
+                timeoutSeconds: restoreTimeoutSeconds(plan.spec, parts.reduce((sum, part) => sum + part.bytes, 0))
+            });
+        });
         await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
         return id;
     }
     finally {
         rmSync(scratch, { recursive: true, force: true });
+    }
+}
+/**
+ * Initialises a throwaway container of the image, which makes podman load its AppArmor profile
+ * for containers (see src/host/apparmor.ts), then removes it. A failure is only logged: the
+ * restore is tried anyway, and falls back cold if it fails.
+ */
+async function loadAppArmorProfile(plan, options) {
+    const { podman, logger } = options;
+    const throwaway = `${plan.spec.name}-warmstart-apparmor`;
+    logger.info("loading podman's AppArmor profile for containers before the restore");
+    try {
+        await podman.forceRemove(throwaway);
+        await podman.podman(['create', '--name', throwaway, plan.spec.image]);
+        await podman.podman(['init', throwaway]);
+    }
+    catch (error) {
+        logger.info(`could not load it (${message(error)}); restoring anyway`);
+    }
+    finally {
+        await podman.forceRemove(throwaway).catch(() => undefined);
     }
 }
 /**

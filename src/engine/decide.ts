@@ -1,6 +1,7 @@
 // Decide: from what was read (facts.ts), how the service runs, what `up` may try, and the key.
 // Pure: no podman, no files, no clock. `up`, `warmstart key`, the Action and the benchmark all
 // come through here, so the key a user asks for is the key `up` uses.
+import { mustLoadPodmanProfile } from '../host/apparmor.js'
 import { composeKey } from '../key.js'
 import type { RunOptions } from '../podman.js'
 import { parseProbe } from '../ready.js'
@@ -51,6 +52,7 @@ export function decidePlan(spec: ServiceSpec, facts: Facts): Plan {
       userNamespace
     }),
     restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
+    loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
     checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
     serviceEnv: serviceEnvironment(spec)
   }

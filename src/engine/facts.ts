@@ -2,6 +2,7 @@
 // one place. Nothing here starts, pulls or removes: the same facts give the same plan and key
 // (see decide.ts), whoever asks.
 import { existsSync, readFileSync, statSync } from 'node:fs'
+import type { AppArmorState } from '../host/apparmor.js'
 import { HostReader, type CriuStatus, type HostFingerprint } from '../host/host.js'
 import { readImage, type ImageFacts } from '../image.js'
 import type { Podman } from '../podman.js'
@@ -13,6 +14,8 @@ export interface Facts {
   host: HostFingerprint
   /** Whether root here may dump processes of other uids (see src/host/userns.ts). */
   canDumpOtherUsers: boolean
+  /** Whether AppArmor is on and which profiles are loaded (see src/host/apparmor.ts). */
+  appArmor: AppArmorState
   /** The contents of a script file the warm-up names, if it names one. */
   warmupScript?: string
 }
@@ -25,15 +28,17 @@ export interface FactSources {
 
 export async function gatherFacts(spec: ServiceSpec, sources: FactSources): Promise<Facts> {
   const host = sources.host ?? new HostReader({ podman: sources.podman })
-  const [image, criu] = await Promise.all([
+  const [image, criu, appArmor] = await Promise.all([
     readImage(sources.podman, spec.image),
-    host.criuStatus()
+    host.criuStatus(),
+    host.appArmor()
   ])
   return {
     image,
     criu,
     host: await host.fingerprint(criu),
     canDumpOtherUsers: host.canDumpOtherUsers(),
+    appArmor,
     warmupScript: warmupScriptContents(spec.warmup)
   }
 }

@@ -50,6 +50,8 @@ export interface Plan {
   key: CacheKey
   /** Whether a checkpoint can be restored here (CRIU works). */
   restore: Possible
+  /** Load podman's AppArmor profile before a restore: AppArmor is on and it is not loaded yet. */
+  loadAppArmorProfile: boolean
   /** Whether a checkpoint can be made here (CRIU works, and the service's ports allow it). */
   checkpoint: Possible
   serviceEnv: Record<string, string>

@@ -114,8 +114,9 @@ export async function restoreArchive(
     await imageReady.catch((error: unknown) => {
       throw new Error(`the image could not be pulled by digest: ${message(error)}`)
     })
-    const id = await timings.time('restore', () =>
-      podman.restore({
+    const id = await timings.time('restore', async () => {
+      if (plan.loadAppArmorProfile) await loadAppArmorProfile(plan, options)
+      return podman.restore({
         importPath,
         name: plan.spec.name,
         fileLocks: plan.spec.fileLocks,
@@ -126,13 +127,33 @@ export async function restoreArchive(
           parts.reduce((sum, part) => sum + part.bytes, 0)
         )
       })
-    )
+    })
     await timings.time('ready', () =>
       waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds)
     )
     return id
   } finally {
     rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Initialises a throwaway container of the image, which makes podman load its AppArmor profile
+ * for containers (see src/host/apparmor.ts), then removes it. A failure is only logged: the
+ * restore is tried anyway, and falls back cold if it fails.
+ */
+async function loadAppArmorProfile(plan: Plan, options: EngineOptions): Promise<void> {
+  const { podman, logger } = options
+  const throwaway = `${plan.spec.name}-warmstart-apparmor`
+  logger.info("loading podman's AppArmor profile for containers before the restore")
+  try {
+    await podman.forceRemove(throwaway)
+    await podman.podman(['create', '--name', throwaway, plan.spec.image])
+    await podman.podman(['init', throwaway])
+  } catch (error) {
+    logger.info(`could not load it (${message(error)}); restoring anyway`)
+  } finally {
+    await podman.forceRemove(throwaway).catch(() => undefined)
   }
 }
 

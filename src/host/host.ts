@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { commandPrefix, type Podman } from '../podman.js'
 import { runCommand, type CommandRunner } from '../process.js'
+import { APPARMOR_SEPARATOR, parseAppArmor, type AppArmorState } from './apparmor.js'
 import { hostCanDumpOtherUsers } from './userns.js'
 
 export interface CpuInfo {
@@ -208,6 +209,13 @@ export class HostReader {
       }
     }
     return facts
+  }
+
+  /** AppArmor's state, as root reads it (the profile list is root's only); off where absent. */
+  async appArmor(): Promise<AppArmorState> {
+    const script = `cat /sys/module/apparmor/parameters/enabled 2>/dev/null; echo '${APPARMOR_SEPARATOR}'; cat /sys/kernel/security/apparmor/profiles 2>/dev/null; true`
+    const result = await this.runner([...this.prefix, 'sh', '-c', script])
+    return parseAppArmor(result.stdout)
   }
 
   canDumpOtherUsers(): boolean {
