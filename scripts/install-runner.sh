@@ -18,8 +18,11 @@
 #   --apt PACKAGE          install PACKAGE with apt unless its command is already on PATH
 #   --criu ppa|archive     install CRIU, unless one is on PATH, from CRIU's PPA or the distribution
 #   --codename NAME        the Ubuntu release for the PPA (noble, jammy)
-#   --containers-conf PATH unless podman already uses runc and cgroupfs, write PATH for podman's
-#                          CONTAINERS_CONF and print `install: containers-conf=PATH`
+#   --containers-conf PATH unless podman already uses runc and cgroupfs, write PATH for podman and
+#                          print `install: containers-conf-variable=NAME` (the variable that
+#                          points podman at it) and `install: containers-conf=PATH`
+#   install-runner.sh --conf-variable-for VERSION
+#                          print that variable's name for podman VERSION, and do nothing else
 # Exits 0 when CRIU passes `criu check`; otherwise 1 with `install: error: WHAT; FIX` on stderr
 # (the action then warns and starts services cold).
 set -euo pipefail
@@ -36,6 +39,22 @@ die() {
   echo "install: error: $*" >&2
   exit 1
 }
+
+# podman >= 4.5 layers CONTAINERS_CONF_OVERRIDE over the system's containers.conf and its drop-ins
+# (runner images ship drop-ins they need, such as containers.conf.d/99-fix-firewall.conf on
+# 26.04); older podman knows only CONTAINERS_CONF, which replaces them all.
+conf_variable_for() {
+  if awk -v v="$1" 'BEGIN { split(v, a, "."); exit !(a[1] + 0 > 4 || (a[1] + 0 == 4 && a[2] + 0 >= 5)) }'; then
+    echo CONTAINERS_CONF_OVERRIDE
+  else
+    echo CONTAINERS_CONF
+  fi
+}
+if [ "${1:-}" = --conf-variable-for ]; then
+  [ -n "${2:-}" ] || die "--conf-variable-for needs a podman version"
+  conf_variable_for "$2"
+  exit 0
+fi
 
 # Not root: passwordless sudo, as on GitHub's hosted runners. Before parsing, which shifts "$@".
 if [ "$(id -u)" != 0 ]; then
@@ -111,18 +130,27 @@ done
 # --- 2. podman's configuration for warmstart's calls ----------------------------------------------
 # runc, because Ubuntu's crun is built without CRIU; cgroupfs and file events, because that is
 # how podman runs on this project's own machines, where every checkpoint test passes: the one
-# configuration verified. Only warmstart's podman calls read this file, through CONTAINERS_CONF:
-# the runner's /etc/containers stays as it is.
-# podman reads nothing else when CONTAINERS_CONF is set, so a machine whose podman already runs
-# runc with cgroupfs (such as one prepared by setup-host.sh) keeps its own configuration.
+# configuration verified. Only warmstart's podman calls read this file, through the variable
+# conf_variable_for names: the runner's /etc/containers stays as it is, and with podman >= 4.5
+# its drop-ins still apply. A machine whose podman already runs runc with cgroupfs (such as one
+# prepared by setup-host.sh) keeps its own configuration.
+# Only podman's stdout is compared: podman 5 warns on stderr (cgroups v1 is deprecated, ...), and
+# a warning read as the answer once made this check fail on a podman that worked.
+podman_err=$(mktemp)
+trap 'rm -f "$apt_log" "$podman_err"' EXIT
+podman_says() { "$@" 2>"$podman_err"; }
+podman_error() { tail -n 3 "$podman_err" | tr '\n' ' '; }
 if [ -n "$containers_conf" ]; then
   real_runc=$(command -v runc) || die "runc is not installed: pass --apt runc, or install runc (on Ubuntu it comes with Docker's containerd.io)"
-  current=$(env -u CONTAINERS_CONF podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}' 2>&1) ||
-    die "podman info fails: $(tail -n 3 <<<"$current"); check the podman installation, or set install: false"
+  podman_version=$(podman_says podman version --format '{{.Client.Version}}') ||
+    die "podman version fails: $(podman_error); check the podman installation, or set install: false"
+  conf_variable=$(conf_variable_for "$podman_version")
+  current=$(podman_says env -u CONTAINERS_CONF -u CONTAINERS_CONF_OVERRIDE podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}') ||
+    die "podman info fails: $(podman_error); check the podman installation, or set install: false"
   if [ "$current" = "runc cgroupfs" ]; then
     say "podman already uses runc and cgroupfs: keeping its configuration"
   else
-    write_file "$containers_conf" "$marker: podman reads it for warmstart's calls through CONTAINERS_CONF.
+    write_file "$containers_conf" "$marker: podman $podman_version reads it for warmstart's calls through $conf_variable.
 [engine]
 runtime = \"runc\"
 cgroup_manager = \"cgroupfs\"
@@ -130,11 +158,12 @@ events_logger = \"file\"
 
 [engine.runtimes]
 runc = [\"$real_runc\"]"
-    check=$(CONTAINERS_CONF=$containers_conf podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}' 2>&1) ||
-      die "podman rejects $containers_conf: $(tail -n 3 <<<"$check"); services keep podman's own configuration ($current)"
-    [ "$check" = "runc cgroupfs" ] || die "podman with $containers_conf runs '$check', not 'runc cgroupfs'"
-    say "podman was running '$current'; warmstart's podman calls use runc and cgroupfs from $containers_conf"
-    # The action reads this line: from here on its podman calls set CONTAINERS_CONF.
+    check=$(podman_says env -u CONTAINERS_CONF -u CONTAINERS_CONF_OVERRIDE "$conf_variable=$containers_conf" podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}') ||
+      die "podman rejects $containers_conf: $(podman_error); services keep podman's own configuration ($current)"
+    [ "$check" = "runc cgroupfs" ] || die "podman with $conf_variable=$containers_conf runs '$check', not 'runc cgroupfs'"
+    say "podman $podman_version was running '$current'; warmstart's podman calls use runc and cgroupfs from $containers_conf"
+    # The action reads these lines: from here on its podman calls set that variable.
+    say "containers-conf-variable=$conf_variable"
     say "containers-conf=$containers_conf"
   fi
 fi

@@ -105,7 +105,11 @@ export function restoreArgs(options: RestoreOptions): string[] {
 export function commandPrefix(uid: number, envNames: string[] = []): string[] {
   if (uid === 0) return []
   // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
-  for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
+  for (const name of [
+    'CONTAINERS_CONF',
+    'CONTAINERS_CONF_OVERRIDE',
+    'CONTAINERS_REGISTRIES_CONF'
+  ]) {
     if (process.env[name]) envNames = [...envNames, name]
   }
   return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n']

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import {
   installOutcome,
@@ -104,18 +105,23 @@ describe('planInstall', () => {
 })
 
 describe('installOutcome', () => {
-  test('ready, with the containers.conf podman must use', () => {
-    const stdout = [
-      'install: writing /etc/warmstart/containers.conf',
-      'install: containers-conf=/etc/warmstart/containers.conf',
-      'install: CRIU 4.2 at /usr/sbin/criu: criu check says Looks good.'
-    ].join('\n')
-    expect(installOutcome({ exitCode: 0, stdout, stderr: '' })).toEqual({
-      ok: true,
-      reason: 'podman, runc and CRIU are ready',
-      containersConf: '/etc/warmstart/containers.conf'
-    })
-  })
+  test.each(['CONTAINERS_CONF_OVERRIDE', 'CONTAINERS_CONF'] as const)(
+    'ready, with the containers.conf podman must use, through %s',
+    (variable) => {
+      const stdout = [
+        'install: writing /etc/warmstart/containers.conf',
+        "install: podman 4.9.3 was running 'crun systemd'; warmstart's podman calls use runc and cgroupfs from /etc/warmstart/containers.conf",
+        `install: containers-conf-variable=${variable}`,
+        'install: containers-conf=/etc/warmstart/containers.conf',
+        'install: CRIU 4.2 at /usr/sbin/criu: criu check says Looks good.'
+      ].join('\n')
+      expect(installOutcome({ exitCode: 0, stdout, stderr: '' })).toEqual({
+        ok: true,
+        reason: 'podman, runc and CRIU are ready',
+        containersConf: { variable, path: '/etc/warmstart/containers.conf' }
+      })
+    }
+  )
 
   test('podman kept its own configuration: no CONTAINERS_CONF', () => {
     const stdout = 'install: podman already uses runc and cgroupfs: keeping its configuration\n'
@@ -128,10 +134,11 @@ describe('installOutcome', () => {
       stdout: 'install: containers-conf=/etc/warmstart/containers.conf\n',
       stderr: 'E: Unable to locate package criu\ninstall: error: apt-get install criu failed\n'
     })
+    // A script that names no variable is an older one: CONTAINERS_CONF, as it always used.
     expect(result).toEqual({
       ok: false,
       reason: 'apt-get install criu failed',
-      containersConf: '/etc/warmstart/containers.conf'
+      containersConf: { variable: 'CONTAINERS_CONF', path: '/etc/warmstart/containers.conf' }
     })
   })
 
@@ -141,5 +148,24 @@ describe('installOutcome', () => {
       ok: false,
       reason: 'scripts/install-runner.sh exited with 2: bash: syntax error'
     })
+  })
+})
+
+describe("the variable that points podman at warmstart's containers.conf, by podman version", () => {
+  // The script's own decision, run as the action runs it.
+  const script = new URL('../../scripts/install-runner.sh', import.meta.url).pathname
+  test.each([
+    ['3.4.4', 'CONTAINERS_CONF'], // ubuntu-22.04
+    ['4.3.1', 'CONTAINERS_CONF'], // Debian 12, this project's machines
+    ['4.4.4', 'CONTAINERS_CONF'],
+    ['4.5', 'CONTAINERS_CONF_OVERRIDE'], // the first podman that reads it
+    ['4.9.3', 'CONTAINERS_CONF_OVERRIDE'], // ubuntu-24.04
+    ['5.7.0', 'CONTAINERS_CONF_OVERRIDE'], // ubuntu-26.04
+    ['5.8.6', 'CONTAINERS_CONF_OVERRIDE'], // Debian sid, the static bundle once on 24.04
+    ['5.0.0-rc1', 'CONTAINERS_CONF_OVERRIDE']
+  ])('podman %s: %s', (version, variable) => {
+    const run = spawnSync('bash', [script, '--conf-variable-for', version], { encoding: 'utf8' })
+    expect(run.stderr).toBe('')
+    expect(run.stdout).toBe(`${variable}\n`)
   })
 })

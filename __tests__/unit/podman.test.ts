@@ -114,6 +114,24 @@ describe('argv building', () => {
   ])('command prefix for uid %d with env %j', (uid, names, prefix) => {
     expect(commandPrefix(uid, names)).toEqual(prefix)
   })
+
+  test.each(['CONTAINERS_CONF', 'CONTAINERS_CONF_OVERRIDE', 'CONTAINERS_REGISTRIES_CONF'])(
+    "sudo keeps %s when set: warmstart's podman configuration survives it",
+    (name) => {
+      const saved = process.env[name]
+      process.env[name] = '/etc/warmstart/containers.conf'
+      try {
+        expect(commandPrefix(1001, ['TOKEN'])).toEqual([
+          'sudo',
+          '-n',
+          `--preserve-env=TOKEN,${name}`
+        ])
+      } finally {
+        if (saved === undefined) delete process.env[name]
+        else process.env[name] = saved
+      }
+    }
+  )
 })
 
 describe('CRIU failure reasons', () => {

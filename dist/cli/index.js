@@ -2625,7 +2625,11 @@ function commandPrefix(uid, envNames = []) {
     if (uid === 0)
         return [];
     // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
-    for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
+    for (const name of [
+        'CONTAINERS_CONF',
+        'CONTAINERS_CONF_OVERRIDE',
+        'CONTAINERS_REGISTRIES_CONF'
+    ]) {
         if (process.env[name])
             envNames = [...envNames, name];
     }
@@ -3341,6 +3345,7 @@ function factsStamp(runtimePath) {
         findOnPath('podman'),
         runtimePath,
         process.env.CONTAINERS_CONF ?? '',
+        process.env.CONTAINERS_CONF_OVERRIDE ?? '',
         '/etc/containers/containers.conf',
         '/usr/share/containers/containers.conf',
         ...listDir('/etc/containers/containers.conf.d')

@@ -43003,7 +43003,11 @@ function commandPrefix(uid, envNames = []) {
     if (uid === 0)
         return [];
     // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
-    for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
+    for (const name of [
+        'CONTAINERS_CONF',
+        'CONTAINERS_CONF_OVERRIDE',
+        'CONTAINERS_REGISTRIES_CONF'
+    ]) {
         if (process.env[name])
             envNames = [...envNames, name];
     }
@@ -43719,6 +43723,7 @@ function factsStamp(runtimePath) {
         findOnPath('podman'),
         runtimePath,
         process.env.CONTAINERS_CONF ?? '',
+        process.env.CONTAINERS_CONF_OVERRIDE ?? '',
         '/etc/containers/containers.conf',
         '/usr/share/containers/containers.conf',
         ...listDir('/etc/containers/containers.conf.d')
@@ -101371,7 +101376,7 @@ function planInstall(facts) {
             missing.push(`CRIU (from ${name})`);
         }
     }
-    // A CONTAINERS_CONF the job set is the user's choice of podman configuration: kept.
+    // A podman configuration the job chose is the user's choice: kept.
     if (!facts.containersConf)
         args.push('--containers-conf', WARMSTART_CONTAINERS_CONF);
     const summary = missing.length
@@ -101407,7 +101412,9 @@ function parseOsRelease(text) {
 }
 /** The script's result: its last `install: error:` line, and the containers.conf it set up. */
 function installOutcome(result) {
-    const containersConf = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1];
+    const path = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1];
+    const variable = /^install: containers-conf-variable=(CONTAINERS_CONF(?:_OVERRIDE)?)$/m.exec(result.stdout)?.[1];
+    const containersConf = path ? { variable: variable ?? 'CONTAINERS_CONF', path } : undefined;
     if (result.exitCode === 0) {
         return { ok: true, reason: 'podman, runc and CRIU are ready', containersConf };
     }
@@ -101418,10 +101425,10 @@ function installOutcome(result) {
     return { ok: false, reason, containersConf };
 }
 /**
- * Prepares the runner as the `install` input asks, then sets CONTAINERS_CONF in this process when
- * the script wrote warmstart's containers.conf, so that every later podman call (through sudo,
- * which must preserve it) uses runc and cgroupfs. Never throws: a failure is a warning, and the
- * services start cold.
+ * Prepares the runner as the `install` input asks, then points this process's podman calls at the
+ * containers.conf the script wrote, if it wrote one (CONTAINERS_CONF_OVERRIDE or CONTAINERS_CONF,
+ * which sudo must preserve), so that they use runc and cgroupfs. Never throws: a failure is a
+ * warning, and warmstart goes on with the runner as it is.
  */
 async function prepareRunner(install) {
     let plan;
@@ -101430,7 +101437,7 @@ async function prepareRunner(install) {
             install,
             osRelease: readOsRelease(),
             present: { podman: onPath('podman'), runc: onPath('runc'), criu: onPath('criu') },
-            containersConf: process.env.CONTAINERS_CONF || undefined
+            containersConf: process.env.CONTAINERS_CONF_OVERRIDE || process.env.CONTAINERS_CONF || undefined
         });
     }
     catch (error) {
@@ -101453,14 +101460,19 @@ async function prepareRunner(install) {
             return warn(`could not run scripts/install-runner.sh: ${error.message}`);
         }
         if (outcome.containersConf)
-            process.env.CONTAINERS_CONF = outcome.containersConf;
+            useContainersConf(outcome.containersConf);
         return outcome.ok
             ? outcome
             : { ...warn(outcome.reason), containersConf: outcome.containersConf };
     });
 }
+/** Points this process's podman calls (and so the post step's) at warmstart's containers.conf. */
+function useContainersConf(conf) {
+    process.env[conf.variable] = conf.path;
+}
 function warn(reason) {
-    warning(`install: ${reason}. Services start cold (no checkpoint) until the runner has podman with runc and a CRIU that passes criu check.`);
+    // Only what is known: the engine says next whether CRIU works here after all.
+    warning(`install: ${reason}. The runner is used as it is; services start cold only if it cannot checkpoint (warmstart says so next).`);
     return { ok: false, reason };
 }
 /**
@@ -101507,11 +101519,9 @@ const actionsLogger = {
 };
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
-// What the main step hands to the post step: one typed, versioned JSON object in the runner's
-// state. The post step reads nothing else (no inputs, no module globals).
 
 const STATE_NAME = 'warmstart';
-const VERSION = 1;
+const VERSION = 2;
 function saveMainState(state) {
     saveState(STATE_NAME, JSON.stringify({ version: VERSION, ...state }));
 }

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4469:
+/***/ 7947:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41547,6 +41547,295 @@ function getIDToken(aud) {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/process.ts
+// The one way warmstart starts a process, in two shapes that share one error shape (what failed,
+// its exit code, the end of its stderr):
+// - runCommand: a command run to completion with its output collected (echoed into the log when
+//   asked), stopped at a time limit when given one. It is a CommandRunner: the seam the unit tests
+//   replace with a played host (__tests__/fakes/fake-host.ts).
+// - runShell: a user's shell command (the warm-up, `cmd:` probes), each output line handed on.
+// - startPipeline: a process that moves bytes (tar, zstd, find's listing), its stdin and stdout
+//   wired by the caller. These decide nothing; the tests run them for real.
+
+
+/** How long a stopped command gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5000;
+const process_runCommand = (argv, options = {}) => new Promise((resolve, reject) => {
+    const [file, ...args] = argv;
+    const env = options.env ? { ...process.env, ...options.env } : process.env;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text) => {
+        stdout += text;
+        if (options.echo)
+            process.stdout.write(text);
+    });
+    child.stderr.setEncoding('utf8').on('data', (text) => {
+        stderr += text;
+        if (options.echo)
+            process.stderr.write(text);
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    let timedOut = false;
+    const timers = [];
+    const finish = (exitCode) => {
+        for (const timer of timers)
+            clearTimeout(timer);
+        resolve({ exitCode, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+    };
+    if (options.timeoutSeconds !== undefined) {
+        timers.push(setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+            timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
+            // What it started may hold its output open: do not wait for that once it has exited.
+            child.once('exit', () => {
+                child.stdout.destroy();
+                child.stderr.destroy();
+                finish(124);
+            });
+        }, options.timeoutSeconds * 1000));
+    }
+    child.once('error', (error) => {
+        for (const timer of timers)
+            clearTimeout(timer);
+        reject(new Error(`${file}: cannot start: ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+        if (timedOut)
+            return finish(124);
+        finish(code ?? (signal ? 128 : 1));
+    });
+});
+/** `what failed (exit N): the last lines it printed` */
+function describeFailure(what, exitCode, stderr) {
+    const said = stderr.trim().split('\n').slice(-4).join('\n');
+    return `${what} failed (exit ${exitCode})${said ? `: ${said}` : ''}`;
+}
+/** Starts a process whose stdin and stdout the caller wires; `what` names it in errors. */
+function process_startPipeline(argv, what, stdio = {}) {
+    const child = spawn(argv[0], argv.slice(1), {
+        stdio: [stdio.stdin ?? 'ignore', stdio.stdout ?? 'pipe', 'pipe']
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve, reject) => {
+        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
+        child.on('close', (code) => code === 0 ? resolve() : reject(new Error(describeFailure(what, code, stderr))));
+    });
+    // Awaited by the caller; until then a failure must not go unhandled.
+    exited.catch(() => undefined);
+    return { child, exited };
+}
+/** Runs a process to completion and returns its stdout as bytes (paths are bytes, not text). */
+async function process_collectOutput(argv, what) {
+    const { child, exited } = process_startPipeline(argv, what);
+    const chunks = [];
+    child.stdout?.on('data', (chunk) => chunks.push(chunk));
+    await exited;
+    return Buffer.concat(chunks);
+}
+/** Runs `sh -c COMMAND` (a warm-up, a `cmd:` probe); returns its exit code. */
+async function process_runShell(command, options = {}) {
+    const onLine = options.onLine ?? (() => undefined);
+    return exec.exec('sh', ['-c', command], {
+        ignoreReturnCode: true,
+        silent: true,
+        env: { ...process.env, ...options.env },
+        listeners: { stdline: onLine, errline: onLine }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/action/install.ts
+// The `install` input: prepare a GitHub-hosted Ubuntu runner (or another Debian-family machine)
+// for checkpoints by running scripts/install-runner.sh. What to ask the script for is a pure
+// decision (planInstall); prepareRunner reads the host, runs the script and points warmstart's own
+// podman calls at the containers.conf the script wrote. Nothing here fails the job: a runner that
+// cannot be prepared starts its services cold, with a warning that says why.
+
+
+
+
+
+/** Where the script writes podman's configuration for warmstart's calls (root-owned, ours). */
+const WARMSTART_CONTAINERS_CONF = '/etc/warmstart/containers.conf';
+/** What to ask scripts/install-runner.sh for, or why to leave the runner alone. */
+function planInstall(facts) {
+    if (!facts.install)
+        return { run: false, reason: 'install: false, the runner is used as it is' };
+    if (facts.osRelease === undefined) {
+        return { run: false, reason: `no /etc/os-release: ${NOT_SUPPORTED}` };
+    }
+    const os = parseOsRelease(facts.osRelease);
+    const family = ['ubuntu', 'debian'].find((id) => os.ID === id || os.ID_LIKE.includes(id));
+    const name = os.PRETTY_NAME || os.ID || 'this system';
+    if (!family)
+        return { run: false, reason: `${name} is not Ubuntu or Debian: ${NOT_SUPPORTED}` };
+    const args = [];
+    const missing = [];
+    for (const command of ['podman', 'runc']) {
+        if (facts.present[command])
+            continue;
+        args.push('--apt', command);
+        missing.push(command);
+    }
+    if (!facts.present.criu) {
+        if (family === 'ubuntu') {
+            // Ubuntu 24.04's archive has no criu: CRIU upstream's PPA builds for each Ubuntu release.
+            // Derivatives (Mint, Pop!_OS) name the Ubuntu release they follow in UBUNTU_CODENAME.
+            const codename = os.UBUNTU_CODENAME || (os.ID === 'ubuntu' ? os.VERSION_CODENAME : '');
+            if (!codename) {
+                return {
+                    run: false,
+                    reason: `cannot tell which Ubuntu release ${name} is (no UBUNTU_CODENAME in /etc/os-release) to install CRIU for: ${NOT_SUPPORTED}`
+                };
+            }
+            args.push('--criu', 'ppa', '--codename', codename);
+            missing.push(`CRIU (from CRIU's PPA for ${codename})`);
+        }
+        else {
+            args.push('--criu', 'archive');
+            missing.push(`CRIU (from ${name})`);
+        }
+    }
+    // A podman configuration the job chose is the user's choice: kept.
+    if (!facts.containersConf)
+        args.push('--containers-conf', WARMSTART_CONTAINERS_CONF);
+    const summary = missing.length
+        ? `installing ${missing.join(', ')} on ${name}`
+        : `podman, runc and CRIU are present on ${name}: checking them, nothing to install`;
+    return { run: true, summary, args };
+}
+const NOT_SUPPORTED = 'install only prepares Ubuntu and Debian runners; install podman, runc and a CRIU that passes `criu check` yourself (and set install: false to silence this)';
+/** The fields of /etc/os-release that the plan reads; a missing one is empty. */
+function parseOsRelease(text) {
+    const fields = {};
+    for (const line of text.split('\n')) {
+        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (!match)
+            continue;
+        // Values are shell words: optionally quoted, with backslash escapes inside double quotes.
+        let value = match[2].trim();
+        const quote = value[0];
+        if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
+            value = value.slice(1, -1);
+            if (quote === '"')
+                value = value.replace(/\\(.)/g, '$1');
+        }
+        fields[match[1]] = value;
+    }
+    return {
+        ID: (fields.ID ?? '').toLowerCase(),
+        ID_LIKE: (fields.ID_LIKE ?? '').toLowerCase().split(/\s+/).filter(Boolean),
+        PRETTY_NAME: fields.PRETTY_NAME ?? '',
+        VERSION_CODENAME: fields.VERSION_CODENAME ?? '',
+        UBUNTU_CODENAME: fields.UBUNTU_CODENAME ?? ''
+    };
+}
+/** The script's result: its last `install: error:` line, and the containers.conf it set up. */
+function installOutcome(result) {
+    const path = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1];
+    const variable = /^install: containers-conf-variable=(CONTAINERS_CONF(?:_OVERRIDE)?)$/m.exec(result.stdout)?.[1];
+    const containersConf = path ? { variable: variable ?? 'CONTAINERS_CONF', path } : undefined;
+    if (result.exitCode === 0) {
+        return { ok: true, reason: 'podman, runc and CRIU are ready', containersConf };
+    }
+    const errors = [...result.stderr.matchAll(/^install: error: (.*)$/gm)].map((m) => m[1]);
+    const said = result.stderr.trim().split('\n').slice(-2).join(' ');
+    const reason = errors[errors.length - 1] ??
+        `scripts/install-runner.sh exited with ${result.exitCode}${said ? `: ${said}` : ''}`;
+    return { ok: false, reason, containersConf };
+}
+/**
+ * Prepares the runner as the `install` input asks, then points this process's podman calls at the
+ * containers.conf the script wrote, if it wrote one (CONTAINERS_CONF_OVERRIDE or CONTAINERS_CONF,
+ * which sudo must preserve), so that they use runc and cgroupfs. Never throws: a failure is a
+ * warning, and warmstart goes on with the runner as it is.
+ */
+async function prepareRunner(install) {
+    let plan;
+    try {
+        plan = planInstall({
+            install,
+            osRelease: readOsRelease(),
+            present: { podman: onPath('podman'), runc: onPath('runc'), criu: onPath('criu') },
+            containersConf: process.env.CONTAINERS_CONF_OVERRIDE || process.env.CONTAINERS_CONF || undefined
+        });
+    }
+    catch (error) {
+        return warn(`cannot tell what this runner needs: ${error.message}`);
+    }
+    if (!plan.run) {
+        core.info(`install: skipped, ${plan.reason}`);
+        return { ok: true, reason: plan.reason };
+    }
+    const { summary, args } = plan;
+    return core.group('Prepare the runner', async () => {
+        core.info(`install: ${summary}`);
+        let outcome;
+        try {
+            // Not silent: the script's `install: ...` lines are the step's log of what it changed.
+            const result = await runCommand(['bash', installScript(), ...args], { echo: true });
+            outcome = installOutcome(result);
+        }
+        catch (error) {
+            return warn(`could not run scripts/install-runner.sh: ${error.message}`);
+        }
+        if (outcome.containersConf)
+            useContainersConf(outcome.containersConf);
+        return outcome.ok
+            ? outcome
+            : { ...warn(outcome.reason), containersConf: outcome.containersConf };
+    });
+}
+/** Points this process's podman calls (and so the post step's) at warmstart's containers.conf. */
+function useContainersConf(conf) {
+    process.env[conf.variable] = conf.path;
+}
+function warn(reason) {
+    // Only what is known: the engine says next whether CRIU works here after all.
+    core.warning(`install: ${reason}. The runner is used as it is; services start cold only if it cannot checkpoint (warmstart says so next).`);
+    return { ok: false, reason };
+}
+/**
+ * The action runs from its checked-out repository, and both the bundle (dist/main/index.js) and
+ * this source file (src/action/install.ts, under test) sit two directories below its root.
+ */
+function installScript() {
+    return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'install-runner.sh');
+}
+function readOsRelease() {
+    for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
+        try {
+            return readFileSync(path, 'utf8');
+        }
+        catch {
+            // try the next one: os-release(5) names both
+        }
+    }
+    return undefined;
+}
+/** Whether `command` is executable on PATH or in an sbin directory (the runner's PATH may lack them). */
+function onPath(command) {
+    const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
+    for (const dir of [...dirs, '/usr/local/sbin', '/usr/sbin', '/sbin']) {
+        try {
+            accessSync(join(dir, command), constants.X_OK);
+            return true;
+        }
+        catch {
+            // not here
+        }
+    }
+    return false;
+}
+
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:crypto"
@@ -41751,109 +42040,6 @@ function manifest_manifestDifferences(manifest, key, storedKey) {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/process.ts
-// The one way warmstart starts a process, in two shapes that share one error shape (what failed,
-// its exit code, the end of its stderr):
-// - runCommand: a command run to completion with its output collected (echoed into the log when
-//   asked), stopped at a time limit when given one. It is a CommandRunner: the seam the unit tests
-//   replace with a played host (__tests__/fakes/fake-host.ts).
-// - runShell: a user's shell command (the warm-up, `cmd:` probes), each output line handed on.
-// - startPipeline: a process that moves bytes (tar, zstd, find's listing), its stdin and stdout
-//   wired by the caller. These decide nothing; the tests run them for real.
-
-
-/** How long a stopped command gets between SIGTERM and SIGKILL. */
-const KILL_GRACE_MS = 5000;
-const process_runCommand = (argv, options = {}) => new Promise((resolve, reject) => {
-    const [file, ...args] = argv;
-    const env = options.env ? { ...process.env, ...options.env } : process.env;
-    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text) => {
-        stdout += text;
-        if (options.echo)
-            process.stdout.write(text);
-    });
-    child.stderr.setEncoding('utf8').on('data', (text) => {
-        stderr += text;
-        if (options.echo)
-            process.stderr.write(text);
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    let timedOut = false;
-    const timers = [];
-    const finish = (exitCode) => {
-        for (const timer of timers)
-            clearTimeout(timer);
-        resolve({ exitCode, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
-    };
-    if (options.timeoutSeconds !== undefined) {
-        timers.push(setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-            timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
-            // What it started may hold its output open: do not wait for that once it has exited.
-            child.once('exit', () => {
-                child.stdout.destroy();
-                child.stderr.destroy();
-                finish(124);
-            });
-        }, options.timeoutSeconds * 1000));
-    }
-    child.once('error', (error) => {
-        for (const timer of timers)
-            clearTimeout(timer);
-        reject(new Error(`${file}: cannot start: ${error.message}`));
-    });
-    child.once('close', (code, signal) => {
-        if (timedOut)
-            return finish(124);
-        finish(code ?? (signal ? 128 : 1));
-    });
-});
-/** `what failed (exit N): the last lines it printed` */
-function describeFailure(what, exitCode, stderr) {
-    const said = stderr.trim().split('\n').slice(-4).join('\n');
-    return `${what} failed (exit ${exitCode})${said ? `: ${said}` : ''}`;
-}
-/** Starts a process whose stdin and stdout the caller wires; `what` names it in errors. */
-function process_startPipeline(argv, what, stdio = {}) {
-    const child = spawn(argv[0], argv.slice(1), {
-        stdio: [stdio.stdin ?? 'ignore', stdio.stdout ?? 'pipe', 'pipe']
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise((resolve, reject) => {
-        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
-        child.on('close', (code) => code === 0 ? resolve() : reject(new Error(describeFailure(what, code, stderr))));
-    });
-    // Awaited by the caller; until then a failure must not go unhandled.
-    exited.catch(() => undefined);
-    return { child, exited };
-}
-/** Runs a process to completion and returns its stdout as bytes (paths are bytes, not text). */
-async function process_collectOutput(argv, what) {
-    const { child, exited } = process_startPipeline(argv, what);
-    const chunks = [];
-    child.stdout?.on('data', (chunk) => chunks.push(chunk));
-    await exited;
-    return Buffer.concat(chunks);
-}
-/** Runs `sh -c COMMAND` (a warm-up, a `cmd:` probe); returns its exit code. */
-async function process_runShell(command, options = {}) {
-    const onLine = options.onLine ?? (() => undefined);
-    return exec.exec('sh', ['-c', command], {
-        ignoreReturnCode: true,
-        silent: true,
-        env: { ...process.env, ...options.env },
-        listeners: { stdline: onLine, errline: onLine }
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/archive/inspect.ts
 
 
@@ -42846,7 +43032,11 @@ function podman_commandPrefix(uid, envNames = []) {
     if (uid === 0)
         return [];
     // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
-    for (const name of ['CONTAINERS_CONF', 'CONTAINERS_REGISTRIES_CONF']) {
+    for (const name of [
+        'CONTAINERS_CONF',
+        'CONTAINERS_CONF_OVERRIDE',
+        'CONTAINERS_REGISTRIES_CONF'
+    ]) {
         if (process.env[name])
             envNames = [...envNames, name];
     }
@@ -43511,6 +43701,7 @@ function factsStamp(runtimePath) {
         findOnPath('podman'),
         runtimePath,
         process.env.CONTAINERS_CONF ?? '',
+        process.env.CONTAINERS_CONF_OVERRIDE ?? '',
         '/etc/containers/containers.conf',
         '/usr/share/containers/containers.conf',
         ...listDir('/etc/containers/containers.conf.d')
@@ -65448,8 +65639,6 @@ class BufferScheduler {
 //# sourceMappingURL=BufferScheduler.js.map
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./node_modules/@azure/storage-common/dist/esm/crc64.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -101032,11 +101221,9 @@ const actionsLogger = {
 };
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
-// What the main step hands to the post step: one typed, versioned JSON object in the runner's
-// state. The post step reads nothing else (no inputs, no module globals).
 
 const STATE_NAME = 'warmstart';
-const VERSION = 1;
+const VERSION = 2;
 function saveMainState(state) {
     core.saveState(STATE_NAME, JSON.stringify({ version: VERSION, ...state }));
 }
@@ -101066,6 +101253,7 @@ function readMainState() {
 
 
 
+
 async function run() {
     let state;
     try {
@@ -101079,7 +101267,7 @@ async function run() {
         return;
     // The container was made with this configuration (runc, cgroupfs): removing it needs it too.
     if (state.containersConf)
-        process.env.CONTAINERS_CONF = state.containersConf;
+        useContainersConf(state.containersConf);
     let uploaded;
     try {
         if (state.stagedDir && state.save && state.cacheKey) {
@@ -101170,7 +101358,7 @@ async function writeSummary(state, uploaded) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4469);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7947);
 // Entry point of the action's post step.
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

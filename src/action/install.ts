@@ -19,18 +19,28 @@ export interface InstallFacts {
   osRelease?: string
   /** Whether each command is on PATH or in an sbin directory. */
   present: { podman: boolean; runc: boolean; criu: boolean }
-  /** CONTAINERS_CONF as the job set it: the user's own choice, which warmstart leaves alone. */
+  /**
+   * CONTAINERS_CONF or CONTAINERS_CONF_OVERRIDE as the job set it: the user's own choice, which
+   * warmstart leaves alone.
+   */
   containersConf?: string
 }
 
 export type InstallPlan =
   { run: false; reason: string } | { run: true; summary: string; args: string[] }
 
+/** The containers.conf warmstart's podman calls use, and the variable that points podman at it. */
+export interface ContainersConf {
+  /** CONTAINERS_CONF_OVERRIDE (podman >= 4.5: layered over the runner's own configuration) or CONTAINERS_CONF. */
+  variable: 'CONTAINERS_CONF' | 'CONTAINERS_CONF_OVERRIDE'
+  path: string
+}
+
 export interface InstallResult {
   ok: boolean
   reason: string
-  /** The containers.conf warmstart's podman calls must use (CONTAINERS_CONF), if any. */
-  containersConf?: string
+  /** The containers.conf warmstart's podman calls must use, if the script wrote one. */
+  containersConf?: ContainersConf
 }
 
 /** What to ask scripts/install-runner.sh for, or why to leave the runner alone. */
@@ -69,7 +79,7 @@ export function planInstall(facts: InstallFacts): InstallPlan {
       missing.push(`CRIU (from ${name})`)
     }
   }
-  // A CONTAINERS_CONF the job set is the user's choice of podman configuration: kept.
+  // A podman configuration the job chose is the user's choice: kept.
   if (!facts.containersConf) args.push('--containers-conf', WARMSTART_CONTAINERS_CONF)
   const summary = missing.length
     ? `installing ${missing.join(', ')} on ${name}`
@@ -116,7 +126,11 @@ export function installOutcome(result: {
   stdout: string
   stderr: string
 }): InstallResult {
-  const containersConf = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1]
+  const path = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1]
+  const variable = /^install: containers-conf-variable=(CONTAINERS_CONF(?:_OVERRIDE)?)$/m.exec(
+    result.stdout
+  )?.[1] as ContainersConf['variable'] | undefined
+  const containersConf = path ? { variable: variable ?? 'CONTAINERS_CONF', path } : undefined
   if (result.exitCode === 0) {
     return { ok: true, reason: 'podman, runc and CRIU are ready', containersConf }
   }
@@ -129,10 +143,10 @@ export function installOutcome(result: {
 }
 
 /**
- * Prepares the runner as the `install` input asks, then sets CONTAINERS_CONF in this process when
- * the script wrote warmstart's containers.conf, so that every later podman call (through sudo,
- * which must preserve it) uses runc and cgroupfs. Never throws: a failure is a warning, and the
- * services start cold.
+ * Prepares the runner as the `install` input asks, then points this process's podman calls at the
+ * containers.conf the script wrote, if it wrote one (CONTAINERS_CONF_OVERRIDE or CONTAINERS_CONF,
+ * which sudo must preserve), so that they use runc and cgroupfs. Never throws: a failure is a
+ * warning, and warmstart goes on with the runner as it is.
  */
 export async function prepareRunner(install: boolean): Promise<InstallResult> {
   let plan: InstallPlan
@@ -141,7 +155,8 @@ export async function prepareRunner(install: boolean): Promise<InstallResult> {
       install,
       osRelease: readOsRelease(),
       present: { podman: onPath('podman'), runc: onPath('runc'), criu: onPath('criu') },
-      containersConf: process.env.CONTAINERS_CONF || undefined
+      containersConf:
+        process.env.CONTAINERS_CONF_OVERRIDE || process.env.CONTAINERS_CONF || undefined
     })
   } catch (error) {
     return warn(`cannot tell what this runner needs: ${(error as Error).message}`)
@@ -161,16 +176,22 @@ export async function prepareRunner(install: boolean): Promise<InstallResult> {
     } catch (error) {
       return warn(`could not run scripts/install-runner.sh: ${(error as Error).message}`)
     }
-    if (outcome.containersConf) process.env.CONTAINERS_CONF = outcome.containersConf
+    if (outcome.containersConf) useContainersConf(outcome.containersConf)
     return outcome.ok
       ? outcome
       : { ...warn(outcome.reason), containersConf: outcome.containersConf }
   })
 }
 
+/** Points this process's podman calls (and so the post step's) at warmstart's containers.conf. */
+export function useContainersConf(conf: ContainersConf): void {
+  process.env[conf.variable] = conf.path
+}
+
 function warn(reason: string): InstallResult {
+  // Only what is known: the engine says next whether CRIU works here after all.
   core.warning(
-    `install: ${reason}. Services start cold (no checkpoint) until the runner has podman with runc and a CRIU that passes criu check.`
+    `install: ${reason}. The runner is used as it is; services start cold only if it cannot checkpoint (warmstart says so next).`
   )
   return { ok: false, reason }
 }

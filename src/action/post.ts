@@ -1,5 +1,6 @@
 // The action's post step: upload the checkpoint main staged (when this run may save), remove the
 // container and every temporary file, and write the job summary. Cache troubles only warn.
+import { useContainersConf } from './install.js'
 import * as core from '@actions/core'
 import { rmdirSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -20,7 +21,7 @@ export async function run(): Promise<void> {
   }
   if (!state) return
   // The container was made with this configuration (runc, cgroupfs): removing it needs it too.
-  if (state.containersConf) process.env.CONTAINERS_CONF = state.containersConf
+  if (state.containersConf) useContainersConf(state.containersConf)
   let uploaded: { saved: boolean; bytes: number; reason?: string } | undefined
   try {
     if (state.stagedDir && state.save && state.cacheKey) {

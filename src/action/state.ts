@@ -1,10 +1,11 @@
 // What the main step hands to the post step: one typed, versioned JSON object in the runner's
 // state. The post step reads nothing else (no inputs, no module globals).
+import type { ContainersConf } from './install.js'
 import * as core from '@actions/core'
 import type { PhaseTimings } from '../timings.js'
 
 const STATE_NAME = 'warmstart'
-const VERSION = 1
+const VERSION = 2
 
 export interface MainState {
   version: typeof VERSION
@@ -23,8 +24,8 @@ export interface MainState {
   stagedDir?: string
   /** Directories warmstart created, to remove in post. */
   tempDirs: string[]
-  /** The containers.conf warmstart's podman calls use (CONTAINERS_CONF), if the install set one. */
-  containersConf?: string
+  /** The containers.conf warmstart's podman calls use, if the install set one. */
+  containersConf?: ContainersConf
   warnings: string[]
 }
 

@@ -90,6 +90,7 @@ export function factsStamp(runtimePath: string): string {
     findOnPath('podman'),
     runtimePath,
     process.env.CONTAINERS_CONF ?? '',
+    process.env.CONTAINERS_CONF_OVERRIDE ?? '',
     '/etc/containers/containers.conf',
     '/usr/share/containers/containers.conf',
     ...listDir('/etc/containers/containers.conf.d')
