@@ -279,6 +279,28 @@ test('the archive is consistent while the service writes continuously during the
   expect(recovered.count).toBeGreaterThanOrEqual(later.count)
 })
 
+test('tcp-established: true restores warm (podman rejects --tcp-established beside --name)', async () => {
+  const name = containerName('tcp-established')
+  const port = await freePort()
+  const store = new LocalDirectoryStore({ dir: storeDir() })
+  const spec = parseSpec({
+    image: IMAGES.redis,
+    name,
+    ports: [`127.0.0.1:${port}:6379`],
+    warmup: 'redis-cli -p "$WARMSTART_PORT" set warmed yes',
+    'tcp-established': true
+  })
+  const cold = await up(spec, engine(store).options)
+  expect(cold).toMatchObject({ restored: false, saved: true, warnings: [] })
+  await down(name, { podman })
+  // podman 4.3 rejected the warm path's --name beside --tcp-established: every run was cold.
+  const warm = await up(spec, engine(store).options)
+  expect(warm).toMatchObject({ restored: true, cacheHit: true, warnings: [] })
+  expect(warm.containerName).toBe(name)
+  expect(await podman.containerExists(name)).toBe(true)
+  expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+})
+
 test('a restore-key hit restores the older checkpoint, refreshes it and saves it under the new key', async () => {
   const name = containerName('redis')
   const port = await freePort()

@@ -43970,7 +43970,9 @@ async function restoreArchive(plan, archivePath, parts, imageReady, options, tim
                 await loadAppArmorProfile(plan, options);
             return podman.restore({
                 importPath,
-                name: plan.spec.name,
+                // podman rejects --tcp-established with --name (podman 4.3: "cannot be used with
+                // --name"); the checkpoint was made of a container of this name, which it keeps.
+                name: plan.spec.tcpEstablished ? undefined : plan.spec.name,
                 fileLocks: plan.spec.fileLocks,
                 tcpEstablished: plan.spec.tcpEstablished,
                 ignoreVolumes: parts.length > 1,
