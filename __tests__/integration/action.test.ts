@@ -1,21 +1,52 @@
 // The action end to end, run as the runner runs it: `node dist/main/index.js`, then
-// `node dist/post/index.js`, with INPUT_* variables, the GITHUB_STATE / GITHUB_OUTPUT /
+// `node dist/post/index.js`, as a non-root user with passwordless sudo (GitHub's `runner`; here
+// warmstart-runner, see runnerAccount), with INPUT_* variables, the GITHUB_STATE / GITHUB_OUTPUT /
 // GITHUB_STEP_SUMMARY files, and the cache variables pointing at the local cache service double.
+// Every root-only step (podman, the archives podman writes, volumes, tmpfs, clean-up) goes
+// through `sudo -n`, as on a runner.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { join } from 'node:path'
 import { inputDefaults } from '../action-yml.js'
 import { childEnv } from '../../tools/cache-double/env.js'
 import { startCacheDouble, type CacheDouble } from '../../tools/cache-double/server.js'
 import { down } from '../../src/engine/engine.js'
 import { Podman } from '../../src/podman.js'
-import { IMAGES, freePort, redisCli, requireHost, tempDir } from './host.js'
+import {
+  IMAGES,
+  freePort,
+  redisCli,
+  requireHost,
+  runnerAccount,
+  tempDir,
+  type RunnerAccount
+} from './host.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const podman = new Podman()
 const name = 'warmstart-it-action'
 const dirs: Array<{ remove: () => void }> = []
+let runner: RunnerAccount
+/** A copy of the bundles and scripts the runner user can read, wherever this checkout is. */
+let actionDir: string
+
+/** A temporary directory the runner user owns, as the runner's own directories are. */
+function runnerDir(prefix: string): { path: string; remove: () => void } {
+  const dir = tempDir(prefix)
+  dirs.push(dir)
+  chownSync(dir.path, runner.uid, runner.gid)
+  return dir
+}
 
 /** The `name<<delimiter ... delimiter` records of a GITHUB_STATE or GITHUB_OUTPUT file. */
 function readCommandFile(path: string): Record<string, string> {
@@ -48,14 +79,16 @@ async function runJob(
   inputs: Record<string, string>,
   during: () => Promise<void> = async () => undefined
 ): Promise<Job> {
-  const files = tempDir('runner-files')
-  dirs.push(files)
+  const files = runnerDir('runner-files')
   const paths = {
     GITHUB_STATE: join(files.path, 'state'),
     GITHUB_OUTPUT: join(files.path, 'output'),
     GITHUB_STEP_SUMMARY: join(files.path, 'summary')
   }
-  for (const path of Object.values(paths)) writeFileSync(path, '')
+  for (const path of Object.values(paths)) {
+    writeFileSync(path, '')
+    chownSync(path, runner.uid, runner.gid)
+  }
   const inputEnv: Record<string, string> = {}
   for (const [input, value] of Object.entries({ ...inputDefaults(), ...inputs })) {
     inputEnv[`INPUT_${input.toUpperCase()}`] = value
@@ -65,6 +98,8 @@ async function runJob(
     ...inputEnv,
     ...paths,
     RUNNER_TEMP: runnerTemp,
+    HOME: runner.home,
+    USER: runner.name,
     GITHUB_WORKSPACE: files.path,
     GITHUB_ACTIONS: 'true',
     GITHUB_EVENT_NAME: 'push'
@@ -72,8 +107,11 @@ async function runJob(
   // Asynchronous: the cache double answers from this very process.
   const step = (bundle: string, extra: Record<string, string> = {}) =>
     new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
-      const child = spawn('node', [join(root, 'dist', bundle, 'index.js')], {
-        env: { ...env, ...extra }
+      const asRunner = process.getuid?.() === 0 ? { uid: runner.uid, gid: runner.gid } : {}
+      const child = spawn(process.execPath, [join(actionDir, 'dist', bundle, 'index.js')], {
+        env: { ...env, ...extra },
+        cwd: files.path,
+        ...asRunner
       })
       let stdout = ''
       child.stdout.on('data', (chunk) => (stdout += chunk))
@@ -109,6 +147,14 @@ function redisInputs(port: number, key: string): Record<string, string> {
 beforeAll(async () => {
   await requireHost(podman, [IMAGES.redis])
   await down(name, { podman })
+  runner = await runnerAccount()
+  const copy = tempDir('action')
+  dirs.push(copy)
+  actionDir = copy.path
+  chmodSync(actionDir, 0o755)
+  for (const part of ['dist', 'scripts']) {
+    cpSync(join(root, part), join(actionDir, part), { recursive: true })
+  }
 })
 
 afterEach(async () => {
@@ -129,14 +175,23 @@ describe.each(['v2', 'v1'] as const)('the action over the %s cache protocol', (p
   })
 
   test('a cold job saves its checkpoint in post; a fresh job restores it warm', async () => {
-    const runnerTemp = tempDir('runner-temp')
-    dirs.push(runnerTemp)
+    const runnerTemp = runnerDir('runner-temp')
     const port = await freePort()
     const inputs = redisInputs(port, `${protocol}-roundtrip`)
 
-    const cold = await runJob(double, runnerTemp.path, inputs)
+    // While the job's steps run: what main staged for post belongs to the runner user (podman
+    // wrote the archive as root, through sudo; warmstart handed it over for the upload).
+    const staged: Array<{ file: string; uid: number }> = []
+    const cold = await runJob(double, runnerTemp.path, inputs, async () => {
+      const cacheDir = join(runnerTemp.path, 'warmstart-cache')
+      for (const file of readdirSync(cacheDir, { recursive: true }).map(String)) {
+        staged.push({ file, uid: statSync(join(cacheDir, file)).uid })
+      }
+    })
     expect(cold.main.status).toBe(0)
     expect(cold.post.status).toBe(0)
+    expect(staged.length).toBeGreaterThan(0)
+    expect(staged.filter((entry) => entry.uid !== runner.uid)).toEqual([])
     expect(cold.outputs).toMatchObject({
       'cache-hit': 'false',
       restored: 'false',
@@ -178,8 +233,7 @@ describe.each(['v2', 'v1'] as const)('the action over the %s cache protocol', (p
   })
 
   test('save: false starts cold, makes no checkpoint and writes nothing', async () => {
-    const runnerTemp = tempDir('runner-temp')
-    dirs.push(runnerTemp)
+    const runnerTemp = runnerDir('runner-temp')
     const before = (await double.entries()).length
     const job = await runJob(double, runnerTemp.path, {
       ...redisInputs(await freePort(), `${protocol}-no-save`),
@@ -204,8 +258,7 @@ describe('cache service faults never fail a job whose service starts cold', () =
   })
 
   test('a lookup error: cold start with a warning', async () => {
-    const runnerTemp = tempDir('runner-temp')
-    dirs.push(runnerTemp)
+    const runnerTemp = runnerDir('runner-temp')
     const port = await freePort()
     double.faults.lookup = 'error500'
     let served = ''
@@ -226,8 +279,7 @@ describe('cache service faults never fail a job whose service starts cold', () =
   })
 
   test('a truncated download: detected, cold start, and the job passes', async () => {
-    const runnerTemp = tempDir('runner-temp')
-    dirs.push(runnerTemp)
+    const runnerTemp = runnerDir('runner-temp')
     const port = await freePort()
     const inputs = redisInputs(port, 'fault-download')
     const cold = await runJob(double, runnerTemp.path, inputs)
@@ -246,8 +298,7 @@ describe('cache service faults never fail a job whose service starts cold', () =
   })
 
   test('an upload error: a warning in post, and the job passes', async () => {
-    const runnerTemp = tempDir('runner-temp')
-    dirs.push(runnerTemp)
+    const runnerTemp = runnerDir('runner-temp')
     double.faults.upload = 'quota'
     const job = await runJob(double, runnerTemp.path, redisInputs(await freePort(), 'fault-upload'))
     double.faults.upload = undefined
@@ -261,8 +312,7 @@ describe('cache service faults never fail a job whose service starts cold', () =
 test('a failing warm-up fails the step with its reason; post leaves nothing behind', async () => {
   const double = await startCacheDouble({ protocol: 'v1' })
   try {
-    const runnerTemp = tempDir('runner-temp')
-    dirs.push(runnerTemp)
+    const runnerTemp = runnerDir('runner-temp')
     const job = await runJob(double, runnerTemp.path, {
       ...redisInputs(await freePort(), 'failing-warmup'),
       warmup: 'echo migration 7 failed; exit 4'
@@ -281,8 +331,7 @@ test('a failing warm-up fails the step with its reason; post leaves nothing behi
 })
 
 test('without a cache service the service starts cold with a warning', async () => {
-  const runnerTemp = tempDir('runner-temp')
-  dirs.push(runnerTemp)
+  const runnerTemp = runnerDir('runner-temp')
   const port = await freePort()
   const noService = {
     env: { ACTIONS_CACHE_URL: '', ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_SERVICE_V2: '' }

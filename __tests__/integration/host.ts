@@ -3,6 +3,7 @@
 // reached through the real clients (redis-cli, mariadb, psql).
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -118,4 +119,55 @@ export async function eventually<T>(probe: () => Promise<T>, seconds = 30): Prom
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
   }
+}
+
+/** The user the Action's end-to-end tests run its bundles as. */
+export interface RunnerAccount {
+  name: string
+  uid: number
+  gid: number
+  home: string
+}
+
+const RUNNER = 'warmstart-runner'
+const RUNNER_SUDOERS = `/etc/sudoers.d/${RUNNER}`
+
+/**
+ * A non-root user with passwordless sudo, as every step on GitHub's hosted runners runs (user
+ * `runner`, `NOPASSWD:ALL`, sudo's env_reset and secure_path): as root, warmstart-runner is
+ * made once, with a sudoers drop-in like the runners'; as another user, that user, who must have
+ * passwordless sudo already. Fails with what is missing.
+ */
+export async function runnerAccount(): Promise<RunnerAccount> {
+  const id = async (flag: string, user?: string) =>
+    Number((await run('id', [flag, ...(user ? [user] : [])])).stdout.trim())
+  if (process.getuid?.() !== 0) {
+    const name = (await run('id', ['-un'])).stdout.trim()
+    return { name, uid: await id('-u'), gid: await id('-g'), home: process.env.HOME ?? '/tmp' }
+  }
+  const sudo = await run('sh', ['-c', 'command -v sudo && command -v visudo']).catch(
+    () => undefined
+  )
+  if (!sudo) throw new Error(`the Action's end-to-end tests need sudo; ${SET_UP}`)
+  const exists = await run('id', ['-u', RUNNER]).then(
+    () => true,
+    () => false
+  )
+  if (!exists) await run('useradd', ['--create-home', '--shell', '/bin/bash', RUNNER])
+  const sudoers = [
+    `# Written by warmstart's tests (__tests__/integration/host.ts): a user like GitHub's runner.`,
+    `Defaults:${RUNNER} env_reset`,
+    `Defaults:${RUNNER} secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"`,
+    `${RUNNER} ALL=(ALL) NOPASSWD:ALL`,
+    ''
+  ].join('\n')
+  const current = await readFile(RUNNER_SUDOERS, 'utf8').catch(() => '')
+  if (current !== sudoers) {
+    const draft = `${RUNNER_SUDOERS}.tmp`
+    await writeFile(draft, sudoers, { mode: 0o440 })
+    await run('visudo', ['-cf', draft])
+    await rename(draft, RUNNER_SUDOERS)
+  }
+  const home = (await run('getent', ['passwd', RUNNER])).stdout.split(':')[5] ?? '/tmp'
+  return { name: RUNNER, uid: await id('-u', RUNNER), gid: await id('-g', RUNNER), home }
 }
