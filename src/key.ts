@@ -19,6 +19,8 @@ export interface KeyInputs {
   host: HostFingerprint
   /** Whether the service runs in a user namespace here (changes the container it restores). */
   userNamespace: boolean
+  /** The digest of the container's CRIU configuration file (src/host/criu-config.ts). */
+  criuConfigDigest: string
 }
 
 export interface CacheKey {
@@ -58,7 +60,8 @@ export function composeKey(inputs: KeyInputs): CacheKey {
     'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
     'file-locks': String(spec.fileLocks),
     'tcp-established': String(spec.tcpEstablished),
-    'user-namespace': String(inputs.userNamespace)
+    'user-namespace': String(inputs.userNamespace),
+    'criu-config': inputs.criuConfigDigest.slice(0, 16)
   }
   const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`
   const user = spec.key ? `${spec.key}-` : ''

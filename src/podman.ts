@@ -183,7 +183,34 @@ export function describeFailure(
   const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`]
   if (stderrTail) lines.push(stderrTail)
   if (criuErrors.length) lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`))
+  const hints = criuHints([stderrTail, ...criuErrors].join('\n'))
+  if (hints.length) lines.push(...hints.map((hint) => `What to do: ${hint}`))
   return lines.join('\n')
+}
+
+/** CRIU failures whose cause and fix are known, by what CRIU says. */
+const CRIU_HINTS: Array<[RegExp, string]> = [
+  [
+    /Connected TCP socket, consider using|Connected TCP socket in image/,
+    'a TCP connection was open (or reset but not yet closed by the service) at checkpoint time: let the warm-up close its connections before it ends, or set tcp-established: true to keep them'
+  ],
+  [
+    /Can't get rlimit \d+: Operation not permitted/,
+    "root here may not read another user's limits (no CAP_SYS_RESOURCE): publish the same port on both sides so that warmstart can use a user namespace (docs/host-setup.md)"
+  ],
+  [
+    /Some file locks are hold by dumping tasks|Some file locks are held/,
+    'the service holds file locks: keep file-locks: true (the default)'
+  ],
+  [
+    /can't write lsm profile/,
+    "podman's AppArmor profile is not loaded on this host: warmstart loads it before a restore; if this persists, run one container of the image first"
+  ]
+]
+
+/** The fixes for the known causes in a failure's text; empty when none is recognised. */
+export function criuHints(text: string): string[] {
+  return CRIU_HINTS.filter(([pattern]) => pattern.test(text)).map(([, hint]) => hint)
 }
 
 /** The parts of `podman container inspect` that warmstart reads. */
@@ -465,6 +492,18 @@ export class Podman {
       '{{.Names}}'
     ])
     return out.split('\n').filter(Boolean)
+  }
+
+  /**
+   * Writes a root-owned file of mode 0644 (a configuration runc and CRIU read), atomically:
+   * two jobs on one self-hosted runner may write it at once.
+   */
+  async writeRootFile(path: string, content: string): Promise<void> {
+    const script =
+      'mkdir -p "$(dirname "$1")" && cat > "$1.$$" && chmod 0644 "$1.$$" && mv -f "$1.$$" "$1"'
+    const argv = [...commandPrefix(this.uid), 'sh', '-c', script, 'sh', path]
+    const result = await this.runner(argv, { input: content })
+    if (result.exitCode !== 0) throw new PodmanError(argv, result.exitCode, tail(result.stderr, 3))
   }
 
   /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */

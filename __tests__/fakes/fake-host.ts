@@ -54,6 +54,9 @@ export class FakeHost {
     return this.calls.filter((argv) => argv[0] === 'podman').map((argv) => argv.join(' '))
   }
 
+  /** Root-owned files written (Podman.writeRootFile), by path. */
+  readonly files = new Map<string, string>()
+
   /** The time limit each podman command was given, in the order run. */
   readonly timeouts: Array<number | undefined> = []
 
@@ -62,6 +65,11 @@ export class FakeHost {
     if (argv[0] === 'podman') this.timeouts.push(options?.timeoutSeconds)
     const [tool, ...args] = argv
     if (tool === 'sh' && argv[2]?.includes('check')) return this.criuCheck()
+    // Podman.writeRootFile: the played host keeps what was written.
+    if (tool === 'sh' && argv[2]?.includes('cat >')) {
+      this.files.set(argv[4] as string, options?.input ?? '')
+      return ok()
+    }
     if (tool === 'sh' && argv[2]?.includes('apparmor'))
       return ok(this.behaviour.appArmor ?? fixture('host/apparmor-absent.txt'))
     // The script that kills a removed container's runtime processes: there are none here.

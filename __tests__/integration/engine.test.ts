@@ -301,6 +301,50 @@ test('tcp-established: true restores warm (podman rejects --tcp-established besi
   expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
 })
 
+test('connections clients reset while the service was busy restore warm (tcp-close)', async () => {
+  // Two clients connect; one makes Redis sleep (DEBUG SLEEP), then both reset their connection.
+  // Redis cannot close its ends while it sleeps: the checkpoint holds two sockets in state
+  // TCP_CLOSE, which CRIU restores only with tcp-close (without it: "inet: Connected TCP socket
+  // in image", and no warm start ever).
+  const dir = tempDir('tcp-close')
+  dirs.push(dir)
+  const resetWhileBusy = join(dir.path, 'reset-while-busy.py')
+  writeFileSync(
+    resetWhileBusy,
+    `import socket, struct, sys, time
+port = int(sys.argv[1])
+def reset(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    s.close()
+served = socket.create_connection(('127.0.0.1', port))
+served.sendall(b'PING\\r\\n')
+assert served.recv(64).startswith(b'+PONG')
+sleeper = socket.create_connection(('127.0.0.1', port))
+sleeper.sendall(b'DEBUG SLEEP 6\\r\\n')
+time.sleep(0.5)
+reset(served)
+reset(sleeper)
+`
+  )
+  const name = containerName('tcp-close')
+  const port = await freePort()
+  const store = new LocalDirectoryStore({ dir: storeDir() })
+  const spec = parseSpec({
+    image: IMAGES.redis,
+    name,
+    ports: [`127.0.0.1:${port}:6379`],
+    command: ['redis-server', '--enable-debug-command', 'yes'],
+    warmup: `redis-cli -p "$WARMSTART_PORT" set warmed yes && python3 ${resetWhileBusy} "$WARMSTART_PORT"`
+  })
+  const cold = await up(spec, engine(store).options)
+  expect(cold).toMatchObject({ restored: false, saved: true, warnings: [] })
+  await down(name, { podman })
+  const warm = await up(spec, engine(store).options)
+  expect(warm).toMatchObject({ restored: true, cacheHit: true, warnings: [] })
+  // Answers once its sleep (restored with it) is over.
+  expect(await eventually(() => redisCli(port, 'get', 'warmed'))).toBe('yes')
+})
+
 test('a restore-key hit restores the older checkpoint, refreshes it and saves it under the new key', async () => {
   const name = containerName('redis')
   const port = await freePort()

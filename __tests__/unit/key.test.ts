@@ -25,7 +25,8 @@ function baseInputs(): KeyInputs {
     imageId: 'sha256:6c1a3b5f2e0d9c8b7a69584736251403f2e1d0c9b8a7f6e5d4c3b2a190817263',
     warmupScript: '#!/bin/sh\npsql -c "CREATE TABLE accounts (id bigserial)"\n',
     host: { ...host, cpuFlags: [...host.cpuFlags] },
-    userNamespace: false
+    userNamespace: false,
+    criuConfigDigest: 'c'.repeat(64)
   }
 }
 
@@ -67,6 +68,7 @@ const specFlips: Flip[] = [
   ['user namespace', ['user-namespace'], (i) => (i.userNamespace = true)],
   ['file locks', ['file-locks'], (i) => (i.spec.fileLocks = false)],
   ['tcp established', ['tcp-established'], (i) => (i.spec.tcpEstablished = true)],
+  ['CRIU configuration file', ['criu-config'], (i) => (i.criuConfigDigest = 'd'.repeat(64))],
   ['user key part', ['key'], (i) => (i.spec.key = 'migrations-3f9a2d')],
   ['user key part removed', ['key'], (i) => (i.spec.key = '')]
 ]
@@ -163,7 +165,7 @@ describe('composeKey is stable', () => {
   // checkpoint; when the composition changes on purpose, bump CHECKPOINT_FORMAT and this key.
   test('the key of fixed inputs is pinned', () => {
     expect(composeKey(baseInputs()).key).toBe(
-      'warmstart-pg-6282e0e7c51e-migrations-3f9a2c-43abcb7061df8233'
+      'warmstart-pg-6282e0e7c51e-migrations-3f9a2c-e1f20dc7728f828a'
     )
   })
 

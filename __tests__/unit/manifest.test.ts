@@ -30,7 +30,8 @@ function baseInputs(): KeyInputs {
     imageId: IMAGE_ID,
     warmupScript: '#!/bin/sh\npsql -c "CREATE TABLE accounts (id bigserial)"\n',
     host: { ...host, cpuFlags: [...host.cpuFlags] },
-    userNamespace: false
+    userNamespace: false,
+    criuConfigDigest: 'c'.repeat(64)
   }
 }
 

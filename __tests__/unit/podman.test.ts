@@ -10,7 +10,8 @@ import {
   restoreArgs,
   runArgs,
   type CommandResult,
-  type CommandRunner
+  type CommandRunner,
+  criuHints
 } from '../../src/podman.js'
 
 const fixture = (name: string): string =>
@@ -292,5 +293,23 @@ describe('Podman', () => {
       '5',
       'gone'
     ])
+  })
+})
+
+describe('criuHints: a known CRIU failure names its cause and the fix', () => {
+  test.each([
+    ['Error (criu/sk-inet.c:912): inet: Connected TCP socket in image', /tcp-established: true/],
+    [
+      'Error (criu/sk-inet.c:193): inet: Connected TCP socket, consider using --tcp-established option.',
+      /let the warm-up close its connections/
+    ],
+    [fixture('criu-dump-rlimit.log'), /publish the same port on both sides/],
+    [fixture('criu-dump-file-locks.log'), /file-locks: true/]
+  ])('%#', (text, hint) => {
+    expect(criuHints(text)).toEqual([expect.stringMatching(hint)])
+  })
+
+  test('an unknown failure: no hint', () => {
+    expect(criuHints('Error (criu/cr-restore.c:1234): something else')).toEqual([])
   })
 })

@@ -87,6 +87,11 @@ test('miss: cold start, warm-up, consistent checkpoint resumed in place, stored'
     )
   ])
   expect(calls).toContain('podman container restore --keep --file-locks svc')
+  // CRIU's options (tcp-close) in the file the container's annotation names, written first.
+  const [[path, content]] = [...fake.files.entries()] as [[string, string]]
+  expect(content).toMatch(/^tcp-close$/m)
+  const run = calls.find((call) => call.startsWith('podman run')) as string
+  expect(run).toContain(`--annotation=org.criu.config=${path}`)
   expect(fake.containers.get('svc')?.running).toBe(true)
   expect((await store.list()).map((entry) => entry.key)).toEqual([cold.cacheKey])
 })

@@ -2,6 +2,7 @@
 // Pure: no podman, no files, no clock. `up`, `warmstart key`, the Action and the benchmark all
 // come through here, so the key a user asks for is the key `up` uses.
 import { mustLoadPodmanProfile } from '../host/apparmor.js'
+import { CRIU_CONFIG_ANNOTATION, criuConfigFile } from '../host/criu-config.js'
 import { composeKey } from '../key.js'
 import type { RunOptions } from '../podman.js'
 import { parseProbe } from '../ready.js'
@@ -31,12 +32,14 @@ export function decidePlan(spec: ServiceSpec, facts: Facts): Plan {
     portProblem = `${spec.image} runs as user ${imageUser}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`
   }
   const checkpointProblem = criuProblem ?? portProblem
+  const criuConfig = criuConfigFile(spec, facts.runcCriuConfig)
+  const annotation = `--annotation=${CRIU_CONFIG_ANNOTATION}=${criuConfig.path}`
   const run: RunOptions = {
     image: spec.image,
     name: spec.name,
     ports: userNamespace ? [] : spec.ports,
     env: spec.env,
-    options: userNamespace ? [...USERNS_RUN_OPTIONS, ...spec.options] : spec.options,
+    options: [annotation, ...(userNamespace ? USERNS_RUN_OPTIONS : []), ...spec.options],
     command: spec.command
   }
   return {
@@ -49,12 +52,14 @@ export function decidePlan(spec: ServiceSpec, facts: Facts): Plan {
       imageId: facts.image.identity,
       warmupScript: facts.warmupScript,
       host: facts.host,
-      userNamespace
+      userNamespace,
+      criuConfigDigest: criuConfig.digest
     }),
     restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
     loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
     checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
-    serviceEnv: serviceEnvironment(spec)
+    serviceEnv: serviceEnvironment(spec),
+    criuConfig
   }
 }
 

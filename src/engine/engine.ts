@@ -87,6 +87,15 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
     await clearName(spec, options)
     const facts = await readFacts(spec, options, timings)
     const plan = decidePlan(spec, facts)
+    // Before any start or restore: runc hands CRIU this file for the container (see
+    // src/host/criu-config.ts). Without it CRIU runs with its defaults: said, not fatal.
+    await podman
+      .writeRootFile(plan.criuConfig.path, plan.criuConfig.content)
+      .catch((error: unknown) =>
+        warn(
+          `could not write ${plan.criuConfig.path} (CRIU's options for ${spec.name}): ${message(error)}`
+        )
+      )
     if (facts.image.where === 'registry')
       logger.info(`pulling ${facts.image.pullReference} while the checkpoint is looked up`)
     if (plan.userNamespace)

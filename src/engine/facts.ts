@@ -3,7 +3,12 @@
 // (see decide.ts), whoever asks.
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import type { AppArmorState } from '../host/apparmor.js'
-import { HostReader, type CriuStatus, type HostFingerprint } from '../host/host.js'
+import {
+  HostReader,
+  readRuncCriuConfig,
+  type CriuStatus,
+  type HostFingerprint
+} from '../host/host.js'
 import { readImage, type ImageFacts } from '../image.js'
 import type { Podman } from '../podman.js'
 import { splitWords, type ServiceSpec } from '../spec.js'
@@ -16,6 +21,8 @@ export interface Facts {
   canDumpOtherUsers: boolean
   /** Whether AppArmor is on and which profiles are loaded (see src/host/apparmor.ts). */
   appArmor: AppArmorState
+  /** The text of /etc/criu/runc.conf ('' if none): the CRIU options runc passes by default. */
+  runcCriuConfig: string
   /** The contents of a script file the warm-up names, if it names one. */
   warmupScript?: string
 }
@@ -39,6 +46,7 @@ export async function gatherFacts(spec: ServiceSpec, sources: FactSources): Prom
     host: await host.fingerprint(criu),
     canDumpOtherUsers: host.canDumpOtherUsers(),
     appArmor,
+    runcCriuConfig: readRuncCriuConfig(),
     warmupScript: warmupScriptContents(spec.warmup)
   }
 }

@@ -3,6 +3,7 @@
 // service.ts (starting and warming the service), restore.ts (the warm path), checkpoint.ts (the
 // cold path's checkpoint).
 import type { HostReader } from '../host/host.js'
+import type { CriuConfigFile } from '../host/criu-config.js'
 import type { CacheKey } from '../key.js'
 import type { Logger } from '../logger.js'
 import type { Podman, RunOptions } from '../podman.js'
@@ -55,6 +56,8 @@ export interface Plan {
   /** Whether a checkpoint can be made here (CRIU works, and the service's ports allow it). */
   checkpoint: Possible
   serviceEnv: Record<string, string>
+  /** CRIU's options for this container, in a file its annotation names (src/host/criu-config.ts). */
+  criuConfig: CriuConfigFile
 }
 
 /** What readiness probes of the plan's service need. */

@@ -227,6 +227,11 @@ export class HostReader {
 /** runc reads CRIU options from this one file. */
 export const CRIU_RUNC_CONF = '/etc/criu/runc.conf'
 
+/** The text of /etc/criu/runc.conf; '' when there is none. */
+export function readRuncCriuConfig(): string {
+  return existsSync(CRIU_RUNC_CONF) ? readFileSync(CRIU_RUNC_CONF, 'utf8') : ''
+}
+
 function criuConfigDigest(): string {
   if (!existsSync(CRIU_RUNC_CONF)) return 'none'
   return createHash('sha256').update(readFileSync(CRIU_RUNC_CONF)).digest('hex').slice(0, 16)
