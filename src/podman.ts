@@ -203,6 +203,10 @@ const CRIU_HINTS: Array<[RegExp, string]> = [
     'the service holds file locks: keep file-locks: true (the default)'
   ],
   [
+    /Need to set the --tcp-close option/,
+    'the checkpoint was made with tcp-close, but CRIU did not get it for the restore: warmstart writes it to /etc/warmstart/criu/ before a restore; check that root can write there'
+  ],
+  [
     /can't write lsm profile/,
     "podman's AppArmor profile is not loaded on this host: warmstart loads it before a restore; if this persists, run one container of the image first"
   ]

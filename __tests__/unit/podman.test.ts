@@ -304,7 +304,8 @@ describe('criuHints: a known CRIU failure names its cause and the fix', () => {
       /let the warm-up close its connections/
     ],
     [fixture('criu-dump-rlimit.log'), /publish the same port on both sides/],
-    [fixture('criu-dump-file-locks.log'), /file-locks: true/]
+    [fixture('criu-dump-file-locks.log'), /file-locks: true/],
+    ['Error (criu/image.c:90): Need to set the --tcp-close options.', /\/etc\/warmstart\/criu/]
   ])('%#', (text, hint) => {
     expect(criuHints(text)).toEqual([expect.stringMatching(hint)])
   })
