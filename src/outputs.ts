@@ -9,7 +9,8 @@ export const OUTPUTS = [
   'container-name',
   'cache-key',
   'startup-seconds',
-  'checkpoint-bytes'
+  'checkpoint-bytes',
+  'checkpoint-failed'
 ] as const
 
 export type OutputName = (typeof OUTPUTS)[number]
@@ -22,6 +23,7 @@ export function outputsOf(result: UpResult): Record<OutputName, string | number 
     'container-name': result.containerName,
     'cache-key': result.cacheKey,
     'startup-seconds': result.startupSeconds,
-    'checkpoint-bytes': result.checkpointBytes
+    'checkpoint-bytes': result.checkpointBytes,
+    'checkpoint-failed': result.checkpointFailure ?? ''
   }
 }

@@ -164,6 +164,7 @@ test("checkpoint failure: one warning naming CRIU's reason, the service keeps ru
   fake.behaviour = { checkpointFails: true }
   const result = await runUp()
   expect(result).toMatchObject({ restored: false, saved: false, checkpointBytes: 0 })
+  expect(result.checkpointFailure).toMatch(/Can't get rlimit 0[\s\S]*What to do: .*same port/)
   expect(result.warnings).toEqual([
     expect.stringMatching(
       /^no checkpoint: checkpoint failed: [\s\S]*Can't get rlimit 0: Operation not permitted/

@@ -3974,6 +3974,7 @@ async function up(spec, options) {
         startupSeconds: outcome.startupSeconds,
         checkpointBytes: outcome.bytes,
         saved: outcome.saved,
+        ...(outcome.checkpointFailure ? { checkpointFailure: outcome.checkpointFailure } : {}),
         timings: timings.phases(),
         warnings
     });
@@ -4080,20 +4081,21 @@ async function lookup(plan, options, timings, warn) {
 async function checkpointAndStore(plan, imageReady, options, timings, warn) {
     const { podman, logger, store } = options;
     const { spec } = plan;
-    const notSaved = async () => ({
+    const notSaved = async (checkpointFailure) => ({
         id: await containerId(podman, spec.name),
         bytes: 0,
-        saved: false
+        saved: false,
+        checkpointFailure
     });
+    if (options.checkpoint === false) {
+        logger.info('no checkpoint is made: this run does not save one');
+        return notSaved();
+    }
     if (!plan.checkpoint.ok) {
         // A CRIU problem was said when the warm path was skipped; say any other one here.
         if (plan.restore.ok)
             warn(`no checkpoint: ${plan.checkpoint.reason}`);
-        return notSaved();
-    }
-    if (options.checkpoint === false) {
-        logger.info('no checkpoint is made: this run does not save one');
-        return notSaved();
+        return notSaved(plan.checkpoint.reason);
     }
     const workDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-'));
     try {
@@ -4104,7 +4106,7 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
                 warn(`the checkpoint left ${spec.name} stopped: starting it again cold, warm-up included`);
                 await restartCold(plan, options, timings);
             }
-            return notSaved();
+            return notSaved(made.reason);
         }
         if (made.service === 'stopped') {
             // The archive may be fine; only the container could not be resumed in place. Import it.
@@ -4118,7 +4120,7 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
                 warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
                 await removeService(podman, spec.name);
                 await restartCold(plan, options, timings);
-                return notSaved();
+                return notSaved(`the service could not be resumed from its checkpoint: ${message(error)}`);
             }
         }
         const metadata = buildManifest({
@@ -4930,7 +4932,8 @@ const OUTPUTS = (/* unused pure expression or super */ null && ([
     'container-name',
     'cache-key',
     'startup-seconds',
-    'checkpoint-bytes'
+    'checkpoint-bytes',
+    'checkpoint-failed'
 ]));
 function outputsOf(result) {
     return {
@@ -4940,7 +4943,8 @@ function outputsOf(result) {
         'container-name': result.containerName,
         'cache-key': result.cacheKey,
         'startup-seconds': result.startupSeconds,
-        'checkpoint-bytes': result.checkpointBytes
+        'checkpoint-bytes': result.checkpointBytes,
+        'checkpoint-failed': result.checkpointFailure ?? ''
     };
 }
 

@@ -44330,6 +44330,7 @@ async function up(spec, options) {
         startupSeconds: outcome.startupSeconds,
         checkpointBytes: outcome.bytes,
         saved: outcome.saved,
+        ...(outcome.checkpointFailure ? { checkpointFailure: outcome.checkpointFailure } : {}),
         timings: timings.phases(),
         warnings
     });
@@ -44436,20 +44437,21 @@ async function lookup(plan, options, timings, warn) {
 async function checkpointAndStore(plan, imageReady, options, timings, warn) {
     const { podman, logger, store } = options;
     const { spec } = plan;
-    const notSaved = async () => ({
+    const notSaved = async (checkpointFailure) => ({
         id: await containerId(podman, spec.name),
         bytes: 0,
-        saved: false
+        saved: false,
+        checkpointFailure
     });
+    if (options.checkpoint === false) {
+        logger.info('no checkpoint is made: this run does not save one');
+        return notSaved();
+    }
     if (!plan.checkpoint.ok) {
         // A CRIU problem was said when the warm path was skipped; say any other one here.
         if (plan.restore.ok)
             warn(`no checkpoint: ${plan.checkpoint.reason}`);
-        return notSaved();
-    }
-    if (options.checkpoint === false) {
-        logger.info('no checkpoint is made: this run does not save one');
-        return notSaved();
+        return notSaved(plan.checkpoint.reason);
     }
     const workDir = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-'));
     try {
@@ -44460,7 +44462,7 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
                 warn(`the checkpoint left ${spec.name} stopped: starting it again cold, warm-up included`);
                 await restartCold(plan, options, timings);
             }
-            return notSaved();
+            return notSaved(made.reason);
         }
         if (made.service === 'stopped') {
             // The archive may be fine; only the container could not be resumed in place. Import it.
@@ -44474,7 +44476,7 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
                 warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
                 await removeService(podman, spec.name);
                 await restartCold(plan, options, timings);
-                return notSaved();
+                return notSaved(`the service could not be resumed from its checkpoint: ${message(error)}`);
             }
         }
         const metadata = buildManifest({
@@ -101417,6 +101419,8 @@ function summaryRows(state, uploaded) {
     ];
     if (state.checkpointBytes)
         rows.push(['checkpoint size', format_formatBytes(state.checkpointBytes)]);
+    if (state.checkpointFailure)
+        rows.push(['checkpoint failed', state.checkpointFailure]);
     if (uploaded)
         rows.push(['saved', uploaded.saved ? 'yes' : `no: ${uploaded.reason ?? ''}`]);
     else if (!state.restored)

@@ -84,6 +84,7 @@ export async function run(): Promise<void> {
       startupSeconds: result.startupSeconds,
       checkpointBytes: result.checkpointBytes,
       timings: result.timings,
+      checkpointFailure: result.checkpointFailure,
       stagedDir: deferred.staged ? cacheDir : undefined,
       warnings: prepared.ok ? result.warnings : [`install: ${prepared.reason}`, ...result.warnings]
     })

@@ -80,6 +80,7 @@ export function summaryRows(
     ['phases', describePhases(state.timings)]
   ]
   if (state.checkpointBytes) rows.push(['checkpoint size', formatBytes(state.checkpointBytes)])
+  if (state.checkpointFailure) rows.push(['checkpoint failed', state.checkpointFailure])
   if (uploaded) rows.push(['saved', uploaded.saved ? 'yes' : `no: ${uploaded.reason ?? ''}`])
   else if (!state.restored)
     rows.push(['saved', state.save ? 'no checkpoint was made' : `no: ${state.saveReason}`])

@@ -26,6 +26,8 @@ export interface MainState {
   tempDirs: string[]
   /** The containers.conf warmstart's podman calls use, if the install set one. */
   containersConf?: ContainersConf
+  /** Why no checkpoint was made when one was wanted. */
+  checkpointFailure?: string
   warnings: string[]
 }
 

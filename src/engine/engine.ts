@@ -56,6 +56,8 @@ export interface UpResult {
   /** Whether a fresh checkpoint was stored, or staged for the store's later upload. */
   saved: boolean
   timings: PhaseTimings
+  /** Why no checkpoint was made when one was wanted (CRIU's reason, or why none could be). */
+  checkpointFailure?: string
   /** What went wrong on the way, each with its reason; the service is up regardless. */
   warnings: string[]
 }
@@ -115,6 +117,7 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
     startupSeconds: number
     bytes: number
     saved: boolean
+    checkpointFailure?: string
   }): UpResult => ({
     cacheHit: outcome.cacheHit,
     restored: outcome.restored,
@@ -124,6 +127,7 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
     startupSeconds: outcome.startupSeconds,
     checkpointBytes: outcome.bytes,
     saved: outcome.saved,
+    ...(outcome.checkpointFailure ? { checkpointFailure: outcome.checkpointFailure } : {}),
     timings: timings.phases(),
     warnings
   })
@@ -251,22 +255,23 @@ async function checkpointAndStore(
   options: EngineOptions,
   timings: Timings,
   warn: (message: string) => void
-): Promise<{ id: string; bytes: number; saved: boolean }> {
+): Promise<{ id: string; bytes: number; saved: boolean; checkpointFailure?: string }> {
   const { podman, logger, store } = options
   const { spec } = plan
-  const notSaved = async () => ({
+  const notSaved = async (checkpointFailure?: string) => ({
     id: await containerId(podman, spec.name),
     bytes: 0,
-    saved: false
+    saved: false,
+    checkpointFailure
   })
-  if (!plan.checkpoint.ok) {
-    // A CRIU problem was said when the warm path was skipped; say any other one here.
-    if (plan.restore.ok) warn(`no checkpoint: ${plan.checkpoint.reason}`)
-    return notSaved()
-  }
   if (options.checkpoint === false) {
     logger.info('no checkpoint is made: this run does not save one')
     return notSaved()
+  }
+  if (!plan.checkpoint.ok) {
+    // A CRIU problem was said when the warm path was skipped; say any other one here.
+    if (plan.restore.ok) warn(`no checkpoint: ${plan.checkpoint.reason}`)
+    return notSaved(plan.checkpoint.reason)
   }
   const workDir = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-'))
   try {
@@ -279,7 +284,7 @@ async function checkpointAndStore(
         warn(`the checkpoint left ${spec.name} stopped: starting it again cold, warm-up included`)
         await restartCold(plan, options, timings)
       }
-      return notSaved()
+      return notSaved(made.reason)
     }
     if (made.service === 'stopped') {
       // The archive may be fine; only the container could not be resumed in place. Import it.
@@ -296,7 +301,7 @@ async function checkpointAndStore(
         )
         await removeService(podman, spec.name)
         await restartCold(plan, options, timings)
-        return notSaved()
+        return notSaved(`the service could not be resumed from its checkpoint: ${message(error)}`)
       }
     }
     const metadata = buildManifest({
