@@ -11,5 +11,7 @@ export const HOST: HostFingerprint = {
   podman: '4.3.1',
   runtime: 'runc 1.1.5',
   cgroup: 'v2',
-  criuConfig: 'none'
+  criuConfig: 'none',
+  cpus: 2,
+  memoryGiB: 24
 }

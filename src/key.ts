@@ -46,6 +46,8 @@ export function composeKey(inputs: KeyInputs): CacheKey {
     'host.runtime': host.runtime,
     'host.cgroup': host.cgroup,
     'host.criu-config': host.criuConfig,
+    'host.cpus': String(host.cpus),
+    'host.memory-gib': String(host.memoryGiB),
     format: String(CHECKPOINT_FORMAT)
   }
   const specComponents: Record<string, string> = {

@@ -259,6 +259,8 @@ export interface PodmanInfo {
     kernel: string
     cgroupVersion: string
     ociRuntime: { name: string; path: string; version: string }
+    cpus: number
+    memTotal: number
   }
 }
 

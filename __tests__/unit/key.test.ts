@@ -87,7 +87,9 @@ const hostFlips: Flip[] = [
   ['host podman', ['host.podman'], (i) => (i.host.podman = '4.9.3')],
   ['host runtime', ['host.runtime'], (i) => (i.host.runtime = 'crun 1.14.1')],
   ['host cgroup', ['host.cgroup'], (i) => (i.host.cgroup = 'v1')],
-  ['host CRIU options', ['host.criu-config'], (i) => (i.host.criuConfig = '0123456789abcdef')]
+  ['host CRIU options', ['host.criu-config'], (i) => (i.host.criuConfig = '0123456789abcdef')],
+  ['host CPUs', ['host.cpus'], (i) => (i.host.cpus = 4)],
+  ['host memory', ['host.memory-gib'], (i) => (i.host.memoryGiB = 16)]
 ]
 
 const allFlips = [...specFlips, ...hostFlips]
@@ -165,7 +167,7 @@ describe('composeKey is stable', () => {
   // checkpoint; when the composition changes on purpose, bump CHECKPOINT_FORMAT and this key.
   test('the key of fixed inputs is pinned', () => {
     expect(composeKey(baseInputs()).key).toBe(
-      'warmstart-pg-6282e0e7c51e-migrations-3f9a2c-e1f20dc7728f828a'
+      'warmstart-pg-59997d013c2c-migrations-3f9a2c-e1f20dc7728f828a'
     )
   })
 

@@ -59,9 +59,11 @@ const HOST_COMPONENTS = [
   'host.cpu-flags',
   'host.cpu-model',
   'host.cpu-vendor',
+  'host.cpus',
   'host.criu',
   'host.criu-config',
   'host.kernel',
+  'host.memory-gib',
   'host.podman',
   'host.runtime'
 ]
@@ -77,7 +79,9 @@ const hostFlips: [component: string, flip: (host: HostFingerprint) => void][] = 
   ['host.podman', (h) => (h.podman = '4.9.3')],
   ['host.runtime', (h) => (h.runtime = 'crun 1.14.1')],
   ['host.cgroup', (h) => (h.cgroup = 'v1')],
-  ['host.criu-config', (h) => (h.criuConfig = '0123456789abcdef')]
+  ['host.criu-config', (h) => (h.criuConfig = '0123456789abcdef')],
+  ['host.cpus', (h) => (h.cpus = 4)],
+  ['host.memory-gib', (h) => (h.memoryGiB = 16)]
 ]
 
 describe('buildManifest', () => {

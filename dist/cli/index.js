@@ -139,6 +139,8 @@ function composeKey(inputs) {
         'host.runtime': host.runtime,
         'host.cgroup': host.cgroup,
         'host.criu-config': host.criuConfig,
+        'host.cpus': String(host.cpus),
+        'host.memory-gib': String(host.memoryGiB),
         format: String(CHECKPOINT_FORMAT)
     };
     const specComponents = {
@@ -3416,6 +3418,8 @@ function parseCpuinfo(text) {
 function parseCriuVersion(output) {
     return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
 }
+/** Bumped when PodmanFacts changes shape: a cache of another version is read again from podman. */
+const FACTS_CACHE_VERSION = 2;
 /**
  * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
  * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
@@ -3503,7 +3507,9 @@ class HostReader {
             podman: facts.podman,
             runtime: facts.runtime,
             cgroup: facts.cgroup,
-            criuConfig: criuConfigDigest()
+            criuConfig: criuConfigDigest(),
+            cpus: facts.cpus,
+            memoryGiB: Math.round(facts.memTotal / 1024 ** 3)
         };
     }
     /**
@@ -3515,7 +3521,8 @@ class HostReader {
         if (cache) {
             try {
                 const cached = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(cache, 'utf8'));
-                if (cached.stamp === factsStamp(cached.facts.runtimePath))
+                if (cached.version === FACTS_CACHE_VERSION &&
+                    cached.stamp === factsStamp(cached.facts.runtimePath))
                     return cached.facts;
             }
             catch {
@@ -3529,12 +3536,15 @@ class HostReader {
             podman: (await this.options.podman.version()).Client.Version,
             runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
             runtimePath: info.host.ociRuntime.path,
-            cgroup: info.host.cgroupVersion
+            cgroup: info.host.cgroupVersion,
+            cpus: info.host.cpus,
+            memTotal: info.host.memTotal
         };
         if (cache) {
             try {
                 (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)(cache), { recursive: true, mode: 0o700 });
-                (0,external_node_fs_namespaceObject.writeFileSync)(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
+                const stamp = factsStamp(facts.runtimePath);
+                (0,external_node_fs_namespaceObject.writeFileSync)(cache, JSON.stringify({ version: FACTS_CACHE_VERSION, stamp, facts }), {
                     mode: 0o600
                 });
             }

@@ -28,6 +28,12 @@ export interface HostFingerprint {
   cgroup: string
   /** Digest of the CRIU options runc passes (/etc/criu/runc.conf): they shape every checkpoint. */
   criuConfig: string
+  /**
+   * CPUs and memory (whole GiB): a JVM sizes its heap and threads from them at start, and a
+   * restored one keeps what it chose (GitHub's runners come in 2, 4 and more cores).
+   */
+  cpus: number
+  memoryGiB: number
 }
 
 export interface CriuStatus {
@@ -77,7 +83,12 @@ export interface PodmanFacts {
   runtime: string
   runtimePath: string
   cgroup: string
+  cpus: number
+  memTotal: number
 }
+
+/** Bumped when PodmanFacts changes shape: a cache of another version is read again from podman. */
+const FACTS_CACHE_VERSION = 2
 
 /**
  * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
@@ -168,7 +179,9 @@ export class HostReader {
       podman: facts.podman,
       runtime: facts.runtime,
       cgroup: facts.cgroup,
-      criuConfig: criuConfigDigest()
+      criuConfig: criuConfigDigest(),
+      cpus: facts.cpus,
+      memoryGiB: Math.round(facts.memTotal / 1024 ** 3)
     }
   }
 
@@ -182,10 +195,15 @@ export class HostReader {
     if (cache) {
       try {
         const cached = JSON.parse(readFileSync(cache, 'utf8')) as {
+          version?: number
           stamp: string
           facts: PodmanFacts
         }
-        if (cached.stamp === factsStamp(cached.facts.runtimePath)) return cached.facts
+        if (
+          cached.version === FACTS_CACHE_VERSION &&
+          cached.stamp === factsStamp(cached.facts.runtimePath)
+        )
+          return cached.facts
       } catch {
         // No cache yet, or an unreadable one: ask podman.
       }
@@ -197,12 +215,15 @@ export class HostReader {
       podman: (await this.options.podman.version()).Client.Version,
       runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
       runtimePath: info.host.ociRuntime.path,
-      cgroup: info.host.cgroupVersion
+      cgroup: info.host.cgroupVersion,
+      cpus: info.host.cpus,
+      memTotal: info.host.memTotal
     }
     if (cache) {
       try {
         mkdirSync(dirname(cache), { recursive: true, mode: 0o700 })
-        writeFileSync(cache, JSON.stringify({ stamp: factsStamp(facts.runtimePath), facts }), {
+        const stamp = factsStamp(facts.runtimePath)
+        writeFileSync(cache, JSON.stringify({ version: FACTS_CACHE_VERSION, stamp, facts }), {
           mode: 0o600
         })
       } catch {
