@@ -106,7 +106,8 @@ export async function runScenario(
           warm: round3(restored.query.ms)
         },
         warm_phases: roundAll(restored.phases),
-        datadir_phases: roundAll(fromDatadir.phases)
+        datadir_phases: roundAll(fromDatadir.phases),
+        warm_restore_stats: roundAll(restored.restoreStats ?? {})
       })
     }
     return summarize({

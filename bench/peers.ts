@@ -36,6 +36,8 @@ export interface PeerRun {
   query: QueryResult
   /** Whether `up` restored a checkpoint. */
   restored: boolean
+  /** The warm peer's restore by podman's, runc's and CRIU's own clocks (seconds, each includes the next). */
+  restoreStats?: Record<string, number>
 }
 
 export interface WarmPrimed {
@@ -90,7 +92,18 @@ export async function runWarm(ctx: BenchContext, primed: WarmPrimed): Promise<Pe
     if (!result.restored) {
       throw new Error(`the warm run started cold instead of restoring: ${describeWarnings(result)}`)
     }
-    return { seconds: result.startupSeconds, phases: phasesOf(result), restored: result.restored }
+    return {
+      seconds: result.startupSeconds,
+      phases: phasesOf(result),
+      restored: result.restored,
+      restoreStats: result.restoreStats
+        ? {
+            podman: result.restoreStats.podman,
+            runtime: result.restoreStats.runtime,
+            criu: result.restoreStats.criu
+          }
+        : undefined
+    }
   })
 }
 

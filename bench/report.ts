@@ -21,6 +21,8 @@ export interface RoundSample {
   warm_phases: Record<string, number>
   /** Seconds per phase of the datadir peer (unpack, then the `up`'s prepare, start, ready). */
   datadir_phases: Record<string, number>
+  /** The warm `restore` phase by podman's, runc's and CRIU's own clocks (each includes the next). */
+  warm_restore_stats?: Record<string, number>
 }
 
 /** What was made once, before the rounds. */
@@ -69,6 +71,8 @@ export interface BenchResult {
   warm_over_floor: number
   warm_phases: Record<string, number>
   datadir_phases: Record<string, number>
+  /** Medians of the warm restore's own clocks: podman, runc (runtime), CRIU. */
+  warm_restore_stats: Record<string, number>
   host: HostInfo
   date: string
   samples: RoundSample[]
@@ -152,6 +156,7 @@ export function summarize(input: {
     warm_over_floor: ratio(warm, floor),
     warm_phases: phaseMedians(rounds.map((r) => r.warm_phases)),
     datadir_phases: phaseMedians(rounds.map((r) => r.datadir_phases)),
+    warm_restore_stats: phaseMedians(rounds.map((r) => r.warm_restore_stats ?? {})),
     host: input.host,
     date: input.date.toISOString(),
     samples: rounds
@@ -205,6 +210,7 @@ export function renderTable(result: BenchResult): string {
     ['checkpoint cost (once, on a cold run)', formatSeconds(result.checkpoint_s)],
     ['warm phases', formatPhases(result.warm_phases)],
     ['datadir phases', formatPhases(result.datadir_phases)],
+    ['warm restore by its own clocks', formatPhases(result.warm_restore_stats ?? {})],
     [
       'data directory',
       `${formatBytes(result.datadir_unpacked_bytes)} on disk, ${formatBytes(result.datadir_bytes)} tar.zst`

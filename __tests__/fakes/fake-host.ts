@@ -171,7 +171,12 @@ export class FakeHost {
         return stopped()
       }
       const name = args[args.indexOf('--name') + 1] as string
-      return ok(`${this.create(name, true)}\n`)
+      const id = this.create(name, true)
+      if (!args.includes('--print-stats')) return ok(`${id}\n`)
+      // What podman 4.3 printed for a real restore, naming this container.
+      const stats = JSON.parse(fixture('podman/restore-print-stats.json'))
+      stats.container_statistics[0].Id = id
+      return ok(JSON.stringify(stats, null, 4))
     }
     const container = this.containers.get(last)
     if (!container) return fail(`Error: no such container ${last}`)

@@ -11,7 +11,8 @@ import {
   runArgs,
   type CommandResult,
   type CommandRunner,
-  criuHints
+  criuHints,
+  parseRestoreStats
 } from '../../src/podman.js'
 
 const fixture = (name: string): string =>
@@ -262,7 +263,7 @@ describe('Podman', () => {
 
   test('restore returns the restored container id', async () => {
     const { runner, calls } = scriptedRunner([{ stdout: '1002654531a9\n' }])
-    const id = await new Podman({ runner, uid: 0 }).restore({
+    const { id } = await new Podman({ runner, uid: 0 }).restore({
       importPath: '/tmp/r1.tar.zst',
       name: 'r1',
       fileLocks: true
@@ -312,5 +313,12 @@ describe('criuHints: a known CRIU failure names its cause and the fix', () => {
 
   test('an unknown failure: no hint', () => {
     expect(criuHints('Error (criu/cr-restore.c:1234): something else')).toEqual([])
+  })
+})
+
+test('restore --print-stats: the id and where the time went, in seconds', () => {
+  expect(parseRestoreStats(fixture('restore-print-stats.json'))).toEqual({
+    id: '889a067a6564631d08db3ea41d52c5154a85eeb68fa993a3d4b995a8e9530fc9',
+    stats: { podman: 0.244, runtime: 0.175, criu: 0.098, pages: 682 }
   })
 })

@@ -107,8 +107,11 @@ test('hit: restored from the archive, nothing started cold, nothing saved', asyn
     checkpointBytes: cold.checkpointBytes,
     warnings: []
   })
+  // Where the restore phase went, by podman's, runc's and CRIU's own clocks.
+  expect(warm.restoreStats).toEqual({ podman: 0.244, runtime: 0.175, criu: 0.098, pages: 682 })
   const calls = fake.podmanCalls()
   expect(restoresFromArchive(calls)).toHaveLength(1)
+  expect(restoresFromArchive(calls)[0]).toContain(' --print-stats')
   expect(starts(calls)).toEqual([])
   expect(calls.some((call) => call.includes('checkpoint'))).toBe(false)
 })
@@ -195,7 +198,7 @@ test('a restore that hangs is stopped at its limit: a warning, cold start, nothi
   expect(result).toMatchObject({ cacheHit: true, restored: false, saved: true })
   expect(result.warnings[0]).toMatch(
     new RegExp(
-      `^restore from ${cold.cacheKey} failed, starting cold instead: podman container restore --import \\S+ --name svc --file-locks did not finish within 120 s and was stopped`
+      `^restore from ${cold.cacheKey} failed, starting cold instead: podman container restore --import \\S+ --name svc --file-locks --print-stats did not finish within 120 s and was stopped`
     )
   )
   const calls = fake.podmanCalls()

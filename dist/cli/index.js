@@ -2567,6 +2567,22 @@ async function hashPart(path, whole, appendTo) {
 
 ;// CONCATENATED MODULE: ./src/podman.ts
 
+/** `restore --print-stats` output: JSON (microseconds) naming the restored container. */
+function parseRestoreStats(output) {
+    const parsed = JSON.parse(output);
+    const container = parsed.container_statistics?.[0] ?? {};
+    const criu = container.criu_statistics ?? {};
+    const seconds = (microseconds = 0) => Math.round(microseconds / 1000) / 1000;
+    return {
+        id: container.Id ?? '',
+        stats: {
+            podman: seconds(parsed.podman_restore_duration),
+            runtime: seconds(container.runtime_restore_duration),
+            criu: seconds((criu.restore_time ?? 0) + (criu.forking_time ?? 0)),
+            pages: criu.pages_restored ?? 0
+        }
+    };
+}
 function runArgs(options) {
     const argv = ['run', '--detach', '--name', options.name];
     if (options.replace)
@@ -2613,6 +2629,8 @@ function restoreArgs(options) {
         argv.push('--file-locks');
     if (options.tcpEstablished)
         argv.push('--tcp-established');
+    if (options.printStats)
+        argv.push('--print-stats');
     if (!options.importPath) {
         if (!options.container)
             throw new Error('restore needs an archive to import or a container');
@@ -2797,7 +2815,10 @@ class Podman {
                 throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
         }
     }
-    /** Restores a container from an exported checkpoint; returns the new container's id. */
+    /**
+     * Restores a container from an exported checkpoint, or in place; returns the container's id,
+     * and with `printStats` where the time went.
+     */
     async restore(options) {
         const output = await this.podman(restoreArgs(options), {
             timeoutSeconds: options.timeoutSeconds
@@ -2807,8 +2828,10 @@ class Podman {
                 await this.killStrandedRestore(name);
             throw error;
         });
+        if (options.printStats)
+            return parseRestoreStats(output);
         const lines = output.trim().split('\n');
-        return lines[lines.length - 1] ?? '';
+        return { id: lines[lines.length - 1] ?? '' };
     }
     /**
      * One `podman rm`: a missing container is not an error, but a busy one can be (see
@@ -3668,11 +3691,18 @@ async function restoreArchive(plan, archivePath, parts, imageReady, options, tim
             if (volumes.length) {
                 options.logger.info(`unpacking ${volumes.length} volume(s), ${formatBytes(unpackedBytes)}, ${storage === 'memory' ? 'into memory (tmpfs)' : 'onto disk'}`);
             }
-            const mountpoints = [];
-            for (const [first] of volumes) {
-                mountpoints.push(await createVolumeFor(podman, first, plan.spec.name, storage));
-            }
+            // The checkpoint part takes longest to decompress: it starts first, while the volumes are
+            // made, side by side.
             const checkpointPath = checkCheckpointPart(archivePath, checkpoint, (0,external_node_path_namespaceObject.join)(scratch, 'checkpoint.tar'));
+            checkpointPath.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+            const created = await Promise.allSettled(volumes.map(([first]) => createVolumeFor(podman, first, plan.spec.name, storage)));
+            const notCreated = created.find((result) => result.status === 'rejected');
+            if (notCreated) {
+                // Nothing may still be writing into the scratch directory when it is removed.
+                await checkpointPath.catch(() => undefined);
+                throw notCreated.reason;
+            }
+            const mountpoints = created.map((result) => result.value);
             const volumesDone = volumes.map((slices, i) => unpackVolumeSlices(podman, archivePath, slices, mountpoints[i]));
             // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
             const settled = await Promise.allSettled([checkpointPath, ...volumesDone]);
@@ -3684,7 +3714,7 @@ async function restoreArchive(plan, archivePath, parts, imageReady, options, tim
         await imageReady.catch((error) => {
             throw new Error(`the image could not be pulled by digest: ${message(error)}`);
         });
-        const id = await timings.time('restore', async () => {
+        const restored = await timings.time('restore', async () => {
             if (plan.loadAppArmorProfile)
                 await loadAppArmorProfile(plan, options);
             return podman.restore({
@@ -3695,11 +3725,12 @@ async function restoreArchive(plan, archivePath, parts, imageReady, options, tim
                 fileLocks: plan.spec.fileLocks,
                 tcpEstablished: plan.spec.tcpEstablished,
                 ignoreVolumes: parts.length > 1,
+                printStats: true,
                 timeoutSeconds: restoreTimeoutSeconds(plan.spec, parts.reduce((sum, part) => sum + part.bytes, 0))
             });
         });
         await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
-        return id;
+        return restored;
     }
     finally {
         (0,external_node_fs_namespaceObject.rmSync)(scratch, { recursive: true, force: true });
@@ -3985,6 +4016,7 @@ async function up(spec, options) {
         checkpointBytes: outcome.bytes,
         saved: outcome.saved,
         ...(outcome.checkpointFailure ? { checkpointFailure: outcome.checkpointFailure } : {}),
+        ...(outcome.restoreStats ? { restoreStats: outcome.restoreStats } : {}),
         timings: timings.phases(),
         warnings
     });
@@ -3998,13 +4030,13 @@ async function up(spec, options) {
         logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
         const restored = await logger
             .group(`Restore ${spec.name}`, async () => {
-            const id = await restoreWarm(plan, hit, imageReady, options, timings);
+            const done = await restoreWarm(plan, hit, imageReady, options, timings);
             // A restore key matched: bring the older checkpoint up to date before it is saved anew.
             if (!cacheHit)
                 await refresh(plan, options, timings);
-            return id;
+            return done;
         })
-            .then((id) => ({ ok: true, id }), (error) => ({ ok: false, reason: message(error) }));
+            .then((done) => ({ ok: true, ...done }), (error) => ({ ok: false, reason: message(error) }));
         if (restored.ok && cacheHit) {
             const startupSeconds = timings.sinceStart();
             return result({
@@ -4013,13 +4045,20 @@ async function up(spec, options) {
                 id: restored.id,
                 startupSeconds,
                 bytes: hit.bytes,
-                saved: false
+                saved: false,
+                restoreStats: restored.stats
             });
         }
         if (restored.ok) {
             const startupSeconds = timings.sinceStart();
             const stored = await checkpointAndStore(plan, imageReady, options, timings, warn);
-            return result({ cacheHit, restored: true, startupSeconds, ...stored });
+            return result({
+                cacheHit,
+                restored: true,
+                startupSeconds,
+                restoreStats: restored.stats,
+                ...stored
+            });
         }
         warn(`restore from ${hit.key} failed, starting cold instead: ${restored.reason}`);
         await removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
@@ -5089,6 +5128,7 @@ function outputs(result) {
     return {
         ...outputsOf(result),
         saved: result.saved,
+        ...(result.restoreStats ? { 'restore-stats': result.restoreStats } : {}),
         timings: result.timings,
         warnings: result.warnings
     };

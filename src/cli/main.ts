@@ -148,6 +148,7 @@ export function outputs(result: UpResult): Record<string, unknown> {
   return {
     ...outputsOf(result),
     saved: result.saved,
+    ...(result.restoreStats ? { 'restore-stats': result.restoreStats } : {}),
     timings: result.timings,
     warnings: result.warnings
   }

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { fetchImage, readImage } from '../image.js'
 import { restoreKeyPrefixes } from '../key.js'
 import { buildManifest } from '../archive/manifest.js'
-import type { Podman } from '../podman.js'
+import type { Podman, RestoreStats } from '../podman.js'
 import type { ServiceSpec } from '../spec.js'
 import type { StoreHit } from '../store/store.js'
 import { Timings, type PhaseTimings } from '../timings.js'
@@ -56,6 +56,11 @@ export interface UpResult {
   /** Whether a fresh checkpoint was stored, or staged for the store's later upload. */
   saved: boolean
   timings: PhaseTimings
+  /**
+   * Where a warm restore's `restore` phase went, by podman's, runc's and CRIU's own clocks
+   * (each includes the next): what podman spends around the runtime, and the runtime around CRIU.
+   */
+  restoreStats?: RestoreStats
   /** Why no checkpoint was made when one was wanted (CRIU's reason, or why none could be). */
   checkpointFailure?: string
   /** What went wrong on the way, each with its reason; the service is up regardless. */
@@ -118,6 +123,7 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
     bytes: number
     saved: boolean
     checkpointFailure?: string
+    restoreStats?: RestoreStats
   }): UpResult => ({
     cacheHit: outcome.cacheHit,
     restored: outcome.restored,
@@ -128,6 +134,7 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
     checkpointBytes: outcome.bytes,
     saved: outcome.saved,
     ...(outcome.checkpointFailure ? { checkpointFailure: outcome.checkpointFailure } : {}),
+    ...(outcome.restoreStats ? { restoreStats: outcome.restoreStats } : {}),
     timings: timings.phases(),
     warnings
   })
@@ -141,13 +148,13 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
     logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`)
     const restored = await logger
       .group(`Restore ${spec.name}`, async () => {
-        const id = await restoreWarm(plan, hit, imageReady, options, timings)
+        const done = await restoreWarm(plan, hit, imageReady, options, timings)
         // A restore key matched: bring the older checkpoint up to date before it is saved anew.
         if (!cacheHit) await refresh(plan, options, timings)
-        return id
+        return done
       })
       .then(
-        (id) => ({ ok: true as const, id }),
+        (done) => ({ ok: true as const, ...done }),
         (error: unknown) => ({ ok: false as const, reason: message(error) })
       )
     if (restored.ok && cacheHit) {
@@ -158,13 +165,20 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
         id: restored.id,
         startupSeconds,
         bytes: hit.bytes,
-        saved: false
+        saved: false,
+        restoreStats: restored.stats
       })
     }
     if (restored.ok) {
       const startupSeconds = timings.sinceStart()
       const stored = await checkpointAndStore(plan, imageReady, options, timings, warn)
-      return result({ cacheHit, restored: true, startupSeconds, ...stored })
+      return result({
+        cacheHit,
+        restored: true,
+        startupSeconds,
+        restoreStats: restored.stats,
+        ...stored
+      })
     }
     warn(`restore from ${hit.key} failed, starting cold instead: ${restored.reason}`)
     await removeService(podman, spec.name).catch((e: unknown) =>

@@ -25,7 +25,7 @@ import { manifestDifferences } from '../archive/manifest.js'
 import { formatBytes, message } from '../format.js'
 import { restoreTimeoutSeconds } from './limits.js'
 import { probeContext, type EngineOptions, type Plan } from './plan.js'
-import type { Podman } from '../podman.js'
+import type { Podman, RestoreStats } from '../podman.js'
 import { waitUntilReady } from '../ready.js'
 import type { StoreHit } from '../store/store.js'
 import type { Timings } from '../timings.js'
@@ -37,6 +37,12 @@ import {
   unpackVolume
 } from '../volumes.js'
 
+/** The restored container, and where the restore's time went by podman's, runc's and CRIU's clocks. */
+export interface Restored {
+  id: string
+  stats?: RestoreStats
+}
+
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
 export async function restoreWarm(
   plan: Plan,
@@ -44,7 +50,7 @@ export async function restoreWarm(
   imageReady: Promise<void>,
   options: EngineOptions,
   timings: Timings
-): Promise<string> {
+): Promise<Restored> {
   const differences = manifestDifferences(hit.metadata, plan.key, hit.key)
   if (differences.length) {
     throw new Error(`its manifest does not match this run: ${differences.join('; ')}`)
@@ -77,7 +83,7 @@ export async function restoreArchive(
   imageReady: Promise<void>,
   options: EngineOptions,
   timings: Timings
-): Promise<string> {
+): Promise<Restored> {
   const { podman } = options
   const checkpoint = parts[0] as CheckpointPart
   const volumes = volumeGroups(parts)
@@ -91,17 +97,26 @@ export async function restoreArchive(
           `unpacking ${volumes.length} volume(s), ${formatBytes(unpackedBytes)}, ${storage === 'memory' ? 'into memory (tmpfs)' : 'onto disk'}`
         )
       }
-      const mountpoints: string[] = []
-      for (const [first] of volumes) {
-        mountpoints.push(
-          await createVolumeFor(podman, first as VolumePart, plan.spec.name, storage)
-        )
-      }
+      // The checkpoint part takes longest to decompress: it starts first, while the volumes are
+      // made, side by side.
       const checkpointPath = checkCheckpointPart(
         archivePath,
         checkpoint,
         join(scratch, 'checkpoint.tar')
       )
+      checkpointPath.catch(() => undefined) // awaited below; never an unhandled rejection meanwhile
+      const created = await Promise.allSettled(
+        volumes.map(([first]) =>
+          createVolumeFor(podman, first as VolumePart, plan.spec.name, storage)
+        )
+      )
+      const notCreated = created.find((result) => result.status === 'rejected')
+      if (notCreated) {
+        // Nothing may still be writing into the scratch directory when it is removed.
+        await checkpointPath.catch(() => undefined)
+        throw notCreated.reason
+      }
+      const mountpoints = created.map((result) => (result as PromiseFulfilledResult<string>).value)
       const volumesDone = volumes.map((slices, i) =>
         unpackVolumeSlices(podman, archivePath, slices, mountpoints[i] as string)
       )
@@ -114,7 +129,7 @@ export async function restoreArchive(
     await imageReady.catch((error: unknown) => {
       throw new Error(`the image could not be pulled by digest: ${message(error)}`)
     })
-    const id = await timings.time('restore', async () => {
+    const restored = await timings.time('restore', async () => {
       if (plan.loadAppArmorProfile) await loadAppArmorProfile(plan, options)
       return podman.restore({
         importPath,
@@ -124,6 +139,7 @@ export async function restoreArchive(
         fileLocks: plan.spec.fileLocks,
         tcpEstablished: plan.spec.tcpEstablished,
         ignoreVolumes: parts.length > 1,
+        printStats: true,
         timeoutSeconds: restoreTimeoutSeconds(
           plan.spec,
           parts.reduce((sum, part) => sum + part.bytes, 0)
@@ -133,7 +149,7 @@ export async function restoreArchive(
     await timings.time('ready', () =>
       waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds)
     )
-    return id
+    return restored
   } finally {
     rmSync(scratch, { recursive: true, force: true })
   }
