@@ -55,8 +55,8 @@ build_one() {
   # The image this build replaces: removed once the new one has its name, so rebuilds leave no
   # dangling images behind.
   previous=$(podman image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
-  # shellcheck source=/dev/null
   PACKAGES='' PORT='' ENV_PATH='' CMD='' USER='' PRUNE='' VOLUME=''
+  # shellcheck source=/dev/null # a recipe per service: images/<service>/recipe
   . "$recipes/$svc/recipe"
   started=$(date +%s)
   echo "$name: building from $(debian_mirror) ($PACKAGES)"
@@ -81,6 +81,7 @@ build_one() {
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/cache/debconf/*-old \
     "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
     "$rootfs"/usr/share/locale/* "$rootfs"/var/log/*.log
+  # shellcheck disable=SC2086 # PRUNE holds glob patterns, expanded here on purpose
   for pattern in $PRUNE; do rm -rf "$rootfs"$pattern; done
 
   tar --numeric-owner --exclude=./proc --exclude=./sys --exclude=./dev -C "$rootfs" -c . |

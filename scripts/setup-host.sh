@@ -15,7 +15,7 @@ ownership_marker="# Managed by warmstart (scripts/setup-host.sh)"
 criu_suite=${WARMSTART_CRIU_SUITE:-sid}
 
 packages=(podman runc conmon netavark aardvark-dns containernetworking-plugins iptables uidmap skopeo
-  debootstrap zstd python3 sudo redis-tools mariadb-client postgresql-client docker-registry)
+  debootstrap zstd python3 sudo shellcheck redis-tools mariadb-client postgresql-client docker-registry)
 
 say() { echo "setup: $*"; }
 die() {
@@ -26,8 +26,9 @@ die() {
 # Not root: go through passwordless sudo if there is one (as on GitHub's runners).
 if [ "$(id -u)" != 0 ] && sudo -n true 2>/dev/null; then exec sudo -n "$BASH" "${BASH_SOURCE[0]}" "$@"; fi
 [ "$(id -u)" = 0 ] || die "must run as root (rootful podman, apt, /etc/containers); try: sudo npm run setup"
-command -v apt-get >/dev/null && command -v dpkg-query >/dev/null ||
+if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
   die "apt-get is missing: this script installs from Debian-family packages; install podman, runc and CRIU >= 4.2 by hand"
+fi
 
 # --- 1. Distribution packages ------------------------------------------------------------------
 missing_packages() {
