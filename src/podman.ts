@@ -462,6 +462,15 @@ export class Podman {
     await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', pattern])
   }
 
+  /** The users (as the container names them) its processes run as: `podman top NAME user`. */
+  async processUsers(container: string): Promise<string[]> {
+    const lines = (await this.podman(['top', container, 'user'])).trim().split('\n')
+    return lines
+      .slice(1)
+      .map((line) => line.trim())
+      .filter(Boolean)
+  }
+
   /** Names of the containers that publish host port `port`. */
   async containersPublishing(port: number): Promise<string[]> {
     const listed = JSON.parse(await this.podman(['ps', '--format', 'json'])) as PsEntry[]

@@ -27,6 +27,8 @@ export interface FakeHostBehaviour {
   checkpointHangs?: boolean
   /** What reading AppArmor's state gives (fixtures/host/apparmor-*.txt); default: absent. */
   appArmor?: string
+  /** The users the service's processes run as (`podman top NAME user`); default: root. */
+  processUsers?: string[]
 }
 
 interface Container {
@@ -111,6 +113,7 @@ export class FakeHost {
     if (joined.startsWith('volume ls')) return ok('')
     if (verb === 'ps') return ok('[]')
     if (verb === 'logs') return ok('')
+    if (verb === 'top') return ok(['USER', ...(this.behaviour.processUsers ?? ['root'])].join('\n'))
     if (joined.startsWith('container checkpoint')) return this.checkpoint(args, last)
     if (joined.startsWith('container restore')) return this.restore(args, last)
     return fail(`podman ${joined}: not played by the fake host`)

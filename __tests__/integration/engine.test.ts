@@ -1,7 +1,8 @@
 // The warm loop on real Podman and CRIU: a cold `up` that warms up and checkpoints, `down`, then
 // a warm `up` restored from the local store, for each service; and every fault path.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
+import { promisify } from 'node:util'
 import { createHash } from 'node:crypto'
 import { copyFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -19,6 +20,7 @@ import {
   volumeGroups,
   type ArchivePart
 } from '../../src/archive/layout.js'
+import { nonRootUsers } from '../../src/host/userns.js'
 import { VOLUME_OWNER_LABEL } from '../../src/volumes.js'
 import {
   IMAGES,
@@ -277,6 +279,35 @@ test('the archive is consistent while the service writes continuously during the
   })
   expect(recovered.count).toBe(recovered.max)
   expect(recovered.count).toBeGreaterThanOrEqual(later.count)
+})
+
+test('an official-like PostgreSQL image (root entrypoint, gosu to postgres, POSTGRES_PASSWORD) restores warm with its data', async () => {
+  const name = containerName('official-postgres')
+  const port = await freePort()
+  const store = new LocalDirectoryStore({ dir: storeDir() })
+  const password = 'throwaway-test-password'
+  const sql = (query: string) =>
+    `PGPASSWORD=${password} psql -h 127.0.0.1 -p ${port} -U postgres -X -Atc "${query}"`
+  const spec = parseSpec({
+    image: IMAGES.postgresOfficial,
+    name,
+    // The same port on both sides: on a host without CAP_SYS_RESOURCE (this one) the service
+    // runs in a user namespace on the host network, and listens on that port itself.
+    ports: [`${port}:${port}`],
+    env: [`PGPORT=${port}`, `POSTGRES_PASSWORD=${password}`],
+    ready: `cmd:pg_isready -q -h 127.0.0.1 -p ${port}`,
+    warmup: sql('CREATE TABLE warmed AS SELECT 42 AS v')
+  })
+  const cold = await up(spec, engine(store).options)
+  expect(cold).toMatchObject({ restored: false, saved: true, warnings: [] })
+  // It really dropped from root to postgres, as the official image does.
+  expect(nonRootUsers(await podman.processUsers(name))).toEqual(['postgres'])
+  await down(name, { podman })
+
+  const warm = await up(spec, engine(store).options)
+  expect(warm).toMatchObject({ restored: true, cacheHit: true, warnings: [] })
+  const { stdout } = await promisify(execFile)('sh', ['-c', sql('SELECT v FROM warmed')])
+  expect(stdout.trim()).toBe('42')
 })
 
 test('tcp-established: true restores warm (podman rejects --tcp-established beside --name)', async () => {

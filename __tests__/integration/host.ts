@@ -15,7 +15,9 @@ const run = promisify(execFile)
 export const IMAGES = {
   redis: 'localhost/warmstart/redis:7',
   mariadb: 'localhost/warmstart/mariadb:10.11',
-  postgres: 'localhost/warmstart/postgres:15'
+  postgres: 'localhost/warmstart/postgres:15',
+  /** Like the official image: root in the image, gosu to postgres at start, POSTGRES_PASSWORD. */
+  postgresOfficial: 'localhost/warmstart/postgres-official:15'
 } as const
 
 const SET_UP = 'run `sudo npm run setup && sudo npm run images` first'

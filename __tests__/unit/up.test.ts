@@ -1,6 +1,6 @@
 // up's decisions, branch by branch, over a played host (fakes/fake-host.ts): the real engine,
 // Podman and HostReader, a real local store, recorded podman and CRIU outputs, no podman.
-import { afterEach, beforeEach, expect, test } from '@jest/globals'
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,17 +40,27 @@ beforeEach(() => {
 })
 afterEach(() => dir.remove())
 
-const spec = parseSpec({
+const rawSpec = {
   image: 'localhost/fake/redis:7',
   name: 'svc',
   ready: 'cmd:true',
   warmup: 'true'
-})
+}
+const spec = parseSpec(rawSpec)
 
-async function runUp(): Promise<UpResult> {
+/** A host reader over the played host; `canDumpOtherUsers` plays CAP_SYS_RESOURCE (default: held). */
+function hostReader(podman: Podman, canDumpOtherUsers = true): HostReader {
+  return new (class extends HostReader {
+    override canDumpOtherUsers(): boolean {
+      return canDumpOtherUsers
+    }
+  })({ podman, runner: fake.runner, uid: 0, factsCache: false })
+}
+
+async function runUp(service = spec, canDumpOtherUsers = true): Promise<UpResult> {
   const podman = new Podman({ runner: fake.runner, uid: 0 })
-  const host = new HostReader({ podman, runner: fake.runner, uid: 0, factsCache: false })
-  return up(spec, {
+  const host = hostReader(podman, canDumpOtherUsers)
+  return up(service, {
     podman,
     store,
     logger,
@@ -252,6 +262,37 @@ test.each([
     }
   }
 )
+
+describe('a host that cannot dump other users, an image whose user is root (as the official ones)', () => {
+  const remapped = parseSpec({ ...rawSpec, ports: ['127.0.0.1:16379:6379'] })
+
+  test('it dropped to another user: the doomed checkpoint is skipped, with the fix', async () => {
+    fake.behaviour = { processUsers: ['postgres', 'postgres'] }
+    const result = await runUp(remapped, false)
+    expect(result).toMatchObject({ restored: false, saved: false })
+    expect(result.checkpointFailure).toMatch(
+      /^localhost\/fake\/redis:7 starts as root and its processes run as postgres: .*publish the same port on both sides/
+    )
+    expect(fake.podmanCalls().filter((call) => call.includes('checkpoint'))).toEqual([])
+  })
+
+  test('it still runs as root: checkpointed as usual', async () => {
+    const result = await runUp(remapped, false)
+    expect(result).toMatchObject({ saved: true, warnings: [] })
+    expect(fake.podmanCalls()).toContain('podman top svc user')
+  })
+
+  test('the same port on both sides: a user namespace from the start, whatever it drops to', async () => {
+    const same = parseSpec({ ...rawSpec, ports: ['6379:6379'] })
+    fake.behaviour = { processUsers: ['postgres'] }
+    const result = await runUp(same, false)
+    expect(result).toMatchObject({ saved: true, warnings: [] })
+    const run = fake.podmanCalls().find((call) => call.startsWith('podman run')) as string
+    expect(run).toContain('--uidmap=0:100000:65536')
+    expect(run).toContain('--network=host')
+    expect(fake.podmanCalls()).not.toContain('podman top svc user')
+  })
+})
 
 test('no CRIU: a warning with the reason, cold start, no lookup and no checkpoint', async () => {
   fake.behaviour = { criuMissing: true }

@@ -2,9 +2,11 @@ import { describe, expect, test } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import {
   boundingSet,
+  decideUserNamespace,
   hasSysResource,
   hostCanDumpOtherUsers,
   needsUserNamespace,
+  nonRootUsers,
   runsAsNonRoot
 } from '../../src/host/userns.js'
 
@@ -83,5 +85,34 @@ describe('needsUserNamespace', () => {
     [false, undefined, false]
   ])('canDumpOtherUsers %s, image user %j -> %s', (canDumpOtherUsers, user, expected) => {
     expect(needsUserNamespace({ canDumpOtherUsers }, user)).toBe(expected)
+  })
+})
+
+describe('decideUserNamespace: how a service runs here so that it can be checkpointed', () => {
+  const same = [{ host: 5432, container: 5432 }]
+  const remapped = [{ host: 15432, container: 5432 }]
+  test.each<[string, boolean, string | undefined, typeof same, string]>([
+    ['any image, on a host that can dump other users', true, 'postgres', remapped, 'plain'],
+    ['a non-root image, the same port on both sides', false, 'postgres', same, 'userns'],
+    ['a non-root image without ports', false, '999', [], 'userns'],
+    ['a non-root image, a remapped port', false, 'postgres', remapped, 'no-checkpoint'],
+    // The official images: root in the image, gosu to 999 at start.
+    ['a root image, the same port on both sides', false, 'root', same, 'userns'],
+    ['an image with no user, the same port', false, undefined, same, 'userns'],
+    ['a root image, a remapped port', false, '', remapped, 'plain-check-uids'],
+    [
+      'a root image without ports (would take its port on the host)',
+      false,
+      '',
+      [],
+      'plain-check-uids'
+    ]
+  ])('%s -> %s', (_label, canDumpOtherUsers, user, ports, expected) => {
+    expect(decideUserNamespace({ canDumpOtherUsers }, user, ports)).toBe(expected)
+  })
+
+  test('nonRootUsers: the users a checkpoint here could not dump', () => {
+    expect(nonRootUsers(['root', 'postgres', 'postgres', '0', '999'])).toEqual(['postgres', '999'])
+    expect(nonRootUsers(['root', '0'])).toEqual([])
   })
 })

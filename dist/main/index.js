@@ -43259,6 +43259,14 @@ class Podman {
         this.logger?.debug(`killing what the stopped restore of ${name} left running`);
         await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', pattern]);
     }
+    /** The users (as the container names them) its processes run as: `podman top NAME user`. */
+    async processUsers(container) {
+        const lines = (await this.podman(['top', container, 'user'])).trim().split('\n');
+        return lines
+            .slice(1)
+            .map((line) => line.trim())
+            .filter(Boolean);
+    }
     /** Names of the containers that publish host port `port`. */
     async containersPublishing(port) {
         const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
@@ -43710,6 +43718,20 @@ const USERNS_RUN_OPTIONS = [
 function needsUserNamespace(host, imageUser) {
     return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
 }
+function decideUserNamespace(host, imageUser, ports) {
+    if (host.canDumpOtherUsers)
+        return 'plain';
+    const sameNumbers = ports.every((port) => port.host === port.container);
+    if (needsUserNamespace(host, imageUser))
+        return sameNumbers ? 'userns' : 'no-checkpoint';
+    // A root image: the user namespace dumps whatever uid it drops to, when its ports allow the
+    // host network; a service without ports stays off it (it would take its port on the host).
+    return ports.length && sameNumbers ? 'userns' : 'plain-check-uids';
+}
+/** The users (names or uids) of a container's processes that are not root. */
+function nonRootUsers(users) {
+    return [...new Set(users.filter((user) => user !== 'root' && user !== '0'))];
+}
 
 ;// CONCATENATED MODULE: ./src/engine/decide.ts
 // Decide: from what was read (facts.ts), how the service runs, what `up` may try, and the key.
@@ -43733,14 +43755,13 @@ function decide_decidePlan(spec, facts) {
         throw new decide_UnknownImageError(facts.image.reason);
     const imageUser = facts.image.user;
     const criuProblem = facts.criu.ok ? undefined : (facts.criu.reason ?? 'CRIU does not work here');
-    let userNamespace = needsUserNamespace({ canDumpOtherUsers: facts.canDumpOtherUsers }, imageUser);
-    let portProblem;
-    if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
-        // In a user namespace the service shares the host's network and cannot be remapped: run it
-        // as asked, without a checkpoint that could never be made.
-        userNamespace = false;
-        portProblem = `${spec.image} runs as user ${imageUser}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`;
-    }
+    const variant = decideUserNamespace({ canDumpOtherUsers: facts.canDumpOtherUsers }, imageUser, hostPorts(spec.ports));
+    const userNamespace = variant === 'userns';
+    // In a user namespace the service shares the host's network and cannot be remapped: a service
+    // that needs one runs as asked, without a checkpoint that could never be made.
+    const portProblem = variant === 'no-checkpoint'
+        ? `${spec.image} runs as user ${imageUser}, which ${otherUsersFix(spec)}`
+        : undefined;
     const checkpointProblem = criuProblem ?? portProblem;
     const criuConfig = criuConfigFile(spec, facts.runcCriuConfig);
     const annotation = `--annotation=${CRIU_CONFIG_ANNOTATION}=${criuConfig.path}`;
@@ -43766,11 +43787,20 @@ function decide_decidePlan(spec, facts) {
             criuConfigDigest: criuConfig.digest
         }),
         restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
+        checkUidsBeforeCheckpoint: variant === 'plain-check-uids',
         loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
         checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
         serviceEnv: serviceEnvironment(spec),
         criuConfig
     };
+}
+/**
+ * Why a service running as another user than root cannot be checkpointed on this host, and the
+ * fix: the one sentence the plan and the check before a checkpoint share.
+ */
+function otherUsersFix(spec) {
+    const ports = spec.ports.length ? ` (${spec.ports.join(', ')})` : '';
+    return `this host can only checkpoint on the host network, where ports cannot be remapped${ports}; publish the same port on both sides (e.g. 5432:5432) and make the service listen on it to get checkpoints (docs/host-setup.md)`;
 }
 /** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
 function serviceEnvironment(spec) {
@@ -44338,6 +44368,7 @@ async function explainStartFailure(error, podman) {
 
 
 
+
 // The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
 
 
@@ -44455,6 +44486,18 @@ async function up(spec, options) {
     const stored = await checkpointAndStore(plan, Promise.resolve(), options, timings, warn);
     return result({ cacheHit, restored: false, startupSeconds, ...stored });
 }
+/**
+ * Why a checkpoint cannot work, when the service (root in its image) dropped to another user this
+ * host cannot dump (src/host/userns.ts): the checkpoint is skipped rather than tried and failed.
+ * Undefined when every process runs as root, or when the users cannot be read (then it is tried).
+ */
+async function usersThisHostCannotDump(plan, podman) {
+    const users = await podman.processUsers(plan.spec.name).catch(() => []);
+    const others = nonRootUsers(users);
+    if (!others.length)
+        return undefined;
+    return `${plan.spec.image} starts as root and its processes run as ${others.join(', ')}: ${otherUsersFix(plan.spec)}`;
+}
 /** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
 async function down(name, options) {
     await removeService(options.podman, name);
@@ -44523,6 +44566,13 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
         if (plan.restore.ok)
             warn(`no checkpoint: ${plan.checkpoint.reason}`);
         return notSaved(plan.checkpoint.reason);
+    }
+    if (plan.checkUidsBeforeCheckpoint) {
+        const doomed = await usersThisHostCannotDump(plan, podman);
+        if (doomed) {
+            warn(`no checkpoint: ${doomed}`);
+            return notSaved(doomed);
+        }
     }
     const workDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(options.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-'));
     try {

@@ -7,7 +7,7 @@ import { composeKey } from '../key.js'
 import type { RunOptions } from '../podman.js'
 import { parseProbe } from '../ready.js'
 import { hostPorts, type ServiceSpec } from '../spec.js'
-import { USERNS_RUN_OPTIONS, needsUserNamespace } from '../host/userns.js'
+import { USERNS_RUN_OPTIONS, decideUserNamespace } from '../host/userns.js'
 import type { Facts } from './facts.js'
 import type { Plan } from './plan.js'
 
@@ -23,14 +23,18 @@ export function decidePlan(spec: ServiceSpec, facts: Facts): Plan {
   if (facts.image.where === 'unknown') throw new UnknownImageError(facts.image.reason)
   const imageUser = facts.image.user
   const criuProblem = facts.criu.ok ? undefined : (facts.criu.reason ?? 'CRIU does not work here')
-  let userNamespace = needsUserNamespace({ canDumpOtherUsers: facts.canDumpOtherUsers }, imageUser)
-  let portProblem: string | undefined
-  if (userNamespace && hostPorts(spec.ports).some((port) => port.host !== port.container)) {
-    // In a user namespace the service shares the host's network and cannot be remapped: run it
-    // as asked, without a checkpoint that could never be made.
-    userNamespace = false
-    portProblem = `${spec.image} runs as user ${imageUser}, which this host can only checkpoint on the host network, where ports cannot be remapped (${spec.ports.join(', ')}); publish the same port on both sides and make the service listen on it to get checkpoints`
-  }
+  const variant = decideUserNamespace(
+    { canDumpOtherUsers: facts.canDumpOtherUsers },
+    imageUser,
+    hostPorts(spec.ports)
+  )
+  const userNamespace = variant === 'userns'
+  // In a user namespace the service shares the host's network and cannot be remapped: a service
+  // that needs one runs as asked, without a checkpoint that could never be made.
+  const portProblem =
+    variant === 'no-checkpoint'
+      ? `${spec.image} runs as user ${imageUser}, which ${otherUsersFix(spec)}`
+      : undefined
   const checkpointProblem = criuProblem ?? portProblem
   const criuConfig = criuConfigFile(spec, facts.runcCriuConfig)
   const annotation = `--annotation=${CRIU_CONFIG_ANNOTATION}=${criuConfig.path}`
@@ -56,11 +60,21 @@ export function decidePlan(spec: ServiceSpec, facts: Facts): Plan {
       criuConfigDigest: criuConfig.digest
     }),
     restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
+    checkUidsBeforeCheckpoint: variant === 'plain-check-uids',
     loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
     checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
     serviceEnv: serviceEnvironment(spec),
     criuConfig
   }
+}
+
+/**
+ * Why a service running as another user than root cannot be checkpointed on this host, and the
+ * fix: the one sentence the plan and the check before a checkpoint share.
+ */
+export function otherUsersFix(spec: ServiceSpec): string {
+  const ports = spec.ports.length ? ` (${spec.ports.join(', ')})` : ''
+  return `this host can only checkpoint on the host network, where ports cannot be remapped${ports}; publish the same port on both sides (e.g. 5432:5432) and make the service listen on it to get checkpoints (docs/host-setup.md)`
 }
 
 /** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */

@@ -21,7 +21,8 @@ import type { ServiceSpec } from '../spec.js'
 import type { StoreHit } from '../store/store.js'
 import { Timings, type PhaseTimings } from '../timings.js'
 import { makeCheckpoint } from './checkpoint.js'
-import { decidePlan, UnknownImageError } from './decide.js'
+import { decidePlan, otherUsersFix, UnknownImageError } from './decide.js'
+import { nonRootUsers } from '../host/userns.js'
 import { gatherFacts, type Facts, type FactSources } from './facts.js'
 import { formatBytes, message } from '../format.js'
 import { UpError, type EngineOptions, type Plan } from './plan.js'
@@ -199,6 +200,18 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
   return result({ cacheHit, restored: false, startupSeconds, ...stored })
 }
 
+/**
+ * Why a checkpoint cannot work, when the service (root in its image) dropped to another user this
+ * host cannot dump (src/host/userns.ts): the checkpoint is skipped rather than tried and failed.
+ * Undefined when every process runs as root, or when the users cannot be read (then it is tried).
+ */
+async function usersThisHostCannotDump(plan: Plan, podman: Podman): Promise<string | undefined> {
+  const users = await podman.processUsers(plan.spec.name).catch(() => [])
+  const others = nonRootUsers(users)
+  if (!others.length) return undefined
+  return `${plan.spec.image} starts as root and its processes run as ${others.join(', ')}: ${otherUsersFix(plan.spec)}`
+}
+
 /** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
 export async function down(name: string, options: { podman: Podman }): Promise<void> {
   await removeService(options.podman, name)
@@ -286,6 +299,13 @@ async function checkpointAndStore(
     // A CRIU problem was said when the warm path was skipped; say any other one here.
     if (plan.restore.ok) warn(`no checkpoint: ${plan.checkpoint.reason}`)
     return notSaved(plan.checkpoint.reason)
+  }
+  if (plan.checkUidsBeforeCheckpoint) {
+    const doomed = await usersThisHostCannotDump(plan, podman)
+    if (doomed) {
+      warn(`no checkpoint: ${doomed}`)
+      return notSaved(doomed)
+    }
   }
   const workDir = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-'))
   try {

@@ -51,6 +51,11 @@ export interface Plan {
   key: CacheKey
   /** Whether a checkpoint can be restored here (CRIU works). */
   restore: Possible
+  /**
+   * Read the uids the service's processes run as before checkpointing it: its image says root,
+   * but it may have dropped to another user, which this host cannot dump (src/host/userns.ts).
+   */
+  checkUidsBeforeCheckpoint: boolean
   /** Load podman's AppArmor profile before a restore: AppArmor is on and it is not loaded yet. */
   loadAppArmorProfile: boolean
   /** Whether a checkpoint can be made here (CRIU works, and the service's ports allow it). */

@@ -54,3 +54,33 @@ export function needsUserNamespace(
 ): boolean {
   return !host.canDumpOtherUsers && runsAsNonRoot(imageUser)
 }
+
+/**
+ * How a service runs on this host so that it can be checkpointed, decided before anything runs
+ * (the warm job must reach the same decision, and so the same key, before its lookup):
+ * - `plain`: no user namespace; the host can dump any uid, or the service cannot need one.
+ * - `userns`: in a user namespace on the host network (see above).
+ * - `plain-check-uids`: the image's user is root but it may drop to another uid at start, as the
+ *   official database images do (gosu); its ports keep it off the host network, so it runs plain,
+ *   and the uids its processes really run as decide before the checkpoint whether one can work.
+ * - `no-checkpoint`: a non-root image whose ports cannot map to the same number on the host.
+ */
+export type UserNamespaceDecision = 'plain' | 'userns' | 'plain-check-uids' | 'no-checkpoint'
+
+export function decideUserNamespace(
+  host: { canDumpOtherUsers: boolean },
+  imageUser: string | undefined,
+  ports: Array<{ host: number; container: number }>
+): UserNamespaceDecision {
+  if (host.canDumpOtherUsers) return 'plain'
+  const sameNumbers = ports.every((port) => port.host === port.container)
+  if (needsUserNamespace(host, imageUser)) return sameNumbers ? 'userns' : 'no-checkpoint'
+  // A root image: the user namespace dumps whatever uid it drops to, when its ports allow the
+  // host network; a service without ports stays off it (it would take its port on the host).
+  return ports.length && sameNumbers ? 'userns' : 'plain-check-uids'
+}
+
+/** The users (names or uids) of a container's processes that are not root. */
+export function nonRootUsers(users: string[]): string[] {
+  return [...new Set(users.filter((user) => user !== 'root' && user !== '0'))]
+}
