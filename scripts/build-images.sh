@@ -4,7 +4,7 @@
 # `podman import`. An image is rebuilt only when it is missing or its recipe changed (the recipe's
 # hash is stored in the image label io.warmstart.recipe).
 #
-# Usage: scripts/build-images.sh [redis|mariadb|postgres|postgres-official ...]   (default: all)
+# Usage: scripts/build-images.sh [redis|mariadb|postgres|redis-official|... ...]   (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,7 +12,8 @@ recipes="$here/images"
 cache_dir=/var/cache/warmstart/debootstrap
 suite=bookworm
 
-declare -A tags=([redis]=7 [mariadb]=10.11 [postgres]=15 [postgres-official]=15)
+declare -A tags=([redis]=7 [mariadb]=10.11 [postgres]=15 [redis-official]=7 [mariadb-official]=10.11
+  [postgres-official]=15)
 
 die() { echo "build-images: $*" >&2; exit 1; }
 
@@ -99,6 +100,6 @@ build_one() {
   echo "$name: built in $(($(date +%s) - started)) s, $(podman image inspect --format '{{.Size}}' "$name" | numfmt --to=iec)"
 }
 
-for svc in "${@:-redis mariadb postgres postgres-official}"; do
+for svc in "${@:-redis mariadb postgres redis-official mariadb-official postgres-official}"; do
   for one in $svc; do build_one "$one"; done
 done

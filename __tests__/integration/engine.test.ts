@@ -281,33 +281,88 @@ test('the archive is consistent while the service writes continuously during the
   expect(recovered.count).toBeGreaterThanOrEqual(later.count)
 })
 
-test('an official-like PostgreSQL image (root entrypoint, gosu to postgres, POSTGRES_PASSWORD) restores warm with its data', async () => {
-  const name = containerName('official-postgres')
-  const port = await freePort()
-  const store = new LocalDirectoryStore({ dir: storeDir() })
-  const password = 'throwaway-test-password'
-  const sql = (query: string) =>
-    `PGPASSWORD=${password} psql -h 127.0.0.1 -p ${port} -U postgres -X -Atc "${query}"`
-  const spec = parseSpec({
-    image: IMAGES.postgresOfficial,
-    name,
-    // The same port on both sides: on a host without CAP_SYS_RESOURCE (this one) the service
-    // runs in a user namespace on the host network, and listens on that port itself.
-    ports: [`${port}:${port}`],
-    env: [`PGPORT=${port}`, `POSTGRES_PASSWORD=${password}`],
-    ready: `cmd:pg_isready -q -h 127.0.0.1 -p ${port}`,
-    warmup: sql('CREATE TABLE warmed AS SELECT 42 AS v')
-  })
-  const cold = await up(spec, engine(store).options)
-  expect(cold).toMatchObject({ restored: false, saved: true, warnings: [] })
-  // It really dropped from root to postgres, as the official image does.
-  expect(nonRootUsers(await podman.processUsers(name))).toEqual(['postgres'])
-  await down(name, { podman })
+/**
+ * Images that behave like the official ones: root in the image, a root entry point that makes the
+ * data directory the service user's and drops to it with gosu, a password from the environment.
+ */
+interface OfficialCase {
+  service: 'postgres' | 'redis' | 'mariadb'
+  image: string
+  /** The user the entry point drops to. */
+  user: string
+  spec: (port: number) => RawSpec
+  /** A shell command that prints what the warm-up stored. */
+  check: (port: number) => string
+  expected: string
+}
 
-  const warm = await up(spec, engine(store).options)
-  expect(warm).toMatchObject({ restored: true, cacheHit: true, warnings: [] })
-  const { stdout } = await promisify(execFile)('sh', ['-c', sql('SELECT v FROM warmed')])
-  expect(stdout.trim()).toBe('42')
+const PASSWORD = 'throwaway-test-password'
+const psqlAs = (port: number, query: string) =>
+  `PGPASSWORD=${PASSWORD} psql -h 127.0.0.1 -p ${port} -U postgres -X -Atc "${query}"`
+const mariadbAs = (port: number, query: string) =>
+  `mariadb -h 127.0.0.1 -P ${port} -uroot -p${PASSWORD} -N -B -e "${query}"`
+const officialCases: OfficialCase[] = [
+  {
+    service: 'postgres',
+    image: IMAGES.postgresOfficial,
+    user: 'postgres',
+    spec: (port) => ({
+      env: [`PGPORT=${port}`, `POSTGRES_PASSWORD=${PASSWORD}`],
+      ready: `cmd:pg_isready -q -h 127.0.0.1 -p ${port}`,
+      warmup: psqlAs(port, 'CREATE TABLE warmed AS SELECT 42 AS v')
+    }),
+    check: (port) => psqlAs(port, 'SELECT v FROM warmed'),
+    expected: '42'
+  },
+  {
+    service: 'redis',
+    image: IMAGES.redisOfficial,
+    user: 'redis',
+    spec: (port) => ({
+      env: [`REDIS_PORT=${port}`],
+      warmup: `redis-cli -p ${port} set warmed 42`
+    }),
+    check: (port) => `redis-cli -p ${port} get warmed`,
+    expected: '42'
+  },
+  {
+    service: 'mariadb',
+    image: IMAGES.mariadbOfficial,
+    user: 'mysql',
+    spec: (port) => ({
+      env: [`MARIADB_PORT=${port}`, `MARIADB_ROOT_PASSWORD=${PASSWORD}`],
+      ready: `cmd:${mariadbAs(port, 'SELECT 1')}`,
+      warmup: mariadbAs(port, 'CREATE DATABASE shop; CREATE TABLE shop.warmed AS SELECT 42 AS v')
+    }),
+    check: (port) => mariadbAs(port, 'SELECT v FROM shop.warmed'),
+    expected: '42'
+  }
+]
+
+describe.each(officialCases)('an official-like $service image (root entry point, gosu)', (c) => {
+  test('started with a published port and its password, it restores warm with its data', async () => {
+    const name = containerName(`official-${c.service}`)
+    const port = await freePort()
+    const store = new LocalDirectoryStore({ dir: storeDir() })
+    const spec = parseSpec({
+      image: c.image,
+      name,
+      // The same port on both sides: on a host without CAP_SYS_RESOURCE (this one) the service
+      // runs in a user namespace on the host network and listens on that port itself.
+      ports: [`${port}:${port}`],
+      ...c.spec(port)
+    })
+    const cold = await up(spec, engine(store).options)
+    expect(cold).toMatchObject({ restored: false, saved: true, warnings: [] })
+    // It really dropped from root to its user, as the official image does.
+    expect(nonRootUsers(await podman.processUsers(name))).toEqual([c.user])
+    await down(name, { podman })
+
+    const warm = await up(spec, engine(store).options)
+    expect(warm).toMatchObject({ restored: true, cacheHit: true, warnings: [] })
+    const { stdout } = await promisify(execFile)('sh', ['-c', c.check(port)])
+    expect(stdout.trim()).toBe(c.expected)
+  })
 })
 
 test('tcp-established: true restores warm (podman rejects --tcp-established beside --name)', async () => {

@@ -16,8 +16,10 @@ export const IMAGES = {
   redis: 'localhost/warmstart/redis:7',
   mariadb: 'localhost/warmstart/mariadb:10.11',
   postgres: 'localhost/warmstart/postgres:15',
-  /** Like the official image: root in the image, gosu to postgres at start, POSTGRES_PASSWORD. */
-  postgresOfficial: 'localhost/warmstart/postgres-official:15'
+  /** Like the official images: root in the image, gosu to the service's user at start. */
+  postgresOfficial: 'localhost/warmstart/postgres-official:15',
+  redisOfficial: 'localhost/warmstart/redis-official:7',
+  mariadbOfficial: 'localhost/warmstart/mariadb-official:10.11'
 } as const
 
 const SET_UP = 'run `sudo npm run setup && sudo npm run images` first'
