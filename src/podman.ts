@@ -3,7 +3,12 @@
 // __tests__/fixtures/podman); the Podman class adds the side effects: running the command,
 // `sudo -n` when not root, JSON parsing, and reading CRIU's log when a checkpoint or restore fails.
 import type { Logger } from './logger.js'
-import { runCommand, type CommandResult, type CommandRunner } from './process.js'
+import {
+  describeFailure as describeCommandFailure,
+  runCommand,
+  type CommandResult,
+  type CommandRunner
+} from './process.js'
 
 export type { CommandResult, CommandRunner } from './process.js'
 
@@ -558,7 +563,9 @@ export class Podman {
       'mkdir -p "$(dirname "$1")" && cat > "$1.$$" && chmod 0644 "$1.$$" && mv -f "$1.$$" "$1"'
     const argv = [...commandPrefix(this.uid), 'sh', '-c', script, 'sh', path]
     const result = await this.runner(argv, { input: content })
-    if (result.exitCode !== 0) throw new PodmanError(argv, result.exitCode, tail(result.stderr, 3))
+    if (result.exitCode !== 0) {
+      throw new Error(describeCommandFailure(`writing ${path}`, result.exitCode, result.stderr))
+    }
   }
 
   /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */

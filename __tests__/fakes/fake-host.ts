@@ -29,6 +29,8 @@ export interface FakeHostBehaviour {
   appArmor?: string
   /** The users the service's processes run as (`podman top NAME user`); default: root. */
   processUsers?: string[]
+  /** Writing a root-owned file fails (sudo refuses). */
+  rootWriteFails?: boolean
 }
 
 interface Container {
@@ -69,6 +71,7 @@ export class FakeHost {
     if (tool === 'sh' && argv[2]?.includes('check')) return this.criuCheck()
     // Podman.writeRootFile: the played host keeps what was written.
     if (tool === 'sh' && argv[2]?.includes('cat >')) {
+      if (this.behaviour.rootWriteFails) return fail('sudo: a password is required', 1)
       this.files.set(argv[4] as string, options?.input ?? '')
       return ok()
     }

@@ -294,6 +294,18 @@ describe('a host that cannot dump other users, an image whose user is root (as t
   })
 })
 
+test("CRIU's options file cannot be written: a warning naming it, and the service still comes up", async () => {
+  fake.behaviour = { rootWriteFails: true }
+  const result = await runUp()
+  expect(result.warnings).toEqual([
+    expect.stringMatching(
+      /^could not write \/etc\/warmstart\/criu\/[0-9a-f]{16}\.conf \(CRIU's options for svc\): writing \S+ failed \(exit 1\): sudo: a password is required$/
+    )
+  ])
+  expect(result).toMatchObject({ restored: false, saved: true })
+  expect(fake.containers.get('svc')?.running).toBe(true)
+})
+
 test('no CRIU: a warning with the reason, cold start, no lookup and no checkpoint', async () => {
   fake.behaviour = { criuMissing: true }
   const result = await runUp()

@@ -35,88 +35,6 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: ./src/image.ts
-// The service's image: what the cache key knows it by, and how a missing one is brought here.
-//
-// The key's identity of an image is its config digest, which is podman's image ID. A manifest
-// digest names one encoding of the image (its compression, its manifest format): pushing the
-// image recompresses it, a registry may convert it, and podman then lists several repository
-// digests for one name, so a key built from one of them changes with the image's history. The
-// config digest names the image's content (its config lists the layers' uncompressed digests):
-// it is the same here, after a push, a retag or a pull by digest, and it is known from the
-// registry without pulling a layer (`skopeo inspect --config --raw`), which the fresh-runner path
-// needs to compose the key before the image is here.
-//
-// Reading (readImage) is apart from acting (fetchImage): `warmstart key` reads the same facts as
-// `up` and composes the same key, and only `up` pulls.
-
-/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
-function repositoryOf(image) {
-    const withoutDigest = image.split('@')[0] ?? image;
-    const lastSlash = withoutDigest.lastIndexOf('/');
-    const lastColon = withoutDigest.lastIndexOf(':');
-    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
-}
-/** The reference that pulls exactly `digest` of the image's repository. */
-function digestReference(image, digest) {
-    return `${repositoryOf(image)}@${digest}`;
-}
-/** The identity of an image that is here: its ID, which is its config digest. */
-function identityOfLocal(info) {
-    return info.Id.startsWith('sha256:') ? info.Id : `sha256:${info.Id}`;
-}
-/** The identity of an image from its config's bytes as the registry serves them. */
-function identityOfConfig(rawConfig) {
-    return `sha256:${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(rawConfig).digest('hex')}`;
-}
-/**
- * The image as it is here, else as its registry describes it (without pulling). Never pulls,
- * never throws: an image that cannot be found anywhere is `unknown`, with the reason.
- */
-async function readImage(podman, image) {
-    const local = await podman.inspectImage(image).catch(() => undefined);
-    if (local) {
-        return {
-            where: 'here',
-            identity: identityOfLocal(local),
-            user: local.Config?.User || undefined
-        };
-    }
-    try {
-        const remote = await podman.inspectRemoteImage(image);
-        return {
-            where: 'registry',
-            identity: identityOfConfig(remote.rawConfig),
-            user: remote.user,
-            pullReference: digestReference(image, remote.digest)
-        };
-    }
-    catch (error) {
-        return {
-            where: 'unknown',
-            reason: `${image} is not here and its registry could not be asked (${error instanceof Error ? error.message : String(error)})`
-        };
-    }
-}
-/**
- * Brings an image known from its registry here, pulled by the digest the key was composed from
- * and tagged with the spec's name (so that podman finds it under that name); settles at once for
- * an image already here. The pull runs while the checkpoint is looked up and downloaded: the
- * promise is awaited where the image is needed, and never rejects unhandled meanwhile.
- */
-function fetchImage(podman, image, facts, timings) {
-    if (facts.where !== 'registry' || !facts.pullReference)
-        return Promise.resolve();
-    const reference = facts.pullReference;
-    const ready = timings.time('pull', async () => {
-        await podman.pull(reference);
-        if (!image.includes('@'))
-            await podman.tag(reference, image);
-    });
-    ready.catch(() => undefined);
-    return ready;
-}
-
 ;// CONCATENATED MODULE: ./src/key.ts
 // The cache key: everything a checkpoint depends on, composed by one pure function.
 //
@@ -363,40 +281,6 @@ function manifestDifferences(manifest, key, storedKey) {
     return differences;
 }
 
-;// CONCATENATED MODULE: ./src/timings.ts
-// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
-class Timings {
-    started = performance.now();
-    spent = {};
-    /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
-    async time(phase, work) {
-        const start = performance.now();
-        try {
-            return await work();
-        }
-        finally {
-            this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000);
-        }
-    }
-    sinceStart() {
-        return round((performance.now() - this.started) / 1000);
-    }
-    phases() {
-        return { ...this.spent };
-    }
-}
-/** `start 1.2 s, ready 0.3 s`: the phases as the log, the CLI and the job summary show them. */
-function describePhases(timings) {
-    return Object.entries(timings)
-        .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`)
-        .join(', ');
-}
-function round(seconds) {
-    return Math.round(seconds * 1000) / 1000;
-}
-
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "string_decoder"
 const external_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
 ;// CONCATENATED MODULE: external "os"
@@ -1636,6 +1520,658 @@ async function runShell(command, options = {}) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/podman.ts
+
+/** `restore --print-stats` output: JSON (microseconds) naming the restored container. */
+function parseRestoreStats(output) {
+    const parsed = JSON.parse(output);
+    const container = parsed.container_statistics?.[0] ?? {};
+    const criu = container.criu_statistics ?? {};
+    const seconds = (microseconds = 0) => Math.round(microseconds / 1000) / 1000;
+    return {
+        id: container.Id ?? '',
+        stats: {
+            podman: seconds(parsed.podman_restore_duration),
+            runtime: seconds(container.runtime_restore_duration),
+            criu: seconds((criu.restore_time ?? 0) + (criu.forking_time ?? 0)),
+            pages: criu.pages_restored ?? 0
+        }
+    };
+}
+function runArgs(options) {
+    const argv = ['run', '--detach', '--name', options.name];
+    if (options.replace)
+        argv.push('--replace');
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
+    // (visible in `ps`) and out of warmstart's debug log.
+    for (const name of Object.keys(options.env ?? {}).sort())
+        argv.push('--env', name);
+    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
+    return argv;
+}
+function checkpointArgs(container, options) {
+    const argv = ['container', 'checkpoint', '--export', options.exportPath];
+    argv.push('--compress', options.compress ?? 'zstd');
+    if (options.leaveRunning)
+        argv.push('--leave-running');
+    if (options.keep)
+        argv.push('--keep');
+    if (options.ignoreVolumes)
+        argv.push('--ignore-volumes');
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    argv.push(container);
+    return argv;
+}
+function restoreArgs(options) {
+    const argv = ['container', 'restore'];
+    if (options.importPath) {
+        argv.push('--import', options.importPath);
+        if (options.ignoreVolumes)
+            argv.push('--ignore-volumes');
+    }
+    else
+        argv.push('--keep');
+    if (options.name)
+        argv.push('--name', options.name);
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    if (options.printStats)
+        argv.push('--print-stats');
+    if (!options.importPath) {
+        if (!options.container)
+            throw new Error('restore needs an archive to import or a container');
+        argv.push(options.container);
+    }
+    return argv;
+}
+/**
+ * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
+ * told to keep the variables whose values `--env NAME` reads from podman's environment.
+ */
+function commandPrefix(uid, envNames = []) {
+    if (uid === 0)
+        return [];
+    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
+    for (const name of [
+        'CONTAINERS_CONF',
+        'CONTAINERS_CONF_OVERRIDE',
+        'CONTAINERS_REGISTRIES_CONF'
+    ]) {
+        if (process.env[name])
+            envNames = [...envNames, name];
+    }
+    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
+}
+/** The CRIU log file podman names when runc's checkpoint or restore fails. */
+function criuLogPath(stderr) {
+    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
+    // quoted, escaped error message (`\nlog file: ...`).
+    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
+    return match?.[1];
+}
+// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
+const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
+/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
+function criuErrorLines(log, max = 8) {
+    return log
+        .split('\n')
+        .filter((line) => /\bError \(/.test(line))
+        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
+        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
+        .slice(0, max);
+}
+function tail(text, lines) {
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+// Kills every process whose command line matches $1 (a container id, or a pattern: pgrep -f),
+// descendants first.
+const KILL_PROCESS_TREES = `
+tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
+for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
+true`;
+/** A podman command stopped at its time limit (a checkpoint or restore that hung). */
+class PodmanTimeoutError extends Error {
+    argv;
+    timeoutSeconds;
+    constructor(argv, timeoutSeconds, stderrTail) {
+        super(`podman ${argv.join(' ')} did not finish within ${timeoutSeconds} s and was stopped${stderrTail ? `; it said: ${stderrTail}` : ''}`);
+        this.argv = argv;
+        this.timeoutSeconds = timeoutSeconds;
+        this.name = 'PodmanTimeoutError';
+    }
+}
+/** A failed podman command: what ran, how it ended, and why if anyone said. */
+class PodmanError extends Error {
+    argv;
+    exitCode;
+    stderrTail;
+    criuErrors;
+    constructor(argv, exitCode, stderrTail, criuErrors = []) {
+        super(podman_describeFailure(argv, exitCode, stderrTail, criuErrors));
+        this.argv = argv;
+        this.exitCode = exitCode;
+        this.stderrTail = stderrTail;
+        this.criuErrors = criuErrors;
+        this.name = 'PodmanError';
+    }
+}
+function podman_describeFailure(argv, exitCode, stderrTail, criuErrors) {
+    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
+    if (stderrTail)
+        lines.push(stderrTail);
+    if (criuErrors.length)
+        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
+    const hints = criuHints([stderrTail, ...criuErrors].join('\n'));
+    if (hints.length)
+        lines.push(...hints.map((hint) => `What to do: ${hint}`));
+    return lines.join('\n');
+}
+/** CRIU failures whose cause and fix are known, by what CRIU says. */
+const CRIU_HINTS = [
+    [
+        /Connected TCP socket, consider using|Connected TCP socket in image/,
+        'a TCP connection was open (or reset but not yet closed by the service) at checkpoint time: let the warm-up close its connections before it ends, or set tcp-established: true to keep them'
+    ],
+    [
+        /Can't get rlimit \d+: Operation not permitted/,
+        "root here may not read another user's limits (no CAP_SYS_RESOURCE): publish the same port on both sides so that warmstart can use a user namespace (docs/host-setup.md)"
+    ],
+    [
+        /Some file locks are hold by dumping tasks|Some file locks are held/,
+        'the service holds file locks: keep file-locks: true (the default)'
+    ],
+    [
+        /Need to set the --tcp-close option/,
+        'the checkpoint was made with tcp-close, but CRIU did not get it for the restore: warmstart writes it to /etc/warmstart/criu/ before a restore; check that root can write there'
+    ],
+    [
+        /can't write lsm profile/,
+        "podman's AppArmor profile is not loaded on this host: warmstart loads it before a restore; if this persists, run one container of the image first"
+    ]
+];
+/** The fixes for the known causes in a failure's text; empty when none is recognised. */
+function criuHints(text) {
+    return CRIU_HINTS.filter(([pattern]) => pattern.test(text)).map(([, hint]) => hint);
+}
+class Podman {
+    runner;
+    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
+    uid;
+    logger;
+    constructor(options = {}) {
+        this.runner = options.runner ?? runCommand;
+        this.uid = options.uid ?? process.getuid?.() ?? 0;
+        this.logger = options.logger;
+    }
+    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
+    async podman(argv, options = {}) {
+        const result = await this.attempt(argv, options);
+        if (result.timedOut) {
+            throw new PodmanTimeoutError(argv, options.timeoutSeconds ?? 0, tail(result.stderr, 3));
+        }
+        if (result.exitCode !== 0)
+            throw await this.failure(argv, result);
+        return result.stdout;
+    }
+    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
+    async attempt(argv, options = {}) {
+        this.logger?.debug(`podman ${argv.join(' ')}`);
+        const prefix = commandPrefix(this.uid, Object.keys(options.env ?? {}));
+        return this.runner([...prefix, 'podman', ...argv], {
+            env: options.env,
+            timeoutSeconds: options.timeoutSeconds
+        });
+    }
+    async run(options) {
+        return (await this.podman(runArgs(options), { env: options.env })).trim();
+    }
+    /** Runs a command inside a running container; returns its result, whatever the exit code. */
+    async exec(container, command) {
+        return this.attempt(['exec', container, ...command]);
+    }
+    async inspectContainer(container) {
+        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
+        return parsed[0];
+    }
+    async inspectImage(image) {
+        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
+        return parsed[0];
+    }
+    async containerExists(container) {
+        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
+    }
+    async imageExists(image) {
+        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
+    }
+    async checkpoint(container, options) {
+        await this.podman(checkpointArgs(container, options), {
+            timeoutSeconds: options.timeoutSeconds
+        });
+        if (this.uid !== 0) {
+            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
+            // who hashes and uploads it.
+            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
+            const chown = await this.runner([
+                ...commandPrefix(this.uid),
+                'chown',
+                owner,
+                options.exportPath
+            ]);
+            if (chown.exitCode !== 0)
+                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
+        }
+    }
+    /**
+     * Restores a container from an exported checkpoint, or in place; returns the container's id,
+     * and with `printStats` where the time went.
+     */
+    async restore(options) {
+        const output = await this.podman(restoreArgs(options), {
+            timeoutSeconds: options.timeoutSeconds
+        }).catch(async (error) => {
+            const name = options.name ?? options.container;
+            if (error instanceof PodmanTimeoutError && name)
+                await this.killStrandedRestore(name);
+            throw error;
+        });
+        if (options.printStats)
+            return parseRestoreStats(output);
+        const lines = output.trim().split('\n');
+        return { id: lines[lines.length - 1] ?? '' };
+    }
+    /**
+     * One `podman rm`: a missing container is not an error, but a busy one can be (see
+     * forceRemove, which callers should use).
+     */
+    async rm(container) {
+        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
+        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
+    }
+    /**
+     * Removes a container whatever state it is in, and every runtime process still naming it.
+     * `podman rm` can fail on a container a failed restore left half-made (a hung CRIU still holds
+     * it) or while its cleanup still holds the shm mount ("device or resource busy"): then those
+     * processes (runc, conmon, CRIU under them) are killed and removal is tried again. It can also
+     * succeed and leave them: a restore stopped at its time limit leaves conmon holding the
+     * service's host port and the runtime hanging, so they are killed after a removal too.
+     */
+    async forceRemove(container) {
+        for (let attempt = 1;; attempt++) {
+            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
+            const killRuntime = async () => {
+                if (!/^[0-9a-f]{64}$/.test(id))
+                    return;
+                this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
+                await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
+            };
+            try {
+                await this.rm(container);
+                await killRuntime();
+                return;
+            }
+            catch (error) {
+                if (attempt === 3)
+                    throw error;
+                await killRuntime();
+                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+            }
+        }
+    }
+    /**
+     * Kills what a restore stopped at its time limit left running. podman, stopped, drops the
+     * container it was making, but its conmon (holding the service's host port) and the runtime
+     * under it, hung in CRIU, run on: found by conmon's `-n NAME`, they are killed with their trees.
+     */
+    async killStrandedRestore(name) {
+        const pattern = `^[^ ]*conmon .* -n ${name.replace(/\./g, '\\.')} `;
+        this.logger?.debug(`killing what the stopped restore of ${name} left running`);
+        await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', pattern]);
+    }
+    /** The users (as the container names them) its processes run as: `podman top NAME user`. */
+    async processUsers(container) {
+        const lines = (await this.podman(['top', container, 'user'])).trim().split('\n');
+        return lines
+            .slice(1)
+            .map((line) => line.trim())
+            .filter(Boolean);
+    }
+    /** Names of the containers that publish host port `port`. */
+    async containersPublishing(port) {
+        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
+        return listed
+            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
+            .map((entry) => entry.Names[0] ?? '');
+    }
+    async inspectVolume(name) {
+        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
+        return parsed[0];
+    }
+    async volumeExists(name) {
+        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
+    }
+    /**
+     * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
+     * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
+     */
+    async createVolume(name, options) {
+        const argv = ['volume', 'create'];
+        if (options.memory)
+            argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs');
+        argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`);
+        for (const [label, value] of Object.entries(options.labels))
+            argv.push('--label', `${label}=${value}`);
+        await this.podman([...argv, name]);
+    }
+    /**
+     * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
+     * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
+     */
+    async mountVolume(name) {
+        return (await this.podman(['volume', 'mount', name])).trim();
+    }
+    async unmountVolume(name) {
+        await this.podman(['volume', 'unmount', name]);
+    }
+    async removeVolume(name) {
+        await this.podman(['volume', 'rm', '--force', name]);
+    }
+    /** Names of the volumes carrying `label=value`. */
+    async volumesLabelled(label, value) {
+        const out = await this.podman([
+            'volume',
+            'ls',
+            '--quiet',
+            '--filter',
+            `label=${label}=${value}`
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /** Names of the containers, running or not, that mount volume `name`. */
+    async containersUsingVolume(name) {
+        const out = await this.podman([
+            'ps',
+            '--all',
+            '--filter',
+            `volume=${name}`,
+            '--format',
+            '{{.Names}}'
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /**
+     * Writes a root-owned file of mode 0644 (a configuration runc and CRIU read), atomically:
+     * two jobs on one self-hosted runner may write it at once.
+     */
+    async writeRootFile(path, content) {
+        const script = 'mkdir -p "$(dirname "$1")" && cat > "$1.$$" && chmod 0644 "$1.$$" && mv -f "$1.$$" "$1"';
+        const argv = [...commandPrefix(this.uid), 'sh', '-c', script, 'sh', path];
+        const result = await this.runner(argv, { input: content });
+        if (result.exitCode !== 0) {
+            throw new Error(describeFailure(`writing ${path}`, result.exitCode, result.stderr));
+        }
+    }
+    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
+    asRoot(argv) {
+        return [...commandPrefix(this.uid), ...argv];
+    }
+    async pull(image) {
+        await this.podman(['pull', '--quiet', image]);
+    }
+    async tag(image, name) {
+        await this.podman(['tag', image, name]);
+    }
+    /**
+     * The manifest digest, raw config and user of an image in its registry, without pulling its layers (skopeo, run as
+     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
+     * missing or the registry cannot be asked.
+     */
+    async inspectRemoteImage(image) {
+        const skopeo = async (argv) => {
+            const result = await this.runner([...commandPrefix(this.uid), 'skopeo', ...argv]);
+            if (result.exitCode !== 0) {
+                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
+            }
+            return result.stdout;
+        };
+        const reference = `docker://${image}`;
+        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
+        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
+        const global = registries ? ['--registries-conf', registries] : [];
+        // The config as the registry serves it, byte for byte: its digest is the image's ID.
+        const [digest, rawConfig] = await Promise.all([
+            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
+            skopeo([...global, 'inspect', '--config', '--raw', reference])
+        ]);
+        const user = JSON.parse(rawConfig).config?.User;
+        return { digest: digest.trim(), rawConfig, user: user || undefined };
+    }
+    async logs(container, lines = 20) {
+        const result = await this.attempt(['logs', '--tail', String(lines), container]);
+        return (result.stdout + result.stderr).trim();
+    }
+    async version() {
+        return JSON.parse(await this.podman(['version', '--format', 'json']));
+    }
+    async info() {
+        return JSON.parse(await this.podman(['info', '--format', 'json']));
+    }
+    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
+    async failure(argv, result) {
+        const logPath = criuLogPath(result.stderr);
+        let criuErrors = [];
+        if (logPath) {
+            const log = await this.runner([...commandPrefix(this.uid), 'cat', logPath]);
+            if (log.exitCode === 0)
+                criuErrors = criuErrorLines(log.stdout);
+        }
+        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/format.ts
+// How errors and sizes read in warmstart's messages.
+
+function message(error) {
+    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/host/userns.ts
+// Why some services need a user namespace to be checkpointed, and on which hosts.
+//
+// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
+// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
+// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
+// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
+// GitHub's runners have the capability under `sudo`, so none of this applies there.
+//
+// The way round it: run the container in its own user namespace. Root outside owns that namespace
+// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
+// with it: a user-namespaced container's network is not restored (it comes back without an IP),
+// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
+// host's network, ports cannot be published: the service listens on the host port directly.
+
+const CAP_SYS_RESOURCE = 24n;
+/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
+function hasSysResource(capabilityHex) {
+    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
+/** The bounding capability set from the text of `/proc/self/status`. */
+function boundingSet(procStatus) {
+    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
+}
+/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
+function hostCanDumpOtherUsers(procStatus = (0,external_node_fs_namespaceObject.readFileSync)('/proc/self/status', 'utf8')) {
+    const set = boundingSet(procStatus);
+    return set === undefined ? true : hasSysResource(set);
+}
+/** Whether an image's configured user is someone other than root. */
+function runsAsNonRoot(imageUser) {
+    const user = (imageUser ?? '').split(':')[0] ?? '';
+    return user !== '' && user !== 'root' && user !== '0';
+}
+/** The `podman run` options that make a non-root service checkpointable on such a host. */
+const USERNS_RUN_OPTIONS = [
+    '--uidmap=0:100000:65536',
+    '--gidmap=0:100000:65536',
+    '--network=host',
+    '--tmpfs=/sys'
+];
+/** Whether a service must run in a user namespace here to be checkpointed. */
+function needsUserNamespace(host, imageUser) {
+    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
+}
+function decideUserNamespace(host, imageUser, ports) {
+    if (host.canDumpOtherUsers)
+        return 'plain';
+    const sameNumbers = ports.every((port) => port.host === port.container);
+    if (needsUserNamespace(host, imageUser))
+        return sameNumbers ? 'userns' : 'no-checkpoint';
+    // A root image: the user namespace dumps whatever uid it drops to, when its ports allow the
+    // host network; a service without ports stays off it (it would take its port on the host).
+    return ports.length && sameNumbers ? 'userns' : 'plain-check-uids';
+}
+/** The users (names or uids) of a container's processes that are not root. */
+function nonRootUsers(users) {
+    return [...new Set(users.filter((user) => user !== 'root' && user !== '0'))];
+}
+
+;// CONCATENATED MODULE: ./src/image.ts
+// The service's image: what the cache key knows it by, and how a missing one is brought here.
+//
+// The key's identity of an image is its config digest, which is podman's image ID. A manifest
+// digest names one encoding of the image (its compression, its manifest format): pushing the
+// image recompresses it, a registry may convert it, and podman then lists several repository
+// digests for one name, so a key built from one of them changes with the image's history. The
+// config digest names the image's content (its config lists the layers' uncompressed digests):
+// it is the same here, after a push, a retag or a pull by digest, and it is known from the
+// registry without pulling a layer (`skopeo inspect --config --raw`), which the fresh-runner path
+// needs to compose the key before the image is here.
+//
+// Reading (readImage) is apart from acting (fetchImage): `warmstart key` reads the same facts as
+// `up` and composes the same key, and only `up` pulls.
+
+/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
+function repositoryOf(image) {
+    const withoutDigest = image.split('@')[0] ?? image;
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const lastColon = withoutDigest.lastIndexOf(':');
+    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
+}
+/** The reference that pulls exactly `digest` of the image's repository. */
+function digestReference(image, digest) {
+    return `${repositoryOf(image)}@${digest}`;
+}
+/** The identity of an image that is here: its ID, which is its config digest. */
+function identityOfLocal(info) {
+    return info.Id.startsWith('sha256:') ? info.Id : `sha256:${info.Id}`;
+}
+/** The identity of an image from its config's bytes as the registry serves them. */
+function identityOfConfig(rawConfig) {
+    return `sha256:${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(rawConfig).digest('hex')}`;
+}
+/**
+ * The image as it is here, else as its registry describes it (without pulling). Never pulls,
+ * never throws: an image that cannot be found anywhere is `unknown`, with the reason.
+ */
+async function readImage(podman, image) {
+    const local = await podman.inspectImage(image).catch(() => undefined);
+    if (local) {
+        return {
+            where: 'here',
+            identity: identityOfLocal(local),
+            user: local.Config?.User || undefined
+        };
+    }
+    try {
+        const remote = await podman.inspectRemoteImage(image);
+        return {
+            where: 'registry',
+            identity: identityOfConfig(remote.rawConfig),
+            user: remote.user,
+            pullReference: digestReference(image, remote.digest)
+        };
+    }
+    catch (error) {
+        return {
+            where: 'unknown',
+            reason: `${image} is not here and its registry could not be asked (${error instanceof Error ? error.message : String(error)})`
+        };
+    }
+}
+/**
+ * Brings an image known from its registry here, pulled by the digest the key was composed from
+ * and tagged with the spec's name (so that podman finds it under that name); settles at once for
+ * an image already here. The pull runs while the checkpoint is looked up and downloaded: the
+ * promise is awaited where the image is needed, and never rejects unhandled meanwhile.
+ */
+function fetchImage(podman, image, facts, timings) {
+    if (facts.where !== 'registry' || !facts.pullReference)
+        return Promise.resolve();
+    const reference = facts.pullReference;
+    const ready = timings.time('pull', async () => {
+        await podman.pull(reference);
+        if (!image.includes('@'))
+            await podman.tag(reference, image);
+    });
+    ready.catch(() => undefined);
+    return ready;
+}
+
+;// CONCATENATED MODULE: ./src/timings.ts
+// Seconds spent in each phase of `up`, for the log, the CLI's --json and the job summary.
+class Timings {
+    started = performance.now();
+    spent = {};
+    /** Runs `work` and adds its duration to `phase` (a phase may run more than once). */
+    async time(phase, work) {
+        const start = performance.now();
+        try {
+            return await work();
+        }
+        finally {
+            this.spent[phase] = round((this.spent[phase] ?? 0) + (performance.now() - start) / 1000);
+        }
+    }
+    sinceStart() {
+        return round((performance.now() - this.started) / 1000);
+    }
+    phases() {
+        return { ...this.spent };
+    }
+}
+/** `start 1.2 s, ready 0.3 s`: the phases as the log, the CLI and the job summary show them. */
+function describePhases(timings) {
+    return Object.entries(timings)
+        .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`)
+        .join(', ');
+}
+function round(seconds) {
+    return Math.round(seconds * 1000) / 1000;
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/archive/inspect.ts
 
 
@@ -2565,481 +3101,6 @@ async function hashPart(path, whole, appendTo) {
     return { bytes, sha256: hash.digest('hex') };
 }
 
-;// CONCATENATED MODULE: ./src/podman.ts
-
-/** `restore --print-stats` output: JSON (microseconds) naming the restored container. */
-function parseRestoreStats(output) {
-    const parsed = JSON.parse(output);
-    const container = parsed.container_statistics?.[0] ?? {};
-    const criu = container.criu_statistics ?? {};
-    const seconds = (microseconds = 0) => Math.round(microseconds / 1000) / 1000;
-    return {
-        id: container.Id ?? '',
-        stats: {
-            podman: seconds(parsed.podman_restore_duration),
-            runtime: seconds(container.runtime_restore_duration),
-            criu: seconds((criu.restore_time ?? 0) + (criu.forking_time ?? 0)),
-            pages: criu.pages_restored ?? 0
-        }
-    };
-}
-function runArgs(options) {
-    const argv = ['run', '--detach', '--name', options.name];
-    if (options.replace)
-        argv.push('--replace');
-    for (const port of options.ports ?? [])
-        argv.push('--publish', port);
-    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
-    // (visible in `ps`) and out of warmstart's debug log.
-    for (const name of Object.keys(options.env ?? {}).sort())
-        argv.push('--env', name);
-    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
-    return argv;
-}
-function checkpointArgs(container, options) {
-    const argv = ['container', 'checkpoint', '--export', options.exportPath];
-    argv.push('--compress', options.compress ?? 'zstd');
-    if (options.leaveRunning)
-        argv.push('--leave-running');
-    if (options.keep)
-        argv.push('--keep');
-    if (options.ignoreVolumes)
-        argv.push('--ignore-volumes');
-    if (options.fileLocks)
-        argv.push('--file-locks');
-    if (options.tcpEstablished)
-        argv.push('--tcp-established');
-    argv.push(container);
-    return argv;
-}
-function restoreArgs(options) {
-    const argv = ['container', 'restore'];
-    if (options.importPath) {
-        argv.push('--import', options.importPath);
-        if (options.ignoreVolumes)
-            argv.push('--ignore-volumes');
-    }
-    else
-        argv.push('--keep');
-    if (options.name)
-        argv.push('--name', options.name);
-    for (const port of options.ports ?? [])
-        argv.push('--publish', port);
-    if (options.fileLocks)
-        argv.push('--file-locks');
-    if (options.tcpEstablished)
-        argv.push('--tcp-established');
-    if (options.printStats)
-        argv.push('--print-stats');
-    if (!options.importPath) {
-        if (!options.container)
-            throw new Error('restore needs an archive to import or a container');
-        argv.push(options.container);
-    }
-    return argv;
-}
-/**
- * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
- * told to keep the variables whose values `--env NAME` reads from podman's environment.
- */
-function commandPrefix(uid, envNames = []) {
-    if (uid === 0)
-        return [];
-    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
-    for (const name of [
-        'CONTAINERS_CONF',
-        'CONTAINERS_CONF_OVERRIDE',
-        'CONTAINERS_REGISTRIES_CONF'
-    ]) {
-        if (process.env[name])
-            envNames = [...envNames, name];
-    }
-    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
-}
-/** The CRIU log file podman names when runc's checkpoint or restore fails. */
-function criuLogPath(stderr) {
-    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
-    // quoted, escaped error message (`\nlog file: ...`).
-    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
-    return match?.[1];
-}
-// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
-const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
-/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
-function criuErrorLines(log, max = 8) {
-    return log
-        .split('\n')
-        .filter((line) => /\bError \(/.test(line))
-        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
-        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
-        .slice(0, max);
-}
-function tail(text, lines) {
-    return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-// Kills every process whose command line matches $1 (a container id, or a pattern: pgrep -f),
-// descendants first.
-const KILL_PROCESS_TREES = `
-tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
-for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
-true`;
-/** A podman command stopped at its time limit (a checkpoint or restore that hung). */
-class PodmanTimeoutError extends Error {
-    argv;
-    timeoutSeconds;
-    constructor(argv, timeoutSeconds, stderrTail) {
-        super(`podman ${argv.join(' ')} did not finish within ${timeoutSeconds} s and was stopped${stderrTail ? `; it said: ${stderrTail}` : ''}`);
-        this.argv = argv;
-        this.timeoutSeconds = timeoutSeconds;
-        this.name = 'PodmanTimeoutError';
-    }
-}
-/** A failed podman command: what ran, how it ended, and why if anyone said. */
-class PodmanError extends Error {
-    argv;
-    exitCode;
-    stderrTail;
-    criuErrors;
-    constructor(argv, exitCode, stderrTail, criuErrors = []) {
-        super(podman_describeFailure(argv, exitCode, stderrTail, criuErrors));
-        this.argv = argv;
-        this.exitCode = exitCode;
-        this.stderrTail = stderrTail;
-        this.criuErrors = criuErrors;
-        this.name = 'PodmanError';
-    }
-}
-function podman_describeFailure(argv, exitCode, stderrTail, criuErrors) {
-    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
-    if (stderrTail)
-        lines.push(stderrTail);
-    if (criuErrors.length)
-        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
-    const hints = criuHints([stderrTail, ...criuErrors].join('\n'));
-    if (hints.length)
-        lines.push(...hints.map((hint) => `What to do: ${hint}`));
-    return lines.join('\n');
-}
-/** CRIU failures whose cause and fix are known, by what CRIU says. */
-const CRIU_HINTS = [
-    [
-        /Connected TCP socket, consider using|Connected TCP socket in image/,
-        'a TCP connection was open (or reset but not yet closed by the service) at checkpoint time: let the warm-up close its connections before it ends, or set tcp-established: true to keep them'
-    ],
-    [
-        /Can't get rlimit \d+: Operation not permitted/,
-        "root here may not read another user's limits (no CAP_SYS_RESOURCE): publish the same port on both sides so that warmstart can use a user namespace (docs/host-setup.md)"
-    ],
-    [
-        /Some file locks are hold by dumping tasks|Some file locks are held/,
-        'the service holds file locks: keep file-locks: true (the default)'
-    ],
-    [
-        /Need to set the --tcp-close option/,
-        'the checkpoint was made with tcp-close, but CRIU did not get it for the restore: warmstart writes it to /etc/warmstart/criu/ before a restore; check that root can write there'
-    ],
-    [
-        /can't write lsm profile/,
-        "podman's AppArmor profile is not loaded on this host: warmstart loads it before a restore; if this persists, run one container of the image first"
-    ]
-];
-/** The fixes for the known causes in a failure's text; empty when none is recognised. */
-function criuHints(text) {
-    return CRIU_HINTS.filter(([pattern]) => pattern.test(text)).map(([, hint]) => hint);
-}
-class Podman {
-    runner;
-    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
-    uid;
-    logger;
-    constructor(options = {}) {
-        this.runner = options.runner ?? runCommand;
-        this.uid = options.uid ?? process.getuid?.() ?? 0;
-        this.logger = options.logger;
-    }
-    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
-    async podman(argv, options = {}) {
-        const result = await this.attempt(argv, options);
-        if (result.timedOut) {
-            throw new PodmanTimeoutError(argv, options.timeoutSeconds ?? 0, tail(result.stderr, 3));
-        }
-        if (result.exitCode !== 0)
-            throw await this.failure(argv, result);
-        return result.stdout;
-    }
-    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
-    async attempt(argv, options = {}) {
-        this.logger?.debug(`podman ${argv.join(' ')}`);
-        const prefix = commandPrefix(this.uid, Object.keys(options.env ?? {}));
-        return this.runner([...prefix, 'podman', ...argv], {
-            env: options.env,
-            timeoutSeconds: options.timeoutSeconds
-        });
-    }
-    async run(options) {
-        return (await this.podman(runArgs(options), { env: options.env })).trim();
-    }
-    /** Runs a command inside a running container; returns its result, whatever the exit code. */
-    async exec(container, command) {
-        return this.attempt(['exec', container, ...command]);
-    }
-    async inspectContainer(container) {
-        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
-        return parsed[0];
-    }
-    async inspectImage(image) {
-        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
-        return parsed[0];
-    }
-    async containerExists(container) {
-        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
-    }
-    async imageExists(image) {
-        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
-    }
-    async checkpoint(container, options) {
-        await this.podman(checkpointArgs(container, options), {
-            timeoutSeconds: options.timeoutSeconds
-        });
-        if (this.uid !== 0) {
-            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
-            // who hashes and uploads it.
-            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
-            const chown = await this.runner([
-                ...commandPrefix(this.uid),
-                'chown',
-                owner,
-                options.exportPath
-            ]);
-            if (chown.exitCode !== 0)
-                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
-        }
-    }
-    /**
-     * Restores a container from an exported checkpoint, or in place; returns the container's id,
-     * and with `printStats` where the time went.
-     */
-    async restore(options) {
-        const output = await this.podman(restoreArgs(options), {
-            timeoutSeconds: options.timeoutSeconds
-        }).catch(async (error) => {
-            const name = options.name ?? options.container;
-            if (error instanceof PodmanTimeoutError && name)
-                await this.killStrandedRestore(name);
-            throw error;
-        });
-        if (options.printStats)
-            return parseRestoreStats(output);
-        const lines = output.trim().split('\n');
-        return { id: lines[lines.length - 1] ?? '' };
-    }
-    /**
-     * One `podman rm`: a missing container is not an error, but a busy one can be (see
-     * forceRemove, which callers should use).
-     */
-    async rm(container) {
-        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
-        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
-    }
-    /**
-     * Removes a container whatever state it is in, and every runtime process still naming it.
-     * `podman rm` can fail on a container a failed restore left half-made (a hung CRIU still holds
-     * it) or while its cleanup still holds the shm mount ("device or resource busy"): then those
-     * processes (runc, conmon, CRIU under them) are killed and removal is tried again. It can also
-     * succeed and leave them: a restore stopped at its time limit leaves conmon holding the
-     * service's host port and the runtime hanging, so they are killed after a removal too.
-     */
-    async forceRemove(container) {
-        for (let attempt = 1;; attempt++) {
-            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
-            const killRuntime = async () => {
-                if (!/^[0-9a-f]{64}$/.test(id))
-                    return;
-                this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
-                await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
-            };
-            try {
-                await this.rm(container);
-                await killRuntime();
-                return;
-            }
-            catch (error) {
-                if (attempt === 3)
-                    throw error;
-                await killRuntime();
-                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-            }
-        }
-    }
-    /**
-     * Kills what a restore stopped at its time limit left running. podman, stopped, drops the
-     * container it was making, but its conmon (holding the service's host port) and the runtime
-     * under it, hung in CRIU, run on: found by conmon's `-n NAME`, they are killed with their trees.
-     */
-    async killStrandedRestore(name) {
-        const pattern = `^[^ ]*conmon .* -n ${name.replace(/\./g, '\\.')} `;
-        this.logger?.debug(`killing what the stopped restore of ${name} left running`);
-        await this.runner([...commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', pattern]);
-    }
-    /** The users (as the container names them) its processes run as: `podman top NAME user`. */
-    async processUsers(container) {
-        const lines = (await this.podman(['top', container, 'user'])).trim().split('\n');
-        return lines
-            .slice(1)
-            .map((line) => line.trim())
-            .filter(Boolean);
-    }
-    /** Names of the containers that publish host port `port`. */
-    async containersPublishing(port) {
-        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
-        return listed
-            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
-            .map((entry) => entry.Names[0] ?? '');
-    }
-    async inspectVolume(name) {
-        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
-        return parsed[0];
-    }
-    async volumeExists(name) {
-        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
-    }
-    /**
-     * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
-     * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
-     */
-    async createVolume(name, options) {
-        const argv = ['volume', 'create'];
-        if (options.memory)
-            argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs');
-        argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`);
-        for (const [label, value] of Object.entries(options.labels))
-            argv.push('--label', `${label}=${value}`);
-        await this.podman([...argv, name]);
-    }
-    /**
-     * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
-     * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
-     */
-    async mountVolume(name) {
-        return (await this.podman(['volume', 'mount', name])).trim();
-    }
-    async unmountVolume(name) {
-        await this.podman(['volume', 'unmount', name]);
-    }
-    async removeVolume(name) {
-        await this.podman(['volume', 'rm', '--force', name]);
-    }
-    /** Names of the volumes carrying `label=value`. */
-    async volumesLabelled(label, value) {
-        const out = await this.podman([
-            'volume',
-            'ls',
-            '--quiet',
-            '--filter',
-            `label=${label}=${value}`
-        ]);
-        return out.split('\n').filter(Boolean);
-    }
-    /** Names of the containers, running or not, that mount volume `name`. */
-    async containersUsingVolume(name) {
-        const out = await this.podman([
-            'ps',
-            '--all',
-            '--filter',
-            `volume=${name}`,
-            '--format',
-            '{{.Names}}'
-        ]);
-        return out.split('\n').filter(Boolean);
-    }
-    /**
-     * Writes a root-owned file of mode 0644 (a configuration runc and CRIU read), atomically:
-     * two jobs on one self-hosted runner may write it at once.
-     */
-    async writeRootFile(path, content) {
-        const script = 'mkdir -p "$(dirname "$1")" && cat > "$1.$$" && chmod 0644 "$1.$$" && mv -f "$1.$$" "$1"';
-        const argv = [...commandPrefix(this.uid), 'sh', '-c', script, 'sh', path];
-        const result = await this.runner(argv, { input: content });
-        if (result.exitCode !== 0)
-            throw new PodmanError(argv, result.exitCode, tail(result.stderr, 3));
-    }
-    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
-    asRoot(argv) {
-        return [...commandPrefix(this.uid), ...argv];
-    }
-    async pull(image) {
-        await this.podman(['pull', '--quiet', image]);
-    }
-    async tag(image, name) {
-        await this.podman(['tag', image, name]);
-    }
-    /**
-     * The manifest digest, raw config and user of an image in its registry, without pulling its layers (skopeo, run as
-     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
-     * missing or the registry cannot be asked.
-     */
-    async inspectRemoteImage(image) {
-        const skopeo = async (argv) => {
-            const result = await this.runner([...commandPrefix(this.uid), 'skopeo', ...argv]);
-            if (result.exitCode !== 0) {
-                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
-            }
-            return result.stdout;
-        };
-        const reference = `docker://${image}`;
-        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
-        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
-        const global = registries ? ['--registries-conf', registries] : [];
-        // The config as the registry serves it, byte for byte: its digest is the image's ID.
-        const [digest, rawConfig] = await Promise.all([
-            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
-            skopeo([...global, 'inspect', '--config', '--raw', reference])
-        ]);
-        const user = JSON.parse(rawConfig).config?.User;
-        return { digest: digest.trim(), rawConfig, user: user || undefined };
-    }
-    async logs(container, lines = 20) {
-        const result = await this.attempt(['logs', '--tail', String(lines), container]);
-        return (result.stdout + result.stderr).trim();
-    }
-    async version() {
-        return JSON.parse(await this.podman(['version', '--format', 'json']));
-    }
-    async info() {
-        return JSON.parse(await this.podman(['info', '--format', 'json']));
-    }
-    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
-    async failure(argv, result) {
-        const logPath = criuLogPath(result.stderr);
-        let criuErrors = [];
-        if (logPath) {
-            const log = await this.runner([...commandPrefix(this.uid), 'cat', logPath]);
-            if (log.exitCode === 0)
-                criuErrors = criuErrorLines(log.stdout);
-        }
-        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/format.ts
-// How errors and sizes read in warmstart's messages.
-
-function message(error) {
-    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(1)} ${units[unit]}`;
-}
-
 ;// CONCATENATED MODULE: ./src/engine/limits.ts
 /** A checkpoint writes the service's memory once; 10 minutes is far beyond any seen here. */
 const AUTO_CHECKPOINT_SECONDS = 600;
@@ -3293,66 +3354,6 @@ function criuConfigFile(spec, runcConf) {
     ].join('\n');
     const digest = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex');
     return { path: `${CRIU_CONFIG_DIR}/${digest.slice(0, 16)}.conf`, content, digest };
-}
-
-;// CONCATENATED MODULE: ./src/host/userns.ts
-// Why some services need a user namespace to be checkpointed, and on which hosts.
-//
-// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
-// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
-// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
-// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
-// GitHub's runners have the capability under `sudo`, so none of this applies there.
-//
-// The way round it: run the container in its own user namespace. Root outside owns that namespace
-// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
-// with it: a user-namespaced container's network is not restored (it comes back without an IP),
-// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
-// host's network, ports cannot be published: the service listens on the host port directly.
-
-const CAP_SYS_RESOURCE = 24n;
-/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
-function hasSysResource(capabilityHex) {
-    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
-}
-/** The bounding capability set from the text of `/proc/self/status`. */
-function boundingSet(procStatus) {
-    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
-}
-/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
-function hostCanDumpOtherUsers(procStatus = (0,external_node_fs_namespaceObject.readFileSync)('/proc/self/status', 'utf8')) {
-    const set = boundingSet(procStatus);
-    return set === undefined ? true : hasSysResource(set);
-}
-/** Whether an image's configured user is someone other than root. */
-function runsAsNonRoot(imageUser) {
-    const user = (imageUser ?? '').split(':')[0] ?? '';
-    return user !== '' && user !== 'root' && user !== '0';
-}
-/** The `podman run` options that make a non-root service checkpointable on such a host. */
-const USERNS_RUN_OPTIONS = [
-    '--uidmap=0:100000:65536',
-    '--gidmap=0:100000:65536',
-    '--network=host',
-    '--tmpfs=/sys'
-];
-/** Whether a service must run in a user namespace here to be checkpointed. */
-function needsUserNamespace(host, imageUser) {
-    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
-}
-function decideUserNamespace(host, imageUser, ports) {
-    if (host.canDumpOtherUsers)
-        return 'plain';
-    const sameNumbers = ports.every((port) => port.host === port.container);
-    if (needsUserNamespace(host, imageUser))
-        return sameNumbers ? 'userns' : 'no-checkpoint';
-    // A root image: the user namespace dumps whatever uid it drops to, when its ports allow the
-    // host network; a service without ports stays off it (it would take its port on the host).
-    return ports.length && sameNumbers ? 'userns' : 'plain-check-uids';
-}
-/** The users (names or uids) of a container's processes that are not root. */
-function nonRootUsers(users) {
-    return [...new Set(users.filter((user) => user !== 'root' && user !== '0'))];
 }
 
 ;// CONCATENATED MODULE: ./src/engine/decide.ts
@@ -3624,9 +3625,8 @@ function readRuncCriuConfig() {
     return (0,external_node_fs_namespaceObject.existsSync)(CRIU_RUNC_CONF) ? (0,external_node_fs_namespaceObject.readFileSync)(CRIU_RUNC_CONF, 'utf8') : '';
 }
 function criuConfigDigest() {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(CRIU_RUNC_CONF))
-        return 'none';
-    return (0,external_node_crypto_namespaceObject.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(CRIU_RUNC_CONF)).digest('hex').slice(0, 16);
+    const text = readRuncCriuConfig();
+    return text ? (0,external_node_crypto_namespaceObject.createHash)('sha256').update(text).digest('hex').slice(0, 16) : 'none';
 }
 function firstLine(text) {
     return text.split('\n')[0]?.trim() ?? '';

@@ -254,8 +254,8 @@ export function readRuncCriuConfig(): string {
 }
 
 function criuConfigDigest(): string {
-  if (!existsSync(CRIU_RUNC_CONF)) return 'none'
-  return createHash('sha256').update(readFileSync(CRIU_RUNC_CONF)).digest('hex').slice(0, 16)
+  const text = readRuncCriuConfig()
+  return text ? createHash('sha256').update(text).digest('hex').slice(0, 16) : 'none'
 }
 
 function firstLine(text: string): string {
