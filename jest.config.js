@@ -17,6 +17,12 @@ export default {
       displayName: 'integration',
       testMatch: ['<rootDir>/__tests__/integration/**/*.test.ts'],
       slowTestThreshold: 60
+    },
+    {
+      ...common,
+      displayName: 'twin',
+      testMatch: ['<rootDir>/__tests__/twin/**/*.test.ts'],
+      slowTestThreshold: 300
     }
   ]
 }

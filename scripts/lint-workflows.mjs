@@ -35,9 +35,12 @@ for (const file of readdirSync(workflows).filter((name) => /\.ya?ml$/.test(name)
   }
 }
 
-const scripts = readdirSync(join(root, 'scripts'))
-  .filter((name) => name.endsWith('.sh'))
-  .map((name) => join('scripts', name))
+// scripts/lib holds what the scripts source; -x follows their `source` lines into it.
+const scripts = ['scripts', 'scripts/lib'].flatMap((dir) =>
+  readdirSync(join(root, dir))
+    .filter((name) => name.endsWith('.sh'))
+    .map((name) => join(dir, name))
+)
 try {
   execFileSync('shellcheck', ['--version'], { stdio: 'ignore' })
 } catch {
@@ -45,7 +48,7 @@ try {
   process.exit(1)
 }
 try {
-  execFileSync('shellcheck', scripts, { cwd: root, stdio: 'inherit' })
+  execFileSync('shellcheck', ['-x', ...scripts], { cwd: root, stdio: 'inherit' })
 } catch {
   problems++
 }

@@ -53,23 +53,8 @@ mapfile -t to_install < <(missing_packages "${packages[@]}")
 [ ${#to_install[@]} -eq 0 ] || apt_install "${to_install[@]}"
 
 # --- 2. A CRIU that works on this kernel -------------------------------------------------------
-# `criu check` alone is not enough: CRIU 4.1 passes it on kernels >= 6.16 yet fails to dump any
-# TCP socket. So a candidate must also dump a process that holds a TCP listener.
-criu_works() {
-  local criu=$1 dir pid ok=1
-  "$criu" check >/dev/null 2>&1 || return 1
-  dir=$(mktemp -d)
-  setsid python3 -c 'import socket, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); time.sleep(60)' </dev/null >/dev/null 2>&1 &
-  pid=$!
-  sleep 0.3
-  "$criu" dump --tree "$pid" --images-dir "$dir" --leave-running --log-file dump.log >/dev/null 2>&1 || ok=0
-  [ $ok = 1 ] || cp "$dir/dump.log" /tmp/warmstart-criu-dump.log 2>/dev/null || true
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  rm -rf "$dir"
-  [ $ok = 1 ]
-}
+# shellcheck source=scripts/lib/criu-probe.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/criu-probe.sh"
 
 # Downloads CRIU and the shared libraries it needs from Debian's newer suite and unpacks them into
 # a private prefix, run through that prefix's own dynamic loader. Nothing is installed with dpkg,

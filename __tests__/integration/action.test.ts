@@ -12,12 +12,11 @@ import {
   cpSync,
   existsSync,
   readdirSync,
-  readFileSync,
   statSync,
   writeFileSync
 } from 'node:fs'
 import { join } from 'node:path'
-import { inputDefaults } from '../action-yml.js'
+import { runJob as runJobOn, type Job, type Runner, type StepResult } from '../runner-job.js'
 import { childEnv } from '../../tools/cache-double/env.js'
 import { startCacheDouble, type CacheDouble } from '../../tools/cache-double/server.js'
 import { down } from '../../src/engine/engine.js'
@@ -48,69 +47,21 @@ function runnerDir(prefix: string): { path: string; remove: () => void } {
   return dir
 }
 
-/** The `name<<delimiter ... delimiter` records of a GITHUB_STATE or GITHUB_OUTPUT file. */
-function readCommandFile(path: string): Record<string, string> {
-  const records: Record<string, string> = {}
-  const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n') : []
-  for (let i = 0; i < lines.length; i++) {
-    const start = /^([^<]+)<<(.+)$/.exec(lines[i] as string)
-    if (!start) continue
-    const value: string[] = []
-    while (++i < lines.length && lines[i] !== start[2]) value.push(lines[i] as string)
-    records[start[1] as string] = value.join('\n')
-  }
-  return records
-}
-
-interface Job {
-  main: { status: number | null; stdout: string }
-  post: { status: number | null; stdout: string }
-  outputs: Record<string, string>
-  summary: string
-}
-
-/**
- * One job: main, then `during` (the job's own steps, while the service is up), then post with the
- * state main left, in a fresh set of runner files.
- */
-async function runJob(
-  double: CacheDouble,
-  runnerTemp: string,
-  inputs: Record<string, string>,
-  during: () => Promise<void> = async () => undefined
-): Promise<Job> {
-  const files = runnerDir('runner-files')
-  const paths = {
-    GITHUB_STATE: join(files.path, 'state'),
-    GITHUB_OUTPUT: join(files.path, 'output'),
-    GITHUB_STEP_SUMMARY: join(files.path, 'summary')
-  }
-  for (const path of Object.values(paths)) {
+/** Steps run here, as the runner user, through node's own binary. */
+const here: Runner = {
+  makeDir: async (prefix) => runnerDir(prefix).path,
+  makeFile: async (path) => {
     writeFileSync(path, '')
     chownSync(path, runner.uid, runner.gid)
-  }
-  const inputEnv: Record<string, string> = {}
-  for (const [input, value] of Object.entries({ ...inputDefaults(), ...inputs })) {
-    inputEnv[`INPUT_${input.toUpperCase()}`] = value
-  }
-  const env = {
-    ...childEnv(double.env),
-    ...inputEnv,
-    ...paths,
-    RUNNER_TEMP: runnerTemp,
-    HOME: runner.home,
-    USER: runner.name,
-    GITHUB_WORKSPACE: files.path,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_EVENT_NAME: 'push'
-  }
+  },
+  local: (path) => path,
   // Asynchronous: the cache double answers from this very process.
-  const step = (bundle: string, extra: Record<string, string> = {}) =>
-    new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+  step: (bundle, env, cwd) =>
+    new Promise<StepResult>((resolve, reject) => {
       const asRunner = process.getuid?.() === 0 ? { uid: runner.uid, gid: runner.gid } : {}
       const child = spawn(process.execPath, [join(actionDir, 'dist', bundle, 'index.js')], {
-        env: { ...env, ...extra },
-        cwd: files.path,
+        env,
+        cwd,
         ...asRunner
       })
       let stdout = ''
@@ -119,17 +70,22 @@ async function runJob(
       child.on('error', reject)
       child.on('close', (status) => resolve({ status, stdout }))
     })
-  const main = await step('main')
-  await during()
-  const state = readCommandFile(paths.GITHUB_STATE)
-  const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]))
-  const post = await step('post', stateEnv)
-  return {
-    main,
-    post,
-    outputs: readCommandFile(paths.GITHUB_OUTPUT),
-    summary: readFileSync(paths.GITHUB_STEP_SUMMARY, 'utf8')
+}
+
+/** One job here: the runner's environment is this process's, with the cache double's variables. */
+function runJob(
+  double: CacheDouble,
+  runnerTemp: string,
+  inputs: Record<string, string>,
+  during?: () => Promise<void>
+): Promise<Job> {
+  const env = {
+    ...(childEnv(double.env) as Record<string, string>),
+    RUNNER_TEMP: runnerTemp,
+    HOME: runner.home,
+    USER: runner.name
   }
+  return runJobOn(here, env, inputs, during)
 }
 
 function redisInputs(port: number, key: string): Record<string, string> {

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4547:
+/***/ 7135:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -101521,68 +101521,9 @@ function readEvent(env = process.env) {
     return { name: env.GITHUB_EVENT_NAME, payload };
 }
 
-;// CONCATENATED MODULE: ./src/action/install.ts
-// The `install` input: prepare a GitHub-hosted Ubuntu runner (or another Debian-family machine)
-// for checkpoints by running scripts/install-runner.sh. What to ask the script for is a pure
-// decision (planInstall); prepareRunner reads the host, runs the script and points warmstart's own
-// podman calls at the containers.conf the script wrote. Nothing here fails the job: a runner that
-// cannot be prepared starts its services cold, with a warning that says why.
-
-
-
-
-
-/** Where the script writes podman's configuration for warmstart's calls (root-owned, ours). */
-const WARMSTART_CONTAINERS_CONF = '/etc/warmstart/containers.conf';
-/** What to ask scripts/install-runner.sh for, or why to leave the runner alone. */
-function planInstall(facts) {
-    if (!facts.install)
-        return { run: false, reason: 'install: false, the runner is used as it is' };
-    if (facts.osRelease === undefined) {
-        return { run: false, reason: `no /etc/os-release: ${NOT_SUPPORTED}` };
-    }
-    const os = parseOsRelease(facts.osRelease);
-    const family = ['ubuntu', 'debian'].find((id) => os.ID === id || os.ID_LIKE.includes(id));
-    const name = os.PRETTY_NAME || os.ID || 'this system';
-    if (!family)
-        return { run: false, reason: `${name} is not Ubuntu or Debian: ${NOT_SUPPORTED}` };
-    const args = [];
-    const missing = [];
-    for (const command of ['podman', 'runc']) {
-        if (facts.present[command])
-            continue;
-        args.push('--apt', command);
-        missing.push(command);
-    }
-    if (!facts.present.criu) {
-        if (family === 'ubuntu') {
-            // Ubuntu 24.04's archive has no criu: CRIU upstream's PPA builds for each Ubuntu release.
-            // Derivatives (Mint, Pop!_OS) name the Ubuntu release they follow in UBUNTU_CODENAME.
-            const codename = os.UBUNTU_CODENAME || (os.ID === 'ubuntu' ? os.VERSION_CODENAME : '');
-            if (!codename) {
-                return {
-                    run: false,
-                    reason: `cannot tell which Ubuntu release ${name} is (no UBUNTU_CODENAME in /etc/os-release) to install CRIU for: ${NOT_SUPPORTED}`
-                };
-            }
-            args.push('--criu', 'ppa', '--codename', codename);
-            missing.push(`CRIU (from CRIU's PPA for ${codename})`);
-        }
-        else {
-            args.push('--criu', 'archive');
-            missing.push(`CRIU (from ${name})`);
-        }
-    }
-    // A podman configuration the job chose is the user's choice: kept.
-    if (!facts.containersConf)
-        args.push('--containers-conf', WARMSTART_CONTAINERS_CONF);
-    const summary = missing.length
-        ? `installing ${missing.join(', ')} on ${name}`
-        : `podman, runc and CRIU are present on ${name}: checking them, nothing to install`;
-    return { run: true, summary, args };
-}
-const NOT_SUPPORTED = 'install only prepares Ubuntu and Debian runners; install podman, runc and a CRIU that passes `criu check` yourself (and set install: false to silence this)';
-/** The fields of /etc/os-release that the plan reads; a missing one is empty. */
+;// CONCATENATED MODULE: ./src/action/os-release.ts
+// /etc/os-release (os-release(5)): the fields warmstart's runner preparation reads.
+/** The fields of /etc/os-release that the plans read; a missing one is empty. */
 function parseOsRelease(text) {
     const fields = {};
     for (const line of text.split('\n')) {
@@ -101603,17 +101544,241 @@ function parseOsRelease(text) {
         ID: (fields.ID ?? '').toLowerCase(),
         ID_LIKE: (fields.ID_LIKE ?? '').toLowerCase().split(/\s+/).filter(Boolean),
         PRETTY_NAME: fields.PRETTY_NAME ?? '',
+        VERSION_ID: fields.VERSION_ID ?? '',
         VERSION_CODENAME: fields.VERSION_CODENAME ?? '',
         UBUNTU_CODENAME: fields.UBUNTU_CODENAME ?? ''
     };
 }
+
+;// CONCATENATED MODULE: ./src/action/criu-source.ts
+// Where `install: true` gets a CRIU that works on the runner's kernel: a pure decision over the
+// runner's os-release, kernel, architecture, the CRIU it already has and what its distribution's
+// archive offers (`apt-cache policy criu`). scripts/install-runner.sh then tries the sources in
+// order and keeps the first whose CRIU passes its minimum version and dumps a TCP listener.
+//
+// Why these rules, each from public evidence (the platform notes cite them in full):
+// - CRIU before 4.2 cannot dump any inet socket on kernels >= 6.16 ("Can't get 1:16 opt",
+//   criu issues 2705/2804/2829, fixed in 4.2) although `criu check` passes. GitHub's ubuntu-24.04
+//   runners run 6.17, ubuntu-26.04 runs 7.0.
+// - The distribution's archive first: Ubuntu 26.04 and Debian sid ship a CRIU 4.2 of their own,
+//   and adding CRIU's PPA on 26.04 broke dpkg for nerdctl (containerd/nerdctl#5111, #5117).
+// - Then CRIU upstream's PPA (Ubuntu only, up to 24.04), then the OBS project devel:tools:criu,
+//   which runc's own CI uses on ubuntu-24.04 and ubuntu-24.04-arm.
+
+/** The oldest CRIU warmstart uses: podman's checkpoint features and runc's config file need 3.17+. */
+const CRIU_MINIMUM = '4.0';
+/** Kernels from 6.16 on changed SO_PASSCRED's getsockopt; CRIU 4.2 is the first to cope. */
+const CRIU_MINIMUM_NEW_KERNEL = '4.2';
+const NEW_KERNEL = [6, 16];
+/** Ubuntu releases from 26.04 on: their archive has CRIU 4.2, and the PPA broke dpkg there. */
+const UBUNTU_WITHOUT_PPA = [26, 4];
+/** The minimum CRIU for a kernel release such as 6.17.0-1010-azure. */
+function criuMinimumFor(kernel) {
+    return atLeast(kernel, NEW_KERNEL) ? CRIU_MINIMUM_NEW_KERNEL : CRIU_MINIMUM;
+}
+/**
+ * Whether a Debian package version (epoch:upstream-revision) or a plain version is at least
+ * `minimum` (dotted numbers). Only the upstream part counts: 1:4.2-1ubuntu1 is 4.2.
+ */
+function versionAtLeast(version, minimum) {
+    const upstream = version.replace(/^\d+:/, '').split(/[-~+]/)[0] ?? '';
+    const have = upstream.split('.').map((part) => Number.parseInt(part, 10) || 0);
+    const want = minimum.split('.').map((part) => Number.parseInt(part, 10) || 0);
+    for (let i = 0; i < Math.max(have.length, want.length); i++) {
+        const a = have[i] ?? 0;
+        const b = want[i] ?? 0;
+        if (a !== b)
+            return a > b;
+    }
+    return true;
+}
+/** The candidate version in `apt-cache policy criu`'s output, or undefined for none. */
+function aptCandidate(policy) {
+    const candidate = /^\s*Candidate:\s*(\S+)/m.exec(policy)?.[1];
+    return candidate && candidate !== '(none)' ? candidate : undefined;
+}
+/** The CRIU sources for this runner, in the order to try them. */
+function planCriu(facts) {
+    const os = parseOsRelease(facts.osRelease);
+    const minimum = criuMinimumFor(facts.kernel);
+    const onKernel = `on kernel ${facts.kernel} (CRIU >= ${minimum})`;
+    const ubuntu = os.ID === 'ubuntu' || os.ID_LIKE.includes('ubuntu');
+    const codename = ubuntu ? os.UBUNTU_CODENAME || os.VERSION_CODENAME : undefined;
+    // OBS names Ubuntu repositories by the Ubuntu version (derivatives do not say it: none).
+    const obsRepository = os.ID === 'ubuntu' && os.VERSION_ID
+        ? `xUbuntu_${os.VERSION_ID}`
+        : os.ID === 'debian' && /^\d+$/.test(os.VERSION_ID)
+            ? `Debian_${os.VERSION_ID}`
+            : undefined;
+    if (facts.installed && versionAtLeast(facts.installed, minimum)) {
+        return {
+            minimum,
+            sources: [],
+            reason: `CRIU ${facts.installed} is installed and recent enough ${onKernel}: proving it with a TCP-listener dump`
+        };
+    }
+    const sources = [];
+    const notes = [];
+    if (facts.aptPolicy === undefined) {
+        sources.push('archive');
+    }
+    else {
+        const archive = aptCandidate(facts.aptPolicy);
+        if (archive && versionAtLeast(archive, minimum))
+            sources.push('archive');
+        else
+            notes.push(archive ? `the archive's CRIU ${archive} is too old` : 'the archive has no CRIU');
+    }
+    if (ubuntu && codename) {
+        if (os.ID === 'ubuntu' && atLeast(os.VERSION_ID, UBUNTU_WITHOUT_PPA))
+            notes.push(`CRIU's PPA is not used on Ubuntu ${os.VERSION_ID}`);
+        else
+            sources.push('ppa');
+    }
+    if (obsRepository)
+        sources.push('obs');
+    const had = facts.installed
+        ? `CRIU ${facts.installed} is too old ${onKernel}`
+        : `no CRIU is installed`;
+    const tried = sources.length
+        ? `trying ${sources.map(describeSource).join(', then ')}`
+        : 'no source of CRIU is known for this system';
+    return {
+        minimum,
+        sources,
+        reason: `${had}; ${[...notes, tried].join('; ')}`,
+        obsRepository,
+        codename
+    };
+}
+/** Whether a version such as 6.17.0-1010-azure or 26.04 is at least [major, minor]. */
+function atLeast(version, [wantMajor, wantMinor]) {
+    const [major = 0, minor = 0] = version.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0);
+    return major > wantMajor || (major === wantMajor && minor >= wantMinor);
+}
+function describeSource(source) {
+    return { archive: "the distribution's archive", ppa: "CRIU's PPA", obs: 'OBS devel:tools:criu' }[source];
+}
+
+;// CONCATENATED MODULE: ./src/action/install.ts
+// The `install` input: prepare a GitHub-hosted Ubuntu runner (or another Debian-family machine)
+// for checkpoints by running scripts/install-runner.sh. What to ask the script for is a pure
+// decision (planInstall); prepareRunner reads the host, runs the script and points warmstart's own
+// podman calls at the containers.conf the script wrote. Nothing here fails the job: a runner that
+// cannot be prepared starts its services cold, with a warning that says why.
+
+
+
+
+
+
+
+
+
+
+/** Where the script writes podman's configuration for warmstart's calls (root-owned, ours). */
+const WARMSTART_CONTAINERS_CONF = '/etc/warmstart/containers.conf';
+/** Debian or Ubuntu (or a derivative), which the script knows how to prepare; else why not. */
+function supportedSystem(facts) {
+    if (facts.osRelease === undefined)
+        return { reason: `no /etc/os-release: ${NOT_SUPPORTED}` };
+    const os = parseOsRelease(facts.osRelease);
+    const name = os.PRETTY_NAME || os.ID || 'this system';
+    const family = ['ubuntu', 'debian'].find((id) => os.ID === id || os.ID_LIKE.includes(id));
+    return family ? { name } : { reason: `${name} is not Ubuntu or Debian: ${NOT_SUPPORTED}` };
+}
+function missingOn(facts) {
+    const packages = ['podman', 'runc'].filter((command) => !facts.present[command]);
+    const minimum = criuMinimumFor(facts.kernel);
+    const good = facts.present.criu && !!facts.criuVersion && versionAtLeast(facts.criuVersion, minimum);
+    return good ? { packages } : { packages, criu: minimum };
+}
+/** Whether `install` would install anything here (and so may use the package cache). */
+function installsSomething(facts) {
+    if (!facts.install || 'reason' in supportedSystem(facts))
+        return false;
+    const missing = missingOn(facts);
+    return missing.packages.length > 0 || missing.criu !== undefined;
+}
+/**
+ * Whether the plan wants to know what the distribution's archive offers: only when CRIU has to be
+ * installed and the packages do not come from the cache, so that a runner with a good CRIU, or
+ * with its packages cached, never runs `apt-get update`.
+ */
+function needsAptPolicy(facts, packagesCached = false) {
+    return installsSomething(facts) && missingOn(facts).criu !== undefined && !packagesCached;
+}
+/** What to ask scripts/install-runner.sh for, or why to leave the runner alone. */
+function planInstall(facts) {
+    if (!facts.install)
+        return { run: false, reason: 'install: false, the runner is used as it is' };
+    const system = supportedSystem(facts);
+    if ('reason' in system)
+        return { run: false, reason: system.reason };
+    const args = [];
+    const missing = [];
+    for (const command of missingOn(facts).packages) {
+        args.push('--apt', command);
+        missing.push(command);
+    }
+    const criu = planCriu({
+        osRelease: facts.osRelease,
+        kernel: facts.kernel,
+        installed: facts.present.criu ? (facts.criuVersion ?? '0') : undefined,
+        aptPolicy: facts.aptPolicy
+    });
+    // The script proves the CRIU it keeps (minimum version, TCP-listener dump) in every case.
+    args.push('--criu-minimum', criu.minimum);
+    for (const source of criu.sources)
+        args.push('--criu-source', source);
+    if (criu.sources.includes('ppa') && criu.codename)
+        args.push('--codename', criu.codename);
+    if (criu.sources.includes('obs') && criu.obsRepository) {
+        args.push('--obs-repository', criu.obsRepository);
+    }
+    if (criu.sources.length)
+        missing.push(`CRIU >= ${criu.minimum}`);
+    const installs = missing.length > 0;
+    if (installs && facts.debCache)
+        args.push('--deb-cache', facts.debCache);
+    // A podman configuration the job chose is the user's choice: kept.
+    if (!facts.containersConf)
+        args.push('--containers-conf', WARMSTART_CONTAINERS_CONF);
+    const summary = installs
+        ? `installing ${missing.join(', ')} on ${system.name}; CRIU: ${criu.reason}`
+        : `podman, runc and CRIU are present on ${system.name}, nothing to install; ${criu.reason}`;
+    return { run: true, summary, args, installs, criu };
+}
+/**
+ * The Actions cache key of the packages `install` fetches on this kind of runner: the release, the
+ * architecture, what is missing (which decides what is fetched), the script that installs it, and
+ * the month, so that updates arrive within a month while other jobs skip `apt-get update`.
+ * Known before apt is asked anything: a job whose packages are cached never refreshes apt's lists.
+ */
+function debCacheKey(input) {
+    const os = parseOsRelease(input.osRelease);
+    const release = `${os.ID}-${os.VERSION_ID || os.VERSION_CODENAME || 'unknown'}`;
+    const what = [...input.missing.packages, input.missing.criu ? `criu>=${input.missing.criu}` : ''];
+    const digest = (0,external_node_crypto_.createHash)('sha256')
+        .update(`${what.join(' ')}\n${input.scriptHash}`)
+        .digest('hex');
+    const month = input.now.toISOString().slice(0, 7);
+    return `warmstart-packages-v1-${release}-${input.arch}-${month}-${digest.slice(0, 16)}`;
+}
+const NOT_SUPPORTED = 'install only prepares Ubuntu and Debian runners; install podman, runc and a CRIU that dumps a TCP listener on this kernel yourself (and set install: false to silence this)';
 /** The script's result: its last `install: error:` line, and the containers.conf it set up. */
 function installOutcome(result) {
     const path = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1];
     const variable = /^install: containers-conf-variable=(CONTAINERS_CONF(?:_OVERRIDE)?)$/m.exec(result.stdout)?.[1];
     const containersConf = path ? { variable: variable ?? 'CONTAINERS_CONF', path } : undefined;
     if (result.exitCode === 0) {
-        return { ok: true, reason: 'podman, runc and CRIU are ready', containersConf };
+        const downloaded = /^install: downloaded=(\d+)$/m.exec(result.stdout)?.[1];
+        return {
+            ok: true,
+            reason: 'podman, runc and CRIU are ready',
+            containersConf,
+            ...(downloaded === undefined ? {} : { downloaded: Number(downloaded) })
+        };
     }
     const errors = [...result.stderr.matchAll(/^install: error: (.*)$/gm)].map((m) => m[1]);
     const said = result.stderr.trim().split('\n').slice(-2).join(' ');
@@ -101626,31 +101791,50 @@ function installOutcome(result) {
  * containers.conf the script wrote, if it wrote one (CONTAINERS_CONF_OVERRIDE or CONTAINERS_CONF,
  * which sudo must preserve), so that they use runc and cgroupfs. Never throws: a failure is a
  * warning, and warmstart goes on with the runner as it is.
+ *
+ * Read: os-release, the kernel, the commands present, the CRIU's version, and (only when CRIU must
+ * be installed) what the archive offers. Decide: planInstall. Act: restore the package cache, run
+ * the script, save the packages it fetched for the next job on this kind of runner.
  */
 async function prepareRunner(install) {
-    let plan;
-    try {
-        plan = planInstall({
-            install,
-            osRelease: readOsRelease(),
-            present: { podman: onPath('podman'), runc: onPath('runc'), criu: onPath('criu') },
-            containersConf: process.env.CONTAINERS_CONF_OVERRIDE || process.env.CONTAINERS_CONF || undefined
-        });
+    if (!install) {
+        info('install: skipped, install: false, the runner is used as it is');
+        return { ok: true, reason: 'install: false' };
     }
-    catch (error) {
-        return warn(`cannot tell what this runner needs: ${error.message}`);
-    }
-    if (!plan.run) {
-        info(`install: skipped, ${plan.reason}`);
-        return { ok: true, reason: plan.reason };
-    }
-    const { summary, args } = plan;
     return group('Prepare the runner', async () => {
-        info(`install: ${summary}`);
+        const started = Date.now();
+        let facts;
+        let packages;
+        let plan;
+        try {
+            const present = { podman: onPath('podman'), runc: onPath('runc'), criu: onPath('criu') };
+            facts = {
+                install,
+                osRelease: readOsRelease(),
+                kernel: (0,external_node_os_namespaceObject.release)(),
+                present,
+                criuVersion: present.criu ? await criuVersion() : undefined,
+                containersConf: process.env.CONTAINERS_CONF_OVERRIDE || process.env.CONTAINERS_CONF || undefined,
+                debCache: (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-packages')
+            };
+            if (installsSomething(facts))
+                packages = await restorePackages(facts);
+            if (needsAptPolicy(facts, packages?.hit))
+                facts.aptPolicy = await aptPolicy();
+            plan = planInstall(facts);
+        }
+        catch (error) {
+            return warn(`cannot tell what this runner needs: ${error.message}`);
+        }
+        if (!plan.run) {
+            info(`install: skipped, ${plan.reason}`);
+            return { ok: true, reason: plan.reason };
+        }
+        info(`install: ${plan.summary}`);
         let outcome;
         try {
             // Not silent: the script's `install: ...` lines are the step's log of what it changed.
-            const result = await runCommand(['bash', installScript(), ...args], { echo: true });
+            const result = await runCommand(['bash', installScript(), ...plan.args], { echo: true });
             outcome = installOutcome(result);
         }
         catch (error) {
@@ -101658,10 +101842,68 @@ async function prepareRunner(install) {
         }
         if (outcome.containersConf)
             useContainersConf(outcome.containersConf);
-        return outcome.ok
-            ? outcome
-            : { ...warn(outcome.reason), containersConf: outcome.containersConf };
+        if (!outcome.ok)
+            return { ...warn(outcome.reason), containersConf: outcome.containersConf };
+        if (packages && !packages.hit && (outcome.downloaded ?? 0) > 0)
+            await savePackages(packages);
+        // What preparing costs a job: the README's runner table quotes it.
+        info(`install: the runner was prepared in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return outcome;
     });
+}
+/**
+ * Restores the packages an earlier job on this kind of runner fetched, into facts.debCache, where
+ * the script installs them without `apt-get update`. A miss or an error is only slower.
+ */
+async function restorePackages(facts) {
+    const dir = facts.debCache;
+    const key = debCacheKey({
+        osRelease: facts.osRelease,
+        arch: process.arch,
+        missing: missingOn(facts),
+        scriptHash: (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(installScript())).digest('hex'),
+        now: new Date()
+    });
+    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+    if (!isFeatureAvailable())
+        return { dir, key, hit: false };
+    try {
+        const hit = (await restoreCache([dir], key)) === key;
+        info(hit
+            ? `install: packages from the Actions cache (${key}): no apt-get update`
+            : `install: no packages cached under ${key} yet: fetching them, then caching them`);
+        return { dir, key, hit };
+    }
+    catch (error) {
+        info(`install: the package cache could not be read (${error.message})`);
+        return { dir, key, hit: false };
+    }
+}
+async function savePackages(packages) {
+    if (!isFeatureAvailable())
+        return;
+    try {
+        await cache_saveCache([packages.dir], packages.key);
+        info(`install: cached the fetched packages as ${packages.key}`);
+    }
+    catch (error) {
+        // Another job saved the same key first, or the service is down: the next job fetches again.
+        info(`install: packages not cached (${error.message})`);
+    }
+}
+/** `criu --version`'s number ("Version: 4.2.1"), or undefined when it does not say. */
+async function criuVersion() {
+    const result = await runCommand(['criu', '--version']).catch(() => undefined);
+    return result ? /^Version:\s*(\S+)/m.exec(result.stdout)?.[1] : undefined;
+}
+/** `apt-cache policy criu` through the script, which refreshes apt's lists if it has none. */
+async function aptPolicy() {
+    const result = await runCommand(['bash', installScript(), '--print-policy', 'criu']);
+    // The script's own lines (apt-get update) belong in the step's log.
+    for (const line of result.stderr.split('\n'))
+        if (line.startsWith('install:'))
+            info(line);
+    return result.stdout;
 }
 /** Points this process's podman calls (and so the post step's) at warmstart's containers.conf. */
 function useContainersConf(conf) {
@@ -101844,7 +102086,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4547);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7135);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

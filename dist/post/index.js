@@ -41543,3069 +41543,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/process.ts
-// The one way warmstart starts a process, in two shapes that share one error shape (what failed,
-// its exit code, the end of its stderr):
-// - runCommand: a command run to completion with its output collected (echoed into the log when
-//   asked), stopped at a time limit when given one. It is a CommandRunner: the seam the unit tests
-//   replace with a played host (__tests__/fakes/fake-host.ts).
-// - runShell: a user's shell command (the warm-up, `cmd:` probes), each output line handed on.
-// - startPipeline: a process that moves bytes (tar, zstd, find's listing), its stdin and stdout
-//   wired by the caller. These decide nothing; the tests run them for real.
-
-
-/** How long a stopped command gets between SIGTERM and SIGKILL. */
-const KILL_GRACE_MS = 5000;
-const process_runCommand = (argv, options = {}) => new Promise((resolve, reject) => {
-    const [file, ...args] = argv;
-    const env = options.env ? { ...process.env, ...options.env } : process.env;
-    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text) => {
-        stdout += text;
-        if (options.echo)
-            process.stdout.write(text);
-    });
-    child.stderr.setEncoding('utf8').on('data', (text) => {
-        stderr += text;
-        if (options.echo)
-            process.stderr.write(text);
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    let timedOut = false;
-    const timers = [];
-    const finish = (exitCode) => {
-        for (const timer of timers)
-            clearTimeout(timer);
-        resolve({ exitCode, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
-    };
-    if (options.timeoutSeconds !== undefined) {
-        timers.push(setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-            timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
-            // What it started may hold its output open: do not wait for that once it has exited.
-            child.once('exit', () => {
-                child.stdout.destroy();
-                child.stderr.destroy();
-                finish(124);
-            });
-        }, options.timeoutSeconds * 1000));
-    }
-    child.once('error', (error) => {
-        for (const timer of timers)
-            clearTimeout(timer);
-        reject(new Error(`${file}: cannot start: ${error.message}`));
-    });
-    child.once('close', (code, signal) => {
-        if (timedOut)
-            return finish(124);
-        finish(code ?? (signal ? 128 : 1));
-    });
-});
-/** `what failed (exit N): the last lines it printed` */
-function describeFailure(what, exitCode, stderr) {
-    const said = stderr.trim().split('\n').slice(-4).join('\n');
-    return `${what} failed (exit ${exitCode})${said ? `: ${said}` : ''}`;
-}
-/** Starts a process whose stdin and stdout the caller wires; `what` names it in errors. */
-function process_startPipeline(argv, what, stdio = {}) {
-    const child = spawn(argv[0], argv.slice(1), {
-        stdio: [stdio.stdin ?? 'ignore', stdio.stdout ?? 'pipe', 'pipe']
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise((resolve, reject) => {
-        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
-        child.on('close', (code) => code === 0 ? resolve() : reject(new Error(describeFailure(what, code, stderr))));
-    });
-    // Awaited by the caller; until then a failure must not go unhandled.
-    exited.catch(() => undefined);
-    return { child, exited };
-}
-/** Runs a process to completion and returns its stdout as bytes (paths are bytes, not text). */
-async function process_collectOutput(argv, what) {
-    const { child, exited } = process_startPipeline(argv, what);
-    const chunks = [];
-    child.stdout?.on('data', (chunk) => chunks.push(chunk));
-    await exited;
-    return Buffer.concat(chunks);
-}
-/** Runs `sh -c COMMAND` (a warm-up, a `cmd:` probe); returns its exit code. */
-async function process_runShell(command, options = {}) {
-    const onLine = options.onLine ?? (() => undefined);
-    return exec.exec('sh', ['-c', command], {
-        ignoreReturnCode: true,
-        silent: true,
-        env: { ...process.env, ...options.env },
-        listeners: { stdline: onLine, errline: onLine }
-    });
-}
-
-;// CONCATENATED MODULE: ./src/action/install.ts
-// The `install` input: prepare a GitHub-hosted Ubuntu runner (or another Debian-family machine)
-// for checkpoints by running scripts/install-runner.sh. What to ask the script for is a pure
-// decision (planInstall); prepareRunner reads the host, runs the script and points warmstart's own
-// podman calls at the containers.conf the script wrote. Nothing here fails the job: a runner that
-// cannot be prepared starts its services cold, with a warning that says why.
-
-
-
-
-
-/** Where the script writes podman's configuration for warmstart's calls (root-owned, ours). */
-const WARMSTART_CONTAINERS_CONF = '/etc/warmstart/containers.conf';
-/** What to ask scripts/install-runner.sh for, or why to leave the runner alone. */
-function planInstall(facts) {
-    if (!facts.install)
-        return { run: false, reason: 'install: false, the runner is used as it is' };
-    if (facts.osRelease === undefined) {
-        return { run: false, reason: `no /etc/os-release: ${NOT_SUPPORTED}` };
-    }
-    const os = parseOsRelease(facts.osRelease);
-    const family = ['ubuntu', 'debian'].find((id) => os.ID === id || os.ID_LIKE.includes(id));
-    const name = os.PRETTY_NAME || os.ID || 'this system';
-    if (!family)
-        return { run: false, reason: `${name} is not Ubuntu or Debian: ${NOT_SUPPORTED}` };
-    const args = [];
-    const missing = [];
-    for (const command of ['podman', 'runc']) {
-        if (facts.present[command])
-            continue;
-        args.push('--apt', command);
-        missing.push(command);
-    }
-    if (!facts.present.criu) {
-        if (family === 'ubuntu') {
-            // Ubuntu 24.04's archive has no criu: CRIU upstream's PPA builds for each Ubuntu release.
-            // Derivatives (Mint, Pop!_OS) name the Ubuntu release they follow in UBUNTU_CODENAME.
-            const codename = os.UBUNTU_CODENAME || (os.ID === 'ubuntu' ? os.VERSION_CODENAME : '');
-            if (!codename) {
-                return {
-                    run: false,
-                    reason: `cannot tell which Ubuntu release ${name} is (no UBUNTU_CODENAME in /etc/os-release) to install CRIU for: ${NOT_SUPPORTED}`
-                };
-            }
-            args.push('--criu', 'ppa', '--codename', codename);
-            missing.push(`CRIU (from CRIU's PPA for ${codename})`);
-        }
-        else {
-            args.push('--criu', 'archive');
-            missing.push(`CRIU (from ${name})`);
-        }
-    }
-    // A podman configuration the job chose is the user's choice: kept.
-    if (!facts.containersConf)
-        args.push('--containers-conf', WARMSTART_CONTAINERS_CONF);
-    const summary = missing.length
-        ? `installing ${missing.join(', ')} on ${name}`
-        : `podman, runc and CRIU are present on ${name}: checking them, nothing to install`;
-    return { run: true, summary, args };
-}
-const NOT_SUPPORTED = 'install only prepares Ubuntu and Debian runners; install podman, runc and a CRIU that passes `criu check` yourself (and set install: false to silence this)';
-/** The fields of /etc/os-release that the plan reads; a missing one is empty. */
-function parseOsRelease(text) {
-    const fields = {};
-    for (const line of text.split('\n')) {
-        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-        if (!match)
-            continue;
-        // Values are shell words: optionally quoted, with backslash escapes inside double quotes.
-        let value = match[2].trim();
-        const quote = value[0];
-        if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
-            value = value.slice(1, -1);
-            if (quote === '"')
-                value = value.replace(/\\(.)/g, '$1');
-        }
-        fields[match[1]] = value;
-    }
-    return {
-        ID: (fields.ID ?? '').toLowerCase(),
-        ID_LIKE: (fields.ID_LIKE ?? '').toLowerCase().split(/\s+/).filter(Boolean),
-        PRETTY_NAME: fields.PRETTY_NAME ?? '',
-        VERSION_CODENAME: fields.VERSION_CODENAME ?? '',
-        UBUNTU_CODENAME: fields.UBUNTU_CODENAME ?? ''
-    };
-}
-/** The script's result: its last `install: error:` line, and the containers.conf it set up. */
-function installOutcome(result) {
-    const path = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1];
-    const variable = /^install: containers-conf-variable=(CONTAINERS_CONF(?:_OVERRIDE)?)$/m.exec(result.stdout)?.[1];
-    const containersConf = path ? { variable: variable ?? 'CONTAINERS_CONF', path } : undefined;
-    if (result.exitCode === 0) {
-        return { ok: true, reason: 'podman, runc and CRIU are ready', containersConf };
-    }
-    const errors = [...result.stderr.matchAll(/^install: error: (.*)$/gm)].map((m) => m[1]);
-    const said = result.stderr.trim().split('\n').slice(-2).join(' ');
-    const reason = errors[errors.length - 1] ??
-        `scripts/install-runner.sh exited with ${result.exitCode}${said ? `: ${said}` : ''}`;
-    return { ok: false, reason, containersConf };
-}
-/**
- * Prepares the runner as the `install` input asks, then points this process's podman calls at the
- * containers.conf the script wrote, if it wrote one (CONTAINERS_CONF_OVERRIDE or CONTAINERS_CONF,
- * which sudo must preserve), so that they use runc and cgroupfs. Never throws: a failure is a
- * warning, and warmstart goes on with the runner as it is.
- */
-async function prepareRunner(install) {
-    let plan;
-    try {
-        plan = planInstall({
-            install,
-            osRelease: readOsRelease(),
-            present: { podman: onPath('podman'), runc: onPath('runc'), criu: onPath('criu') },
-            containersConf: process.env.CONTAINERS_CONF_OVERRIDE || process.env.CONTAINERS_CONF || undefined
-        });
-    }
-    catch (error) {
-        return warn(`cannot tell what this runner needs: ${error.message}`);
-    }
-    if (!plan.run) {
-        core.info(`install: skipped, ${plan.reason}`);
-        return { ok: true, reason: plan.reason };
-    }
-    const { summary, args } = plan;
-    return core.group('Prepare the runner', async () => {
-        core.info(`install: ${summary}`);
-        let outcome;
-        try {
-            // Not silent: the script's `install: ...` lines are the step's log of what it changed.
-            const result = await runCommand(['bash', installScript(), ...args], { echo: true });
-            outcome = installOutcome(result);
-        }
-        catch (error) {
-            return warn(`could not run scripts/install-runner.sh: ${error.message}`);
-        }
-        if (outcome.containersConf)
-            useContainersConf(outcome.containersConf);
-        return outcome.ok
-            ? outcome
-            : { ...warn(outcome.reason), containersConf: outcome.containersConf };
-    });
-}
-/** Points this process's podman calls (and so the post step's) at warmstart's containers.conf. */
-function useContainersConf(conf) {
-    process.env[conf.variable] = conf.path;
-}
-function warn(reason) {
-    // Only what is known: the engine says next whether CRIU works here after all.
-    core.warning(`install: ${reason}. The runner is used as it is; services start cold only if it cannot checkpoint (warmstart says so next).`);
-    return { ok: false, reason };
-}
-/**
- * The action runs from its checked-out repository, and both the bundle (dist/main/index.js) and
- * this source file (src/action/install.ts, under test) sit two directories below its root.
- */
-function installScript() {
-    return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'install-runner.sh');
-}
-function readOsRelease() {
-    for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
-        try {
-            return readFileSync(path, 'utf8');
-        }
-        catch {
-            // try the next one: os-release(5) names both
-        }
-    }
-    return undefined;
-}
-/** Whether `command` is executable on PATH or in an sbin directory (the runner's PATH may lack them). */
-function onPath(command) {
-    const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
-    for (const dir of [...dirs, '/usr/local/sbin', '/usr/sbin', '/sbin']) {
-        try {
-            accessSync(join(dir, command), constants.X_OK);
-            return true;
-        }
-        catch {
-            // not here
-        }
-    }
-    return false;
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/key.ts
-// The cache key: everything a checkpoint depends on, composed by one pure function.
-//
-// Shape: warmstart-<name>-<host digest>-<user key>-<spec digest>. The host digest comes before the
-// user's part so that every restore-key prefix a user writes (`v1-`) still pins the host: a
-// partial hit can never cross CPUs, kernels or CRIU versions.
-
-/** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
-const key_CHECKPOINT_FORMAT = 2;
-function key_composeKey(inputs) {
-    const { spec, host } = inputs;
-    const hostComponents = {
-        'host.arch': host.arch,
-        'host.cpu-vendor': host.cpuVendor,
-        'host.cpu-model': host.cpuModel,
-        'host.cpu-flags': digest(host.cpuFlags.join(' ')),
-        'host.kernel': host.kernel,
-        'host.criu': host.criu,
-        'host.podman': host.podman,
-        'host.runtime': host.runtime,
-        'host.cgroup': host.cgroup,
-        'host.criu-config': host.criuConfig,
-        'host.cpus': String(host.cpus),
-        'host.memory-gib': String(host.memoryGiB),
-        format: String(key_CHECKPOINT_FORMAT)
-    };
-    const specComponents = {
-        image: inputs.imageId,
-        ports: [...spec.ports].sort().join(' '),
-        // Values may be secrets: only their digest is shown.
-        env: digest(canonicalEnv(spec.env)),
-        options: spec.options.join(' '),
-        command: JSON.stringify(spec.command),
-        warmup: spec.warmup,
-        refresh: spec.refresh,
-        'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
-        'file-locks': String(spec.fileLocks),
-        'tcp-established': String(spec.tcpEstablished),
-        'user-namespace': String(inputs.userNamespace),
-        'criu-config': inputs.criuConfigDigest.slice(0, 16)
-    };
-    const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`;
-    const user = spec.key ? `${spec.key}-` : '';
-    const specDigest = digest(canonical(specComponents)).slice(0, 16);
-    const key = `${prefix}${user}${specDigest}`;
-    return {
-        key,
-        prefix,
-        specDigest,
-        components: { ...hostComponents, ...specComponents, key: spec.key }
-    };
-}
-/** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */
-function key_restoreKeyPrefixes(prefix, restoreKeys) {
-    return restoreKeys.map((restoreKey) => `${prefix}${restoreKey}`);
-}
-function canonicalEnv(env) {
-    return Object.keys(env)
-        .sort()
-        .map((name) => `${name}=${env[name]}`)
-        .join('\n');
-}
-function canonical(components) {
-    return Object.keys(components)
-        .sort()
-        .map((name) => `${name}=${components[name]}`)
-        .join('\n');
-}
-function digest(text) {
-    return createHash('sha256').update(text).digest('hex');
-}
-
-;// CONCATENATED MODULE: ./src/archive/manifest.ts
-
-
-/** The components of the key that describe the host (and warmstart's format). */
-function hostComponents(key) {
-    return Object.fromEntries(Object.entries(key.components).filter(([name]) => name.startsWith('host.') || name === 'format'));
-}
-function manifest_buildManifest(options) {
-    return {
-        format: CHECKPOINT_FORMAT,
-        key: options.key.key,
-        specDigest: options.key.specDigest,
-        image: options.image,
-        imageId: options.key.components.image ?? '',
-        sha256: options.sha256,
-        bytes: options.bytes,
-        parts: encodeParts(options.parts),
-        createdAt: options.createdAt.toISOString(),
-        ...hostComponents(options.key)
-    };
-}
-/**
- * What differs between a stored manifest and this host and run, one line per difference; empty
- * when the checkpoint may be restored here. `storedKey` is the key the entry was found under: a
- * restore-key hit legitimately has another spec digest, never another host.
- */
-function manifest_manifestDifferences(manifest, key, storedKey) {
-    const differences = [];
-    const expected = {
-        ...hostComponents(key),
-        format: CHECKPOINT_FORMAT,
-        key: storedKey
-    };
-    if (storedKey === key.key)
-        expected.specDigest = key.specDigest;
-    for (const [name, value] of Object.entries(expected)) {
-        if (String(manifest[name]) !== String(value)) {
-            differences.push(`${name}: the checkpoint has ${JSON.stringify(manifest[name] ?? null)}, this run ${JSON.stringify(value)}`);
-        }
-    }
-    if (typeof manifest.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(manifest.sha256))
-        differences.push('sha256: missing');
-    if (typeof manifest.bytes !== 'number')
-        differences.push('bytes: missing');
-    return differences;
-}
-
-;// CONCATENATED MODULE: ./src/podman.ts
-
-/** `restore --print-stats` output: JSON (microseconds) naming the restored container. */
-function parseRestoreStats(output) {
-    const parsed = JSON.parse(output);
-    const container = parsed.container_statistics?.[0] ?? {};
-    const criu = container.criu_statistics ?? {};
-    const seconds = (microseconds = 0) => Math.round(microseconds / 1000) / 1000;
-    return {
-        id: container.Id ?? '',
-        stats: {
-            podman: seconds(parsed.podman_restore_duration),
-            runtime: seconds(container.runtime_restore_duration),
-            criu: seconds((criu.restore_time ?? 0) + (criu.forking_time ?? 0)),
-            pages: criu.pages_restored ?? 0
-        }
-    };
-}
-function runArgs(options) {
-    const argv = ['run', '--detach', '--name', options.name];
-    if (options.replace)
-        argv.push('--replace');
-    for (const port of options.ports ?? [])
-        argv.push('--publish', port);
-    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
-    // (visible in `ps`) and out of warmstart's debug log.
-    for (const name of Object.keys(options.env ?? {}).sort())
-        argv.push('--env', name);
-    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
-    return argv;
-}
-function checkpointArgs(container, options) {
-    const argv = ['container', 'checkpoint', '--export', options.exportPath];
-    argv.push('--compress', options.compress ?? 'zstd');
-    if (options.leaveRunning)
-        argv.push('--leave-running');
-    if (options.keep)
-        argv.push('--keep');
-    if (options.ignoreVolumes)
-        argv.push('--ignore-volumes');
-    if (options.fileLocks)
-        argv.push('--file-locks');
-    if (options.tcpEstablished)
-        argv.push('--tcp-established');
-    argv.push(container);
-    return argv;
-}
-function restoreArgs(options) {
-    const argv = ['container', 'restore'];
-    if (options.importPath) {
-        argv.push('--import', options.importPath);
-        if (options.ignoreVolumes)
-            argv.push('--ignore-volumes');
-    }
-    else
-        argv.push('--keep');
-    if (options.name)
-        argv.push('--name', options.name);
-    for (const port of options.ports ?? [])
-        argv.push('--publish', port);
-    if (options.fileLocks)
-        argv.push('--file-locks');
-    if (options.tcpEstablished)
-        argv.push('--tcp-established');
-    if (options.printStats)
-        argv.push('--print-stats');
-    if (!options.importPath) {
-        if (!options.container)
-            throw new Error('restore needs an archive to import or a container');
-        argv.push(options.container);
-    }
-    return argv;
-}
-/**
- * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
- * told to keep the variables whose values `--env NAME` reads from podman's environment.
- */
-function podman_commandPrefix(uid, envNames = []) {
-    if (uid === 0)
-        return [];
-    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
-    for (const name of [
-        'CONTAINERS_CONF',
-        'CONTAINERS_CONF_OVERRIDE',
-        'CONTAINERS_REGISTRIES_CONF'
-    ]) {
-        if (process.env[name])
-            envNames = [...envNames, name];
-    }
-    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
-}
-/** The CRIU log file podman names when runc's checkpoint or restore fails. */
-function criuLogPath(stderr) {
-    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
-    // quoted, escaped error message (`\nlog file: ...`).
-    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
-    return match?.[1];
-}
-// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
-const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
-/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
-function criuErrorLines(log, max = 8) {
-    return log
-        .split('\n')
-        .filter((line) => /\bError \(/.test(line))
-        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
-        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
-        .slice(0, max);
-}
-function tail(text, lines) {
-    return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-// Kills every process whose command line matches $1 (a container id, or a pattern: pgrep -f),
-// descendants first.
-const KILL_PROCESS_TREES = `
-tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
-for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
-true`;
-/** A podman command stopped at its time limit (a checkpoint or restore that hung). */
-class podman_PodmanTimeoutError extends Error {
-    argv;
-    timeoutSeconds;
-    constructor(argv, timeoutSeconds, stderrTail) {
-        super(`podman ${argv.join(' ')} did not finish within ${timeoutSeconds} s and was stopped${stderrTail ? `; it said: ${stderrTail}` : ''}`);
-        this.argv = argv;
-        this.timeoutSeconds = timeoutSeconds;
-        this.name = 'PodmanTimeoutError';
-    }
-}
-/** A failed podman command: what ran, how it ended, and why if anyone said. */
-class PodmanError extends Error {
-    argv;
-    exitCode;
-    stderrTail;
-    criuErrors;
-    constructor(argv, exitCode, stderrTail, criuErrors = []) {
-        super(podman_describeFailure(argv, exitCode, stderrTail, criuErrors));
-        this.argv = argv;
-        this.exitCode = exitCode;
-        this.stderrTail = stderrTail;
-        this.criuErrors = criuErrors;
-        this.name = 'PodmanError';
-    }
-}
-function podman_describeFailure(argv, exitCode, stderrTail, criuErrors) {
-    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
-    if (stderrTail)
-        lines.push(stderrTail);
-    if (criuErrors.length)
-        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
-    const hints = criuHints([stderrTail, ...criuErrors].join('\n'));
-    if (hints.length)
-        lines.push(...hints.map((hint) => `What to do: ${hint}`));
-    return lines.join('\n');
-}
-/** CRIU failures whose cause and fix are known, by what CRIU says. */
-const CRIU_HINTS = [
-    [
-        /Connected TCP socket, consider using|Connected TCP socket in image/,
-        'a TCP connection was open (or reset but not yet closed by the service) at checkpoint time: let the warm-up close its connections before it ends, or set tcp-established: true to keep them'
-    ],
-    [
-        /Can't get rlimit \d+: Operation not permitted/,
-        "root here may not read another user's limits (no CAP_SYS_RESOURCE): publish the same port on both sides so that warmstart can use a user namespace (docs/host-setup.md)"
-    ],
-    [
-        /Some file locks are hold by dumping tasks|Some file locks are held/,
-        'the service holds file locks: keep file-locks: true (the default)'
-    ],
-    [
-        /Need to set the --tcp-close option/,
-        'the checkpoint was made with tcp-close, but CRIU did not get it for the restore: warmstart writes it to /etc/warmstart/criu/ before a restore; check that root can write there'
-    ],
-    [
-        /can't write lsm profile/,
-        "podman's AppArmor profile is not loaded on this host: warmstart loads it before a restore; if this persists, run one container of the image first"
-    ]
-];
-/** The fixes for the known causes in a failure's text; empty when none is recognised. */
-function criuHints(text) {
-    return CRIU_HINTS.filter(([pattern]) => pattern.test(text)).map(([, hint]) => hint);
-}
-class Podman {
-    runner;
-    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
-    uid;
-    logger;
-    constructor(options = {}) {
-        this.runner = options.runner ?? process_runCommand;
-        this.uid = options.uid ?? process.getuid?.() ?? 0;
-        this.logger = options.logger;
-    }
-    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
-    async podman(argv, options = {}) {
-        const result = await this.attempt(argv, options);
-        if (result.timedOut) {
-            throw new podman_PodmanTimeoutError(argv, options.timeoutSeconds ?? 0, tail(result.stderr, 3));
-        }
-        if (result.exitCode !== 0)
-            throw await this.failure(argv, result);
-        return result.stdout;
-    }
-    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
-    async attempt(argv, options = {}) {
-        this.logger?.debug(`podman ${argv.join(' ')}`);
-        const prefix = podman_commandPrefix(this.uid, Object.keys(options.env ?? {}));
-        return this.runner([...prefix, 'podman', ...argv], {
-            env: options.env,
-            timeoutSeconds: options.timeoutSeconds
-        });
-    }
-    async run(options) {
-        return (await this.podman(runArgs(options), { env: options.env })).trim();
-    }
-    /** Runs a command inside a running container; returns its result, whatever the exit code. */
-    async exec(container, command) {
-        return this.attempt(['exec', container, ...command]);
-    }
-    async inspectContainer(container) {
-        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
-        return parsed[0];
-    }
-    async inspectImage(image) {
-        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
-        return parsed[0];
-    }
-    async containerExists(container) {
-        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
-    }
-    async imageExists(image) {
-        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
-    }
-    async checkpoint(container, options) {
-        await this.podman(checkpointArgs(container, options), {
-            timeoutSeconds: options.timeoutSeconds
-        });
-        if (this.uid !== 0) {
-            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
-            // who hashes and uploads it.
-            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
-            const chown = await this.runner([
-                ...podman_commandPrefix(this.uid),
-                'chown',
-                owner,
-                options.exportPath
-            ]);
-            if (chown.exitCode !== 0)
-                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
-        }
-    }
-    /**
-     * Restores a container from an exported checkpoint, or in place; returns the container's id,
-     * and with `printStats` where the time went.
-     */
-    async restore(options) {
-        const output = await this.podman(restoreArgs(options), {
-            timeoutSeconds: options.timeoutSeconds
-        }).catch(async (error) => {
-            const name = options.name ?? options.container;
-            if (error instanceof podman_PodmanTimeoutError && name)
-                await this.killStrandedRestore(name);
-            throw error;
-        });
-        if (options.printStats)
-            return parseRestoreStats(output);
-        const lines = output.trim().split('\n');
-        return { id: lines[lines.length - 1] ?? '' };
-    }
-    /**
-     * One `podman rm`: a missing container is not an error, but a busy one can be (see
-     * forceRemove, which callers should use).
-     */
-    async rm(container) {
-        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
-        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
-    }
-    /**
-     * Removes a container whatever state it is in, and every runtime process still naming it.
-     * `podman rm` can fail on a container a failed restore left half-made (a hung CRIU still holds
-     * it) or while its cleanup still holds the shm mount ("device or resource busy"): then those
-     * processes (runc, conmon, CRIU under them) are killed and removal is tried again. It can also
-     * succeed and leave them: a restore stopped at its time limit leaves conmon holding the
-     * service's host port and the runtime hanging, so they are killed after a removal too.
-     */
-    async forceRemove(container) {
-        for (let attempt = 1;; attempt++) {
-            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
-            const killRuntime = async () => {
-                if (!/^[0-9a-f]{64}$/.test(id))
-                    return;
-                this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
-                await this.runner([...podman_commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
-            };
-            try {
-                await this.rm(container);
-                await killRuntime();
-                return;
-            }
-            catch (error) {
-                if (attempt === 3)
-                    throw error;
-                await killRuntime();
-                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-            }
-        }
-    }
-    /**
-     * Kills what a restore stopped at its time limit left running. podman, stopped, drops the
-     * container it was making, but its conmon (holding the service's host port) and the runtime
-     * under it, hung in CRIU, run on: found by conmon's `-n NAME`, they are killed with their trees.
-     */
-    async killStrandedRestore(name) {
-        const pattern = `^[^ ]*conmon .* -n ${name.replace(/\./g, '\\.')} `;
-        this.logger?.debug(`killing what the stopped restore of ${name} left running`);
-        await this.runner([...podman_commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', pattern]);
-    }
-    /** The users (as the container names them) its processes run as: `podman top NAME user`. */
-    async processUsers(container) {
-        const lines = (await this.podman(['top', container, 'user'])).trim().split('\n');
-        return lines
-            .slice(1)
-            .map((line) => line.trim())
-            .filter(Boolean);
-    }
-    /** Names of the containers that publish host port `port`. */
-    async containersPublishing(port) {
-        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
-        return listed
-            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
-            .map((entry) => entry.Names[0] ?? '');
-    }
-    async inspectVolume(name) {
-        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
-        return parsed[0];
-    }
-    async volumeExists(name) {
-        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
-    }
-    /**
-     * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
-     * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
-     */
-    async createVolume(name, options) {
-        const argv = ['volume', 'create'];
-        if (options.memory)
-            argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs');
-        argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`);
-        for (const [label, value] of Object.entries(options.labels))
-            argv.push('--label', `${label}=${value}`);
-        await this.podman([...argv, name]);
-    }
-    /**
-     * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
-     * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
-     */
-    async mountVolume(name) {
-        return (await this.podman(['volume', 'mount', name])).trim();
-    }
-    async unmountVolume(name) {
-        await this.podman(['volume', 'unmount', name]);
-    }
-    async removeVolume(name) {
-        await this.podman(['volume', 'rm', '--force', name]);
-    }
-    /** Names of the volumes carrying `label=value`. */
-    async volumesLabelled(label, value) {
-        const out = await this.podman([
-            'volume',
-            'ls',
-            '--quiet',
-            '--filter',
-            `label=${label}=${value}`
-        ]);
-        return out.split('\n').filter(Boolean);
-    }
-    /** Names of the containers, running or not, that mount volume `name`. */
-    async containersUsingVolume(name) {
-        const out = await this.podman([
-            'ps',
-            '--all',
-            '--filter',
-            `volume=${name}`,
-            '--format',
-            '{{.Names}}'
-        ]);
-        return out.split('\n').filter(Boolean);
-    }
-    /**
-     * Writes a root-owned file of mode 0644 (a configuration runc and CRIU read), atomically:
-     * two jobs on one self-hosted runner may write it at once.
-     */
-    async writeRootFile(path, content) {
-        const script = 'mkdir -p "$(dirname "$1")" && cat > "$1.$$" && chmod 0644 "$1.$$" && mv -f "$1.$$" "$1"';
-        const argv = [...podman_commandPrefix(this.uid), 'sh', '-c', script, 'sh', path];
-        const result = await this.runner(argv, { input: content });
-        if (result.exitCode !== 0) {
-            throw new Error(describeFailure(`writing ${path}`, result.exitCode, result.stderr));
-        }
-    }
-    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
-    asRoot(argv) {
-        return [...podman_commandPrefix(this.uid), ...argv];
-    }
-    async pull(image) {
-        await this.podman(['pull', '--quiet', image]);
-    }
-    async tag(image, name) {
-        await this.podman(['tag', image, name]);
-    }
-    /**
-     * The manifest digest, raw config and user of an image in its registry, without pulling its layers (skopeo, run as
-     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
-     * missing or the registry cannot be asked.
-     */
-    async inspectRemoteImage(image) {
-        const skopeo = async (argv) => {
-            const result = await this.runner([...podman_commandPrefix(this.uid), 'skopeo', ...argv]);
-            if (result.exitCode !== 0) {
-                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
-            }
-            return result.stdout;
-        };
-        const reference = `docker://${image}`;
-        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
-        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
-        const global = registries ? ['--registries-conf', registries] : [];
-        // The config as the registry serves it, byte for byte: its digest is the image's ID.
-        const [digest, rawConfig] = await Promise.all([
-            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
-            skopeo([...global, 'inspect', '--config', '--raw', reference])
-        ]);
-        const user = JSON.parse(rawConfig).config?.User;
-        return { digest: digest.trim(), rawConfig, user: user || undefined };
-    }
-    async logs(container, lines = 20) {
-        const result = await this.attempt(['logs', '--tail', String(lines), container]);
-        return (result.stdout + result.stderr).trim();
-    }
-    async version() {
-        return JSON.parse(await this.podman(['version', '--format', 'json']));
-    }
-    async info() {
-        return JSON.parse(await this.podman(['info', '--format', 'json']));
-    }
-    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
-    async failure(argv, result) {
-        const logPath = criuLogPath(result.stderr);
-        let criuErrors = [];
-        if (logPath) {
-            const log = await this.runner([...podman_commandPrefix(this.uid), 'cat', logPath]);
-            if (log.exitCode === 0)
-                criuErrors = criuErrorLines(log.stdout);
-        }
-        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/format.ts
-// How errors and sizes read in warmstart's messages.
-
-function format_message(error) {
-    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
-}
-function format_formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-;// CONCATENATED MODULE: ./src/host/userns.ts
-// Why some services need a user namespace to be checkpointed, and on which hosts.
-//
-// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
-// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
-// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
-// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
-// GitHub's runners have the capability under `sudo`, so none of this applies there.
-//
-// The way round it: run the container in its own user namespace. Root outside owns that namespace
-// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
-// with it: a user-namespaced container's network is not restored (it comes back without an IP),
-// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
-// host's network, ports cannot be published: the service listens on the host port directly.
-
-const CAP_SYS_RESOURCE = 24n;
-/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
-function hasSysResource(capabilityHex) {
-    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
-}
-/** The bounding capability set from the text of `/proc/self/status`. */
-function boundingSet(procStatus) {
-    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
-}
-/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
-function userns_hostCanDumpOtherUsers(procStatus = readFileSync('/proc/self/status', 'utf8')) {
-    const set = boundingSet(procStatus);
-    return set === undefined ? true : hasSysResource(set);
-}
-/** Whether an image's configured user is someone other than root. */
-function runsAsNonRoot(imageUser) {
-    const user = (imageUser ?? '').split(':')[0] ?? '';
-    return user !== '' && user !== 'root' && user !== '0';
-}
-/** The `podman run` options that make a non-root service checkpointable on such a host. */
-const userns_USERNS_RUN_OPTIONS = (/* unused pure expression or super */ null && ([
-    '--uidmap=0:100000:65536',
-    '--gidmap=0:100000:65536',
-    '--network=host',
-    '--tmpfs=/sys'
-]));
-/** Whether a service must run in a user namespace here to be checkpointed. */
-function needsUserNamespace(host, imageUser) {
-    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
-}
-function userns_decideUserNamespace(host, imageUser, ports) {
-    if (host.canDumpOtherUsers)
-        return 'plain';
-    const sameNumbers = ports.every((port) => port.host === port.container);
-    if (needsUserNamespace(host, imageUser))
-        return sameNumbers ? 'userns' : 'no-checkpoint';
-    // A root image: the user namespace dumps whatever uid it drops to, when its ports allow the
-    // host network; a service without ports stays off it (it would take its port on the host).
-    return ports.length && sameNumbers ? 'userns' : 'plain-check-uids';
-}
-/** The users (names or uids) of a container's processes that are not root. */
-function userns_nonRootUsers(users) {
-    return [...new Set(users.filter((user) => user !== 'root' && user !== '0'))];
-}
-
-;// CONCATENATED MODULE: ./src/image.ts
-// The service's image: what the cache key knows it by, and how a missing one is brought here.
-//
-// The key's identity of an image is its config digest, which is podman's image ID. A manifest
-// digest names one encoding of the image (its compression, its manifest format): pushing the
-// image recompresses it, a registry may convert it, and podman then lists several repository
-// digests for one name, so a key built from one of them changes with the image's history. The
-// config digest names the image's content (its config lists the layers' uncompressed digests):
-// it is the same here, after a push, a retag or a pull by digest, and it is known from the
-// registry without pulling a layer (`skopeo inspect --config --raw`), which the fresh-runner path
-// needs to compose the key before the image is here.
-//
-// Reading (readImage) is apart from acting (fetchImage): `warmstart key` reads the same facts as
-// `up` and composes the same key, and only `up` pulls.
-
-/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
-function repositoryOf(image) {
-    const withoutDigest = image.split('@')[0] ?? image;
-    const lastSlash = withoutDigest.lastIndexOf('/');
-    const lastColon = withoutDigest.lastIndexOf(':');
-    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
-}
-/** The reference that pulls exactly `digest` of the image's repository. */
-function digestReference(image, digest) {
-    return `${repositoryOf(image)}@${digest}`;
-}
-/** The identity of an image that is here: its ID, which is its config digest. */
-function identityOfLocal(info) {
-    return info.Id.startsWith('sha256:') ? info.Id : `sha256:${info.Id}`;
-}
-/** The identity of an image from its config's bytes as the registry serves them. */
-function identityOfConfig(rawConfig) {
-    return `sha256:${createHash('sha256').update(rawConfig).digest('hex')}`;
-}
-/**
- * The image as it is here, else as its registry describes it (without pulling). Never pulls,
- * never throws: an image that cannot be found anywhere is `unknown`, with the reason.
- */
-async function image_readImage(podman, image) {
-    const local = await podman.inspectImage(image).catch(() => undefined);
-    if (local) {
-        return {
-            where: 'here',
-            identity: identityOfLocal(local),
-            user: local.Config?.User || undefined
-        };
-    }
-    try {
-        const remote = await podman.inspectRemoteImage(image);
-        return {
-            where: 'registry',
-            identity: identityOfConfig(remote.rawConfig),
-            user: remote.user,
-            pullReference: digestReference(image, remote.digest)
-        };
-    }
-    catch (error) {
-        return {
-            where: 'unknown',
-            reason: `${image} is not here and its registry could not be asked (${error instanceof Error ? error.message : String(error)})`
-        };
-    }
-}
-/**
- * Brings an image known from its registry here, pulled by the digest the key was composed from
- * and tagged with the spec's name (so that podman finds it under that name); settles at once for
- * an image already here. The pull runs while the checkpoint is looked up and downloaded: the
- * promise is awaited where the image is needed, and never rejects unhandled meanwhile.
- */
-function image_fetchImage(podman, image, facts, timings) {
-    if (facts.where !== 'registry' || !facts.pullReference)
-        return Promise.resolve();
-    const reference = facts.pullReference;
-    const ready = timings.time('pull', async () => {
-        await podman.pull(reference);
-        if (!image.includes('@'))
-            await podman.tag(reference, image);
-    });
-    ready.catch(() => undefined);
-    return ready;
-}
-
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/archive/inspect.ts
-
-
-
-
-/** Why an archive entry must not reach podman, or undefined when it may. */
-function entryProblem(entry) {
-    const path = entry.path.replace(/^\.\//, '');
-    if (entry.path.startsWith('/'))
-        return `${entry.path}: absolute path`;
-    if (path.split('/').includes('..'))
-        return `${entry.path}: leaves the archive (..)`;
-    if (entry.type === '2' || entry.type === '1')
-        return `${entry.path}: link to ${entry.linkTarget}`;
-    if (entry.type === '3' || entry.type === '4')
-        return `${entry.path}: device node`;
-    if (entry.type !== '0' && entry.type !== '5' && entry.type !== '\0' && entry.type !== '7') {
-        return `${entry.path}: not a regular file or directory (tar type ${JSON.stringify(entry.type)})`;
-    }
-    return undefined;
-}
-/** Reads tar headers from a stream of tar bytes, skipping the data: ustar, GNU long names, pax. */
-class TarWalker {
-    buffer = Buffer.alloc(0);
-    /** Bytes of entry data still to pass over before the next header. */
-    skip = 0;
-    longName;
-    longLink;
-    pax = {};
-    paxPending;
-    ended = false;
-    entries = [];
-    push(chunk) {
-        this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-        for (;;) {
-            if (this.skip > 0) {
-                const skipped = Math.min(this.skip, this.buffer.length);
-                this.buffer = this.buffer.subarray(skipped);
-                this.skip -= skipped;
-                if (this.skip > 0)
-                    return;
-            }
-            if (this.paxPending) {
-                const padded = Math.ceil(this.paxPending.size / 512) * 512;
-                if (this.buffer.length < padded)
-                    return;
-                const raw = this.buffer.subarray(0, this.paxPending.size);
-                const body = raw.toString('utf8');
-                this.buffer = this.buffer.subarray(padded);
-                const { type } = this.paxPending;
-                this.paxPending = undefined;
-                if (type === 'L')
-                    this.longName = body.replace(/\0.*$/s, '');
-                else if (type === 'K')
-                    this.longLink = body.replace(/\0.*$/s, '');
-                else if (type === 'x')
-                    this.pax = parsePax(raw);
-                continue;
-            }
-            if (this.ended || this.buffer.length < 512)
-                return;
-            const header = this.buffer.subarray(0, 512);
-            this.buffer = this.buffer.subarray(512);
-            if (header.every((byte) => byte === 0)) {
-                this.ended = true;
-                return;
-            }
-            this.header(header);
-        }
-    }
-    header(header) {
-        const text = (start, length) => header
-            .subarray(start, start + length)
-            .toString('utf8')
-            .replace(/\0.*$/s, '');
-        const type = String.fromCharCode(header[156] ?? 0);
-        const size = parseSize(header.subarray(124, 136));
-        if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
-            this.paxPending = { type, size };
-            return;
-        }
-        // POSIX ustar ("ustar\0") has a name prefix at 345; GNU tar ("ustar  ") keeps times there.
-        const posix = header.subarray(257, 263).toString('latin1') === 'ustar\0';
-        const prefix = posix ? text(345, 155) : '';
-        const name = this.pax.path ?? this.longName ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
-        const linkTarget = this.pax.linkpath ?? this.longLink ?? text(157, 100);
-        const realSize = this.pax.size !== undefined ? Number(this.pax.size) : size;
-        this.entries.push({ path: name, type, size: realSize, linkTarget });
-        this.pax = {};
-        this.longName = undefined;
-        this.longLink = undefined;
-        // Links, devices, directories and fifos ('1'-'6') carry no data; every other type may.
-        const hasData = !'123456'.includes(type);
-        this.skip = hasData ? Math.ceil(realSize / 512) * 512 : 0;
-    }
-}
-function parseSize(field) {
-    // Base-256 for sizes over 8 GiB (high bit set), else octal text.
-    if ((field[0] ?? 0) & 0x80) {
-        let value = 0;
-        for (let i = 1; i < field.length; i++)
-            value = value * 256 + (field[i] ?? 0);
-        return value;
-    }
-    return parseInt(field.toString('ascii').replace(/[\0 ]/g, '') || '0', 8);
-}
-/** pax records are `LENGTH key=value\n`, LENGTH counting the whole record: values may hold newlines. */
-function parsePax(body) {
-    const records = {};
-    let at = 0;
-    while (at < body.length) {
-        const space = body.indexOf(0x20, at);
-        if (space < 0)
-            break;
-        const length = Number(body.subarray(at, space).toString('latin1'));
-        if (!Number.isInteger(length) || length <= space - at)
-            break;
-        const record = body.subarray(space + 1, at + length - 1).toString('utf8');
-        const equals = record.indexOf('=');
-        if (equals > 0)
-            records[record.slice(0, equals)] = record.slice(equals + 1);
-        at += length;
-    }
-    return records;
-}
-/** Compresses a plain tar for storage, with every core, and removes the plain one. */
-async function inspect_compressArchive(plain, compressed) {
-    await startPipeline(['zstd', '-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], `zstd compressing ${plain}`, { stdout: 'ignore' }).exited;
-}
-/**
- * Hashes the archive (or one part of it, `range`) and lists its tar entries: the compressed bytes
- * go to the hash and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker.
- * With `decompressTo`, zstd writes the decompressed tar there instead and the walker reads that
- * file afterwards (from the page cache), which costs less than passing every byte through here:
- * podman imports a plain tar twice as fast as it decompresses zstd itself.
- */
-async function inspect_inspectArchive(path, options = {}) {
-    const hash = createHash('sha256');
-    const walker = new TarWalker();
-    let bytes = 0;
-    let zstd;
-    let zstdRunning = false;
-    let unreadable = Promise.resolve(undefined);
-    let output;
-    for await (const data of createReadStream(path, inspect_streamRange(options.range))) {
-        const chunk = data;
-        if (bytes === 0 && inspect_isZstd(chunk)) {
-            if (options.decompressTo)
-                output = openSync(options.decompressTo, 'w', 0o600);
-            const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
-                stdin: 'pipe',
-                stdout: output ?? 'pipe'
-            });
-            zstd = child;
-            zstdRunning = true;
-            child.stdout?.on('data', (plain) => walker.push(plain));
-            // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
-            child.stdin?.on('error', () => (zstdRunning = false));
-            child.on('close', () => (zstdRunning = false));
-            child.on('error', () => (zstdRunning = false));
-            unreadable = exited.then(() => undefined, (error) => `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`);
-        }
-        hash.update(chunk);
-        bytes += chunk.length;
-        if (!zstd)
-            walker.push(chunk);
-        else if (zstdRunning && !zstd.stdin?.write(chunk)) {
-            const child = zstd;
-            await new Promise((resume) => {
-                // Whichever comes first; the other listener goes, or they pile up over a long archive.
-                const done = () => {
-                    child.stdin?.off('drain', done);
-                    child.off('close', done);
-                    resume();
-                };
-                child.stdin?.once('drain', done);
-                child.once('close', done);
-            });
-        }
-    }
-    zstd?.stdin?.end();
-    const problem = await unreadable;
-    if (output !== undefined) {
-        closeSync(output);
-        if (!problem)
-            await walkTarFile(options.decompressTo, walker);
-    }
-    const unpackedBytes = walker.entries.reduce((sum, entry) => sum + entry.size, 0);
-    return {
-        sha256: hash.digest('hex'),
-        bytes,
-        entries: walker.entries,
-        unpackedBytes,
-        unreadable: problem,
-        importPath: zstd && options.decompressTo ? options.decompressTo : path
-    };
-}
-/**
- * Feeds a plain tar file's headers to the walker, seeking over entry data instead of reading it:
- * a checkpoint's few dozen entries cost a few dozen reads, whatever their size.
- */
-async function walkTarFile(path, walker) {
-    const file = await open(path, 'r');
-    try {
-        const size = (await file.stat()).size;
-        const chunk = Buffer.alloc(64 * 1024);
-        let position = 0;
-        while (!walker.ended && position < size) {
-            const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
-            if (bytesRead === 0)
-                break;
-            // A copy: the walker may keep a partial header across pushes.
-            walker.push(Buffer.from(chunk.subarray(0, bytesRead)));
-            position += bytesRead + walker.skip;
-            walker.skip = 0;
-        }
-    }
-    finally {
-        await file.close();
-    }
-}
-/** The options of createReadStream that read `range` (its `end` is inclusive). */
-function inspect_streamRange(range) {
-    if (!range)
-        return {};
-    return { start: range.offset, end: range.offset + range.bytes - 1 };
-}
-function inspect_isZstd(chunk) {
-    return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
-}
-/** Every reason the archive must not be imported; empty when it may. */
-function inspect_archiveProblems(inspection, maxUnpackedBytes) {
-    const problems = inspection.entries
-        .map(entryProblem)
-        .filter((problem) => Boolean(problem));
-    if (inspection.unreadable)
-        problems.push(inspection.unreadable);
-    if (!inspection.entries.length)
-        problems.push('the archive holds no tar entries');
-    if (inspection.unpackedBytes > maxUnpackedBytes) {
-        problems.push(`it unpacks to ${inspection.unpackedBytes} bytes, more than the bound of ${maxUnpackedBytes}`);
-    }
-    return problems;
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/spec.ts
-// The service spec: one typed, validated description of the service to start warm. The action's
-// inputs, the command line's flags and the JSON spec file all use the same names and end here.
-const VOLUME_STORAGE = (/* unused pure expression or super */ null && (['auto', 'memory', 'disk']));
-const SPEC_FIELDS = (/* unused pure expression or super */ null && ([
-    'image',
-    'name',
-    'ports',
-    'env',
-    'options',
-    'command',
-    'ready',
-    'ready-timeout',
-    'warmup',
-    'key',
-    'restore-keys',
-    'refresh',
-    'file-locks',
-    'tcp-established',
-    'volume-storage',
-    'criu-timeout'
-]));
-class SpecError extends Error {
-    field;
-    constructor(field, message) {
-        super(`${field}: ${message}`);
-        this.field = field;
-        this.name = 'SpecError';
-    }
-}
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PORT = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/;
-const DEFAULT_READY_TIMEOUT_SECONDS = 120;
-const MAX_NAME_LENGTH = 128;
-function parseSpec(raw) {
-    const unknown = Object.keys(raw).filter((field) => !SPEC_FIELDS.includes(field));
-    if (unknown.length) {
-        throw new SpecError(unknown[0], `unknown field; known fields: ${SPEC_FIELDS.join(', ')}`);
-    }
-    const image = spec_text(raw.image, 'image');
-    if (!image)
-        throw new SpecError('image', 'required: the container image to run, e.g. postgres:15');
-    if (/\s/.test(image))
-        throw new SpecError('image', `"${image}" contains white space`);
-    const name = spec_text(raw.name, 'name') || defaultName(image);
-    if (!NAME.test(name)) {
-        throw new SpecError('name', `"${name}" is not a valid container name (letters, digits, _ . -)`);
-    }
-    // The name is part of the cache key, which may not exceed 512 characters.
-    if (name.length > MAX_NAME_LENGTH) {
-        throw new SpecError('name', `is ${name.length} characters long; at most ${MAX_NAME_LENGTH}`);
-    }
-    const ports = list(raw.ports, 'ports');
-    for (const port of ports) {
-        const match = PORT.exec(port);
-        if (!match || !validPort(match[1]) || !validPort(match[2])) {
-            throw new SpecError('ports', `"${port}" is not HOST:CONTAINER (e.g. 15432:5432)`);
-        }
-    }
-    const restoreKeys = list(raw['restore-keys'], 'restore-keys').map((restoreKey) => {
-        if (restoreKey.includes(','))
-            throw new SpecError('restore-keys', 'must not contain commas');
-        return restoreKey;
-    });
-    const refresh = spec_text(raw.refresh, 'refresh');
-    if (restoreKeys.length && !refresh) {
-        throw new SpecError('restore-keys', 'needs refresh: the command that brings an older checkpoint up to date (e.g. apply only new migrations)');
-    }
-    return {
-        image,
-        name,
-        ports,
-        env: environment(list(raw.env, 'env')),
-        options: list(raw.options, 'options'),
-        command: words(raw.command, 'command'),
-        ready: probeText(spec_text(raw.ready, 'ready')),
-        readyTimeoutSeconds: seconds(raw['ready-timeout'], 'ready-timeout'),
-        warmup: spec_text(raw.warmup, 'warmup'),
-        key: cacheKeyPart(spec_text(raw.key, 'key')),
-        restoreKeys,
-        refresh,
-        fileLocks: flag(raw['file-locks'], 'file-locks', true),
-        tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false),
-        volumeStorage: volumeStorage(spec_text(raw['volume-storage'], 'volume-storage')),
-        criuTimeoutSeconds: criuTimeout(raw['criu-timeout'])
-    };
-}
-/** `auto` (or nothing): by size; else a positive number of seconds. */
-function criuTimeout(value) {
-    if (value === undefined || value === null || value === '' || value === 'auto')
-        return undefined;
-    return seconds(value, 'criu-timeout');
-}
-function volumeStorage(value) {
-    if (!value)
-        return 'auto';
-    const setting = VOLUME_STORAGE.find((known) => known === value.toLowerCase());
-    if (!setting) {
-        throw new SpecError('volume-storage', `"${value}" is not one of ${VOLUME_STORAGE.join(', ')}`);
-    }
-    return setting;
-}
-/** `docker.io/library/postgres:15` -> `warmstart-postgres`. */
-function defaultName(image) {
-    const last = image.split('@')[0]?.split('/').pop() ?? '';
-    const base = last.split(':')[0]?.replace(/[^a-zA-Z0-9_.-]/g, '-') ?? '';
-    return `warmstart-${base || 'service'}`;
-}
-/** The published ports, in order: `127.0.0.1:15432:5432` -> address 127.0.0.1, host 15432, container 5432. */
-function spec_hostPorts(ports) {
-    return ports.map((port) => {
-        const match = PORT.exec(port);
-        const address = /^(.*):\d+:\d+/.exec(port.replace(/\/(tcp|udp)$/, ''))?.[1];
-        return {
-            address: address?.replace(/^\[|\]$/g, ''),
-            host: Number(match?.[1]),
-            container: Number(match?.[2])
-        };
-    });
-}
-/**
- * Splits a command line into words the way a POSIX shell does for plain words, single and
- * double quotes and backslashes; no expansion. `command` given as one string goes through it.
- */
-function spec_splitWords(line) {
-    const result = [];
-    let word = '';
-    let inWord = false;
-    let quote;
-    for (let i = 0; i < line.length; i++) {
-        const char = line[i];
-        if (quote) {
-            if (char === quote)
-                quote = undefined;
-            else if (char === '\\' &&
-                quote === '"' &&
-                i + 1 < line.length &&
-                '$`"\\\n'.includes(line[i + 1])) {
-                word += line[++i];
-            }
-            else
-                word += char;
-        }
-        else if (char === '"' || char === "'") {
-            quote = char;
-            inWord = true;
-        }
-        else if (char === '\\' && i + 1 < line.length) {
-            word += line[++i];
-            inWord = true;
-        }
-        else if (/\s/.test(char)) {
-            if (inWord)
-                result.push(word);
-            word = '';
-            inWord = false;
-        }
-        else {
-            word += char;
-            inWord = true;
-        }
-    }
-    if (quote)
-        throw new Error(`unterminated ${quote} quote`);
-    if (inWord)
-        result.push(word);
-    return result;
-}
-function spec_text(value, field) {
-    if (value === undefined || value === null)
-        return '';
-    if (typeof value !== 'string')
-        throw new SpecError(field, `must be a string, got ${typeof value}`);
-    return value.trim();
-}
-/** An array of strings, or one string with one item per line. */
-function list(value, field) {
-    if (value === undefined || value === null || value === '')
-        return [];
-    if (typeof value === 'string') {
-        return value
-            .split('\n')
-            .map((line) => line.trim())
-            .filter((line) => line !== '');
-    }
-    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
-        return value.map((item) => item.trim()).filter((item) => item !== '');
-    }
-    throw new SpecError(field, 'must be an array of strings (or one item per line)');
-}
-function words(value, field) {
-    if (Array.isArray(value)) {
-        // An array is taken word for word: empty and space-padded arguments are deliberate.
-        if (value.every((item) => typeof item === 'string'))
-            return [...value];
-        throw new SpecError(field, 'must be a string or an array of strings');
-    }
-    const line = spec_text(value, field);
-    try {
-        return spec_splitWords(line);
-    }
-    catch (error) {
-        throw new SpecError(field, error.message);
-    }
-}
-function environment(lines) {
-    const env = {};
-    for (const line of lines) {
-        const at = line.indexOf('=');
-        const name = at >= 0 ? line.slice(0, at) : line;
-        // Never echo the value: it may be a password.
-        if (at <= 0 || !ENV_NAME.test(name)) {
-            throw new SpecError('env', `"${name}" is not NAME=value with NAME made of letters, digits and _`);
-        }
-        env[name] = line.slice(at + 1);
-    }
-    return env;
-}
-function seconds(value, field) {
-    if (value === undefined || value === null || value === '')
-        return DEFAULT_READY_TIMEOUT_SECONDS;
-    const number = typeof value === 'number' ? value : Number(String(value).replace(/s$/, ''));
-    if (!Number.isFinite(number) || number <= 0) {
-        throw new SpecError(field, `"${String(value)}" is not a positive number of seconds`);
-    }
-    return number;
-}
-function flag(value, field, fallback) {
-    if (value === undefined || value === null || value === '')
-        return fallback;
-    if (typeof value === 'boolean')
-        return value;
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    throw new SpecError(field, `"${String(value)}" is not true or false`);
-}
-function probeText(ready) {
-    if (ready && !/^(tcp:\/\/|https?:\/\/|exec:|cmd:)/.test(ready)) {
-        throw new SpecError('ready', `"${ready}" is not tcp://HOST:PORT, http(s)://URL, exec:CMD or cmd:CMD`);
-    }
-    return ready;
-}
-function cacheKeyPart(key) {
-    if (key.includes(','))
-        throw new SpecError('key', 'must not contain commas (cache keys cannot)');
-    if (key.length > 200)
-        throw new SpecError('key', 'is longer than 200 characters');
-    return key;
-}
-function validPort(port) {
-    const number = Number(port);
-    return Number.isInteger(number) && number >= 1 && number <= 65535;
-}
-
-;// CONCATENATED MODULE: ./src/ready.ts
-// Readiness: when a started or restored service answers. A probe is parsed once (pure), then
-// polled until it passes, the container stops, or the timeout runs out.
-
-
-
-/** The probe a spec asks for; without one, TCP on the first published port, else "running". */
-function ready_parseProbe(ready, ports) {
-    if (ready.startsWith('tcp://')) {
-        const match = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(ready);
-        if (!match)
-            throw new Error(`ready: "${ready}" is not tcp://HOST:PORT`);
-        return {
-            kind: 'tcp',
-            host: match[1].replace(/^\[|\]$/g, ''),
-            port: Number(match[2])
-        };
-    }
-    if (/^https?:\/\//.test(ready))
-        return { kind: 'http', url: ready };
-    if (ready.startsWith('exec:'))
-        return { kind: 'exec', command: ready.slice(5).trim() };
-    if (ready.startsWith('cmd:'))
-        return { kind: 'cmd', command: ready.slice(4).trim() };
-    const first = hostPorts(ports)[0];
-    if (!first)
-        return { kind: 'running' };
-    // A port published on every address is reached on loopback; one bound to an address, there.
-    const host = !first.address || first.address === '0.0.0.0' ? '127.0.0.1' : first.address;
-    return { kind: 'tcp', host, port: first.host };
-}
-function ready_describeProbe(probe) {
-    switch (probe.kind) {
-        case 'tcp':
-            return `tcp://${probe.host.includes(':') ? `[${probe.host}]` : probe.host}:${probe.port}`;
-        case 'http':
-            return probe.url;
-        case 'exec':
-            return `exec:${probe.command}`;
-        case 'cmd':
-            return `cmd:${probe.command}`;
-        case 'running':
-            return 'container running';
-    }
-}
-/** One attempt: resolves true when the service answered. */
-async function probeOnce(probe, context) {
-    switch (probe.kind) {
-        case 'tcp':
-            return tcpConnects(probe.host, probe.port);
-        case 'http':
-            return httpAnswers2xx(probe.url);
-        case 'exec':
-            return ((await context.podman.exec(context.container, ['sh', '-c', probe.command])).exitCode === 0);
-        case 'cmd':
-            return (await runShell(probe.command, { env: context.env })) === 0;
-        case 'running':
-            return (await context.podman.inspectContainer(context.container)).State.Running;
-    }
-}
-class NotReadyError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'NotReadyError';
-    }
-}
-/**
- * Polls until the probe passes. Fails early when the container stops, and on timeout; both
- * errors carry the container's last log lines, where the reason usually is.
- */
-async function ready_waitUntilReady(probe, context, timeoutSeconds) {
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    for (let attempt = 0;; attempt++) {
-        if (await probeOnce(probe, context).catch(() => false))
-            return;
-        const state = (await context.podman.inspectContainer(context.container)).State;
-        if (!state.Running) {
-            throw new NotReadyError(`${context.container} stopped (${state.Status}, exit code ${state.ExitCode}) before ${ready_describeProbe(probe)} answered. Last log lines:\n${await context.podman.logs(context.container)}`);
-        }
-        if (Date.now() > deadline) {
-            throw new NotReadyError(`${context.container} did not answer ${ready_describeProbe(probe)} within ${timeoutSeconds} s (raise ready-timeout if it needs longer). Last log lines:\n${await context.podman.logs(context.container)}`);
-        }
-        // Fast at first (a restored service answers at once), then gentler.
-        await sleep(attempt < 20 ? 100 : 500);
-    }
-}
-function tcpConnects(host, port) {
-    return new Promise((resolve) => {
-        const socket = new Socket();
-        const done = (ok) => {
-            socket.destroy();
-            resolve(ok);
-        };
-        socket.setTimeout(2000, () => done(false));
-        socket.once('error', () => done(false));
-        socket.connect(port, host, () => done(true));
-    });
-}
-async function httpAnswers2xx(url) {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    await response.body?.cancel();
-    return response.status >= 200 && response.status < 300;
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/volumes.ts
-// A service's named volumes (the anonymous ones of an image's VOLUME paths included): what a
-// checkpoint keeps of them, and how a warm restore puts them back before podman restores the
-// processes that have their files open. Volume files belong to root or to a user namespace's
-// root, so every file operation here runs as root: directly when warmstart is root, else through
-// `sudo -n`. Tars keep numeric owners: the container's users, mapped as its user namespace maps
-// them, are not the host's.
-
-
-
-
-
-
-
-/** Marks the volumes warmstart creates, with the container they were made for: `down` removes them. */
-const VOLUME_OWNER_LABEL = 'io.warmstart.container';
-/** The container's named volumes, where they live and who owns them. */
-async function volumes_containerVolumes(podman, container) {
-    const info = await podman.inspectContainer(container);
-    const volumes = [];
-    for (const mount of info.Mounts ?? []) {
-        if (mount.Type !== 'volume' || !mount.Name)
-            continue;
-        const { Mountpoint } = await podman.inspectVolume(mount.Name);
-        if (!Mountpoint) {
-            throw new Error(`volume ${mount.Name} has no directory on this host (another volume driver?)`);
-        }
-        const owner = await runAsRoot(podman, ['stat', '--format', '%u %g', dirname(Mountpoint)]);
-        const [uid, gid] = owner.toString().trim().split(' ').map(Number);
-        volumes.push({
-            name: mount.Name,
-            destination: mount.Destination,
-            mountpoint: Mountpoint,
-            uid: uid ?? 0,
-            gid: gid ?? 0
-        });
-    }
-    return volumes;
-}
-/**
- * Archives the volume's contents in slices under `dir`: slice 0 its directories (its top one
- * included, for its mode and owner) and symbolic links, then its other files split by size over
- * `fileSlices` tars, so that a restore can unpack them side by side. zstd-compressed unless told
- * otherwise.
- */
-async function volumes_archiveVolume(podman, volume, dir, options) {
-    // One listing: type, link count, size and path of every entry, NUL-terminated (paths are bytes).
-    const listing = await runAsRoot(podman, [
-        'find',
-        volume.mountpoint,
-        '-mindepth',
-        '1',
-        '-printf',
-        '%y %n %s %P\\0'
-    ]);
-    const { directories, fileSlices } = splitListing(listing, options.fileSlices);
-    const lists = [
-        { names: [Buffer.from('.'), ...directories], bytes: 0 },
-        ...fileSlices.filter((files) => files.names.length)
-    ];
-    const slices = [];
-    for (const [slice, { names, bytes }] of lists.entries()) {
-        const list = join(dir, `volume-list-${slice}`);
-        writeFileSync(list, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
-        const path = join(dir, `${volume.name}-${slice}.tar${options.compress ? '.zst' : ''}`);
-        const tar = 'tar -c --numeric-owner --no-recursion --null -C "$1" -T "$2"';
-        const script = options.compress ? `${tar} | zstd -q -3 -T0` : tar;
-        // The file is opened here, so it belongs to the user warmstart runs as, who stores it.
-        const out = openSync(path, 'w', 0o600);
-        try {
-            await runAsRoot(podman, ['bash', '-o', 'pipefail', '-c', script, 'bash', volume.mountpoint, list], { stdout: out });
-        }
-        finally {
-            closeSync(out);
-        }
-        slices.push({ path, slice, unpackedBytes: bytes });
-    }
-    return slices;
-}
-/**
- * Splits `find -printf '%y %n %s %P\0'` output into the directories with the symbolic links, and
- * `count` lists of other files of about equal size (largest first, each to the lightest list).
- * Files with more than one link stay together in the first list, so that tar keeps them linked.
- * The links go with the directories because a restore unpacks that slice last, after the file
- * slices' tars, which run side by side: a link one tar made could otherwise lead another tar's
- * writes out of the volume (one tar alone guards against that; two cannot see each other's).
- */
-function splitListing(listing, count) {
-    const directories = [];
-    const files = [];
-    let at = 0;
-    while (at < listing.length) {
-        const end = listing.indexOf(0, at);
-        const record = listing.subarray(at, end < 0 ? listing.length : end);
-        at = end < 0 ? listing.length : end + 1;
-        const fields = record.toString('latin1').split(' ', 3);
-        const [type, links, size] = fields;
-        const name = Buffer.concat([Buffer.from('./'), record.subarray(fields.join(' ').length + 1)]);
-        if (type === 'd' || type === 'l')
-            directories.push(name);
-        else
-            files.push({ name, size: Number(size), linked: Number(links) > 1 });
-    }
-    const fileSlices = Array.from({ length: Math.max(1, count) }, () => ({
-        names: [],
-        bytes: 0
-    }));
-    const add = (slice, file) => {
-        slice.names.push(file.name);
-        slice.bytes += file.size;
-    };
-    const first = fileSlices[0];
-    for (const file of files.filter((f) => f.linked))
-        add(first, file);
-    for (const file of files.filter((f) => !f.linked).sort((a, b) => b.size - a.size)) {
-        add(fileSlices.reduce((lightest, s) => (s.bytes < lightest.bytes ? s : lightest)), file);
-    }
-    return { directories, fileSlices };
-}
-/**
- * Creates the volume a checkpoint part restores into, empty and owned as it was. A volume of that
- * name that warmstart made and no container uses is replaced; any other is left alone, and the
- * restore fails (a user's own volume is never overwritten).
- */
-async function volumes_createVolumeFor(podman, part, container, storage) {
-    const create = () => podman.createVolume(part.name, {
-        uid: part.uid,
-        gid: part.gid,
-        labels: { [VOLUME_OWNER_LABEL]: container },
-        memory: storage === 'memory'
-    });
-    // Usually there is none of that name: create first, look only when that fails.
-    await create().catch(async (error) => {
-        if (!(await podman.volumeExists(part.name)))
-            throw error;
-        await replaceOwnVolume(podman, part.name);
-        await create();
-    });
-    // A tmpfs exists only while mounted: warmstart holds it mounted until removeVolumesOf.
-    if (storage === 'memory')
-        return podman.mountVolume(part.name);
-    return (await podman.inspectVolume(part.name)).Mountpoint;
-}
-/** Removes a volume of that name if warmstart made it and no container uses it; else throws. */
-async function replaceOwnVolume(podman, name) {
-    const existing = await podman.inspectVolume(name);
-    if (existing.Labels?.[VOLUME_OWNER_LABEL] === undefined) {
-        throw new Error(`a volume named ${name} already exists and warmstart did not create it; it is left as is (remove it with podman volume rm ${name} to restore this checkpoint)`);
-    }
-    const users = await podman.containersUsingVolume(name);
-    if (users.length)
-        throw new Error(`volume ${name} is in use by container ${users.join(', ')}`);
-    await removeVolume(podman, name);
-}
-/** The share of the host's memory that volumes may take in memory when the setting is auto. */
-const MEMORY_SHARE = 0.25;
-/**
- * Memory (a tmpfs) when asked, or, on auto, when the volumes' files take at most a quarter of the
- * host's memory: unpacking into a tmpfs is twice as fast, and a test service's data is throwaway.
- * A tmpfs may grow to half the memory, so the service keeps room to write.
- */
-function volumes_chooseVolumeStorage(setting, unpackedBytes, totalMemory) {
-    if (setting !== 'auto')
-        return setting;
-    return unpackedBytes <= totalMemory * MEMORY_SHARE ? 'memory' : 'disk';
-}
-/**
- * Unpacks a volume part of the archive into the volume's directory, hashing the part's bytes as
- * they go by; returns their SHA-256 (the caller compares it with the manifest's).
- */
-async function volumes_unpackVolume(podman, archivePath, part, mountpoint) {
-    const compressed = await startsWithZstd(archivePath, part.offset);
-    const script = compressed
-        ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
-        : 'tar -x --numeric-owner -C "$1"';
-    const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint]);
-    const { child, exited } = startPipeline(argv, `unpacking volume ${part.name}`, {
-        stdin: 'pipe',
-        stdout: 'ignore'
-    });
-    const hash = createHash('sha256');
-    const hashing = new Transform({
-        transform(chunk, _encoding, done) {
-            hash.update(chunk);
-            done(null, chunk);
-        }
-    });
-    // A tar that quits early breaks the pipe; its own exit status says why, below.
-    await pipeline(createReadStream(archivePath, streamRange(part)), hashing, child.stdin).catch(() => undefined);
-    await exited;
-    return hash.digest('hex');
-}
-/**
- * Makes `directories` (relative paths, checked here) inside a fresh volume, before its file slices
- * unpack side by side. GNU tar, finding a file's parent missing, makes the parents and retries
- * only when it made one itself: when another tar made it in between, it fails with "Cannot open:
- * No such file or directory" (seen here on PostgreSQL's base/1; pghoard issue 452 traces it).
- * The volume holds no link yet, so nothing can lead these outside it.
- */
-async function volumes_makeDirectories(podman, mountpoint, directories) {
-    const relative = directories.map((dir) => dir.replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
-    const unsafe = relative.find((dir) => dir.startsWith('/') || dir.split('/').includes('..'));
-    if (unsafe !== undefined)
-        throw new Error(`refusing to make directory ${unsafe} in a volume`);
-    const wanted = relative.filter((dir) => dir && dir !== '.');
-    if (!wanted.length)
-        return;
-    const argv = podman.asRoot(['sh', '-c', 'cd "$1" && xargs -0 mkdir -p --', 'sh', mountpoint]);
-    const { child, exited } = startPipeline(argv, `making the directories of volume ${mountpoint}`, {
-        stdin: 'pipe',
-        stdout: 'ignore'
-    });
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(wanted.join('\0'));
-    await exited;
-}
-/** Throws when the volume holds a device node: a checkpoint's volume holds data files. */
-async function volumes_refuseDevices(podman, name, mountpoint) {
-    const found = await runAsRoot(podman, [
-        'find',
-        mountpoint,
-        '-xdev',
-        '(',
-        '-type',
-        'b',
-        '-o',
-        '-type',
-        'c',
-        ')',
-        '-print',
-        '-quit'
-    ]);
-    if (found.length) {
-        throw new Error(`volume ${name} holds a device node (${found.toString().trim()}): refused`);
-    }
-}
-/** Removes the volumes warmstart created for `container`. */
-async function removeVolumesOf(podman, container) {
-    for (const name of await podman.volumesLabelled(VOLUME_OWNER_LABEL, container)) {
-        await removeVolume(podman, name);
-    }
-}
-/** Removes a volume no container uses, releasing warmstart's own mount of a memory volume first. */
-async function removeVolume(podman, name) {
-    // podman refuses to remove a volume that is still mounted.
-    const { MountCount } = await podman.inspectVolume(name);
-    for (let i = 0; i < (MountCount ?? 0); i++)
-        await podman.unmountVolume(name);
-    await podman.removeVolume(name);
-}
-async function startsWithZstd(path, offset) {
-    for await (const chunk of createReadStream(path, { start: offset, end: offset + 3 })) {
-        return isZstd(chunk);
-    }
-    return false;
-}
-/** Runs a command as root (through `sudo -n` when not root); resolves with its stdout, or writes it to `stdout`. */
-async function runAsRoot(podman, command, options = {}) {
-    const what = command.join(' ');
-    if (options.stdout === undefined)
-        return collectOutput(podman.asRoot(command), what);
-    await startPipeline(podman.asRoot(command), what, { stdout: options.stdout }).exited;
-    return Buffer.alloc(0);
-}
-
-;// CONCATENATED MODULE: ./src/archive/assemble.ts
-// One archive of parts laid end to end (the layout is src/archive/layout.ts): the checkpoint part,
-// then every volume's slices, each hashed on the way.
-
-
-
-/**
- * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
- * appended and removed) and hashes each part and the whole on the way.
- */
-async function assemble_assembleArchive(archive, checkpointFile, volumes) {
-    const whole = createHash('sha256');
-    renameSync(checkpointFile, archive);
-    const first = await hashPart(archive, whole);
-    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
-    let offset = first.bytes;
-    const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
-    for (const { volume, path, slice, unpackedBytes } of slices) {
-        const part = await hashPart(path, whole, archive);
-        rmSync(path, { force: true });
-        parts.push({
-            kind: 'volume',
-            offset,
-            ...part,
-            name: volume.name,
-            destination: volume.destination,
-            uid: volume.uid,
-            gid: volume.gid,
-            slice,
-            unpackedBytes
-        });
-        offset += part.bytes;
-    }
-    return { parts, sha256: whole.digest('hex') };
-}
-/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
-async function hashPart(path, whole, appendTo) {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const source = createReadStream(path).on('data', (chunk) => {
-        hash.update(chunk);
-        whole.update(chunk);
-        bytes += chunk.length;
-    });
-    if (appendTo)
-        await pipeline(source, createWriteStream(appendTo, { flags: 'a' }));
-    else
-        await finished(source);
-    return { bytes, sha256: hash.digest('hex') };
-}
-
-;// CONCATENATED MODULE: ./src/engine/plan.ts
-/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
-class plan_UpError extends Error {
-    exitCode;
-    constructor(message, exitCode = 1) {
-        super(message);
-        this.exitCode = exitCode;
-        this.name = 'UpError';
-    }
-}
-/** What readiness probes of the plan's service need. */
-function plan_probeContext(plan, podman) {
-    return { podman, container: plan.spec.name, env: plan.serviceEnv };
-}
-
-;// CONCATENATED MODULE: ./src/engine/checkpoint.ts
-// The cold path's last step: checkpoint the warmed-up service with it stopped, archive its volumes
-// in slices, resume it, and lay the parts end to end in one archive. It reports what it made and
-// the state it left the service in; what follows (store it, resume from the archive, start cold
-// again) is the engine's decision (src/engine/engine.ts).
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Checkpoints the running service into `workDir` and resumes it in place. Never throws for a
- * failure of its own: the result says what was made and whether the service runs.
- */
-async function checkpoint_makeCheckpoint(plan, options, timings, workDir) {
-    const compress = options.compress !== 'none';
-    const made = await checkpointConsistently(plan, options, timings, workDir, compress);
-    if (!made.made)
-        return made;
-    // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
-    // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
-    try {
-        let checkpointFile = made.checkpoint;
-        if (compress) {
-            checkpointFile = `${made.checkpoint}.zst`;
-            await timings.time('compress', () => compressArchive(made.checkpoint, checkpointFile));
-        }
-        const archive = join(workDir, `${plan.spec.name}.checkpoint`);
-        const { parts, sha256 } = await timings.time('assemble', () => assembleArchive(archive, checkpointFile, made.volumes));
-        return {
-            made: true,
-            archive,
-            parts,
-            sha256,
-            bytes: statSync(archive).size,
-            service: made.resumeFailure ? 'stopped' : 'running',
-            resumeFailure: made.resumeFailure
-        };
-    }
-    catch (error) {
-        return {
-            made: false,
-            reason: `the archive could not be assembled: ${message(error)}`,
-            service: made.resumeFailure ? 'stopped' : 'running'
-        };
-    }
-}
-/**
- * Checkpoints with the service stopped, archives its volumes while it stays stopped, then
- * restores it in place: the archive's files and memory are from the same instant.
- * (`--leave-running` resumes the service before its files are archived, so a database writing in
- * the background would leave files newer than its memory.)
- */
-async function checkpointConsistently(plan, options, timings, workDir, compress) {
-    const { podman } = options;
-    const { spec } = plan;
-    let volumes;
-    try {
-        volumes = await containerVolumes(podman, spec.name);
-    }
-    catch (error) {
-        return {
-            made: false,
-            reason: `the volumes of ${spec.name} cannot be read: ${message(error)}`,
-            service: 'running'
-        };
-    }
-    const checkpoint = join(workDir, 'checkpoint.tar');
-    try {
-        await timings.time('checkpoint', () => podman.checkpoint(spec.name, {
-            exportPath: checkpoint,
-            keep: true,
-            fileLocks: spec.fileLocks,
-            tcpEstablished: spec.tcpEstablished,
-            compress: 'none',
-            ignoreVolumes: true,
-            timeoutSeconds: checkpointTimeoutSeconds(spec)
-        }));
-    }
-    catch (error) {
-        // A CRIU stopped at its limit may leave the service frozen while podman says it runs:
-        // count it as stopped, so that it is started again.
-        const running = !(error instanceof PodmanTimeoutError) &&
-            (await podman
-                .inspectContainer(spec.name)
-                .then((info) => info.State.Running)
-                .catch(() => false));
-        return {
-            made: false,
-            reason: `checkpoint failed: ${message(error)}`,
-            service: running ? 'running' : 'stopped'
-        };
-    }
-    let archived = [];
-    let volumeError;
-    try {
-        archived = await timings.time('volumes', async () => {
-            const files = [];
-            for (const volume of volumes) {
-                const slices = await archiveVolume(podman, volume, workDir, {
-                    compress,
-                    fileSlices: FILE_SLICES
-                });
-                files.push({ volume, slices });
-            }
-            return files;
-        });
-    }
-    catch (error) {
-        volumeError = error;
-    }
-    const resumeFailure = await resumeInPlace(plan, options, timings);
-    if (volumeError) {
-        return {
-            made: false,
-            reason: `the volumes of ${spec.name} could not be archived: ${message(volumeError)}`,
-            service: resumeFailure ? 'stopped' : 'running'
-        };
-    }
-    return { made: true, checkpoint, volumes: archived, resumeFailure };
-}
-/** Restores the just checkpointed service in place; returns why not when it failed. */
-async function resumeInPlace(plan, options, timings) {
-    const { podman } = options;
-    const { spec } = plan;
-    try {
-        await timings.time('resume', async () => {
-            await podman.restore({
-                container: spec.name,
-                fileLocks: spec.fileLocks,
-                tcpEstablished: spec.tcpEstablished,
-                timeoutSeconds: checkpointTimeoutSeconds(spec)
-            });
-            await waitUntilReady(plan.probe, probeContext(plan, podman), spec.readyTimeoutSeconds);
-        });
-        return undefined;
-    }
-    catch (error) {
-        return message(error);
-    }
-}
-/**
- * How many slices a volume's files are archived in, to be unpacked side by side: one tar and one
- * zstd each. Two measured 15-40% faster than one on a 2-core machine (730 MB of PostgreSQL data);
- * more would only help hosts with more cores than GitHub's standard runners.
- */
-const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
-
-;// CONCATENATED MODULE: ./src/host/criu-config.ts
-// CRIU's options for the containers warmstart runs, in a per-container configuration file.
-//
-// runc hands CRIU one extra configuration file: /etc/criu/runc.conf, or instead the file the
-// container's annotation `org.criu.config` names (runc's docs/checkpoint-restore.md). warmstart
-// writes one holding runc.conf's lines (the CPU check, `cpu-cap`) and its own, names it by its
-// digest, and puts the annotation on every container it starts; a restored container carries
-// the annotation in its checkpoint, so the same file must exist on the restoring host (the key
-// holds the digest, and `up` writes the file before any start or restore).
-//
-// warmstart's own line: `tcp-close`. A connection a client reset while the service had not yet
-// closed its end is dumped in state TCP_CLOSE, and CRIU refuses to restore such a socket
-// ("inet: Connected TCP socket in image") unless told to restore connected sockets closed. Seen
-// with Tomcat behind a load generator: no warm start ever. Left out when the spec asks for
-// tcp-established, which restores connections open.
-
-/** Where warmstart's CRIU configuration files live: root's, read by runc and CRIU. */
-const CRIU_CONFIG_DIR = '/etc/warmstart/criu';
-/** The annotation runc reads the file's path from. */
-const criu_config_CRIU_CONFIG_ANNOTATION = 'org.criu.config';
-/** The file for this spec on a host whose /etc/criu/runc.conf holds `runcConf` ('' if none). */
-function criu_config_criuConfigFile(spec, runcConf) {
-    const own = spec.tcpEstablished ? [] : ['tcp-close'];
-    const content = [
-        `# Written by warmstart: CRIU's options for the containers it starts (${criu_config_CRIU_CONFIG_ANNOTATION}).`,
-        '# The lines of /etc/criu/runc.conf, which runc reads instead of this file otherwise:',
-        runcConf.trimEnd(),
-        "# warmstart's own:",
-        ...own,
-        ''
-    ].join('\n');
-    const digest = createHash('sha256').update(content).digest('hex');
-    return { path: `${CRIU_CONFIG_DIR}/${digest.slice(0, 16)}.conf`, content, digest };
-}
-
-;// CONCATENATED MODULE: ./src/engine/decide.ts
-// Decide: from what was read (facts.ts), how the service runs, what `up` may try, and the key.
-// Pure: no podman, no files, no clock. `up`, `warmstart key`, the Action and the benchmark all
-// come through here, so the key a user asks for is the key `up` uses.
-
-
-
-
-
-
-class decide_UnknownImageError extends Error {
-    constructor(reason) {
-        super(reason);
-        this.name = 'UnknownImageError';
-    }
-}
-/** The plan for one `up`; throws UnknownImageError when the image's identity is not known. */
-function decide_decidePlan(spec, facts) {
-    if (facts.image.where === 'unknown')
-        throw new decide_UnknownImageError(facts.image.reason);
-    const imageUser = facts.image.user;
-    const criuProblem = facts.criu.ok ? undefined : (facts.criu.reason ?? 'CRIU does not work here');
-    const variant = decideUserNamespace({ canDumpOtherUsers: facts.canDumpOtherUsers }, imageUser, hostPorts(spec.ports));
-    const userNamespace = variant === 'userns';
-    // In a user namespace the service shares the host's network and cannot be remapped: a service
-    // that needs one runs as asked, without a checkpoint that could never be made.
-    const portProblem = variant === 'no-checkpoint'
-        ? `${spec.image} runs as user ${imageUser}, which ${decide_otherUsersFix(spec)}`
-        : undefined;
-    const checkpointProblem = criuProblem ?? portProblem;
-    const criuConfig = criuConfigFile(spec, facts.runcCriuConfig);
-    const annotation = `--annotation=${CRIU_CONFIG_ANNOTATION}=${criuConfig.path}`;
-    const run = {
-        image: spec.image,
-        name: spec.name,
-        ports: userNamespace ? [] : spec.ports,
-        env: spec.env,
-        options: [annotation, ...(userNamespace ? USERNS_RUN_OPTIONS : []), ...spec.options],
-        command: spec.command
-    };
-    return {
-        spec,
-        run,
-        userNamespace,
-        probe: parseProbe(spec.ready, spec.ports),
-        key: composeKey({
-            spec,
-            imageId: facts.image.identity,
-            warmupScript: facts.warmupScript,
-            host: facts.host,
-            userNamespace,
-            criuConfigDigest: criuConfig.digest
-        }),
-        restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
-        checkUidsBeforeCheckpoint: variant === 'plain-check-uids',
-        loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
-        checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
-        serviceEnv: serviceEnvironment(spec),
-        criuConfig
-    };
-}
-/**
- * Why a service running as another user than root cannot be checkpointed on this host, and the
- * fix: the one sentence the plan and the check before a checkpoint share.
- */
-function decide_otherUsersFix(spec) {
-    const ports = spec.ports.length ? ` (${spec.ports.join(', ')})` : '';
-    return `this host can only checkpoint on the host network, where ports cannot be remapped${ports}; publish the same port on both sides (e.g. 5432:5432) and make the service listen on it to get checkpoints (docs/host-setup.md)`;
-}
-/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
-function serviceEnvironment(spec) {
-    const env = {
-        WARMSTART_CONTAINER: spec.name,
-        WARMSTART_IMAGE: spec.image,
-        WARMSTART_HOST: '127.0.0.1'
-    };
-    const ports = hostPorts(spec.ports);
-    if (ports[0])
-        env.WARMSTART_PORT = String(ports[0].host);
-    for (const port of ports)
-        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
-    return env;
-}
-
-;// CONCATENATED MODULE: ./src/host/host.ts
-// Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
-// into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
-
-
-
-
-
-
-
-
-/** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
-function parseCpuinfo(text) {
-    const first = text.split(/\n\s*\n/)[0] ?? '';
-    const field = (...names) => {
-        for (const name of names) {
-            const match = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first);
-            if (match)
-                return match[1].trim();
-        }
-        return '';
-    };
-    return {
-        vendor: field('vendor_id', 'CPU implementer'),
-        model: field('model name', 'CPU part', 'cpu model'),
-        flags: field('flags', 'Features').split(/\s+/).filter(Boolean).sort()
-    };
-}
-/** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
-function parseCriuVersion(output) {
-    return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
-}
-/** Bumped when PodmanFacts changes shape: a cache of another version is read again from podman. */
-const FACTS_CACHE_VERSION = 2;
-/**
- * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
- * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
- * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
- */
-function factsStamp(runtimePath) {
-    const files = [
-        '/proc/sys/kernel/random/boot_id',
-        findOnPath('podman'),
-        runtimePath,
-        process.env.CONTAINERS_CONF ?? '',
-        process.env.CONTAINERS_CONF_OVERRIDE ?? '',
-        '/etc/containers/containers.conf',
-        '/usr/share/containers/containers.conf',
-        ...listDir('/etc/containers/containers.conf.d')
-    ].filter(Boolean);
-    return files
-        .map((file) => {
-        try {
-            const stat = statSync(file);
-            const bootId = file.startsWith('/proc/') ? readFileSync(file, 'utf8').trim() : '';
-            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
-        }
-        catch {
-            return `${file} absent`;
-        }
-    })
-        .join('\n');
-}
-function findOnPath(command) {
-    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-        if (dir && existsSync(join(dir, command)))
-            return join(dir, command);
-    }
-    return '';
-}
-function listDir(dir) {
-    try {
-        return readdirSync(dir).map((name) => join(dir, name));
-    }
-    catch {
-        return [];
-    }
-}
-/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
-function defaultFactsCache(uid) {
-    const base = uid === 0 ? '/run/warmstart' : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `warmstart-${uid}`);
-    return join(base, 'podman-facts.json');
-}
-/** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
-class host_HostReader {
-    options;
-    runner;
-    prefix;
-    constructor(options) {
-        this.options = options;
-        this.runner = options.runner ?? runCommand;
-        this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
-    }
-    /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
-    async criuStatus() {
-        const criu = this.options.criu ?? 'criu';
-        // warmstart's set-up puts a private CRIU in /usr/local/sbin, first on runc's PATH.
-        const script = `PATH=/usr/local/sbin:$PATH; "$1" --version && "$1" check`;
-        const result = await this.runner([...this.prefix, 'sh', '-c', script, 'sh', criu]);
-        const version = parseCriuVersion(result.stdout);
-        if (result.exitCode === 0)
-            return { ok: true, version };
-        const said = (result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ');
-        const reason = version
-            ? `criu check fails: ${said}`
-            : `CRIU is not installed (${criu}: ${said || 'not found'}); run warmstart's set-up`;
-        return { ok: false, version, reason };
-    }
-    async fingerprint(criu) {
-        const facts = await this.podmanFacts();
-        const cpu = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
-        return {
-            arch: facts.arch,
-            cpuVendor: cpu.vendor,
-            cpuModel: cpu.model,
-            cpuFlags: cpu.flags,
-            kernel: facts.kernel,
-            criu: criu.version,
-            podman: facts.podman,
-            runtime: facts.runtime,
-            cgroup: facts.cgroup,
-            criuConfig: criuConfigDigest(),
-            cpus: facts.cpus,
-            memoryGiB: Math.round(facts.memTotal / 1024 ** 3)
-        };
-    }
-    /**
-     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
-     * third of a second, on every `up`), else from podman, then remembered.
-     */
-    async podmanFacts() {
-        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
-        if (cache) {
-            try {
-                const cached = JSON.parse(readFileSync(cache, 'utf8'));
-                if (cached.version === FACTS_CACHE_VERSION &&
-                    cached.stamp === factsStamp(cached.facts.runtimePath))
-                    return cached.facts;
-            }
-            catch {
-                // No cache yet, or an unreadable one: ask podman.
-            }
-        }
-        const info = await this.options.podman.info();
-        const facts = {
-            arch: info.host.arch,
-            kernel: info.host.kernel,
-            podman: (await this.options.podman.version()).Client.Version,
-            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
-            runtimePath: info.host.ociRuntime.path,
-            cgroup: info.host.cgroupVersion,
-            cpus: info.host.cpus,
-            memTotal: info.host.memTotal
-        };
-        if (cache) {
-            try {
-                mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
-                const stamp = factsStamp(facts.runtimePath);
-                writeFileSync(cache, JSON.stringify({ version: FACTS_CACHE_VERSION, stamp, facts }), {
-                    mode: 0o600
-                });
-            }
-            catch {
-                // A cache that cannot be written only costs the next run a `podman info`.
-            }
-        }
-        return facts;
-    }
-    /** AppArmor's state, as root reads it (the profile list is root's only); off where absent. */
-    async appArmor() {
-        const script = `cat /sys/module/apparmor/parameters/enabled 2>/dev/null; echo '${APPARMOR_SEPARATOR}'; cat /sys/kernel/security/apparmor/profiles 2>/dev/null; true`;
-        const result = await this.runner([...this.prefix, 'sh', '-c', script]);
-        return parseAppArmor(result.stdout);
-    }
-    canDumpOtherUsers() {
-        return hostCanDumpOtherUsers();
-    }
-}
-/** runc reads CRIU options from this one file. */
-const CRIU_RUNC_CONF = '/etc/criu/runc.conf';
-/** The text of /etc/criu/runc.conf; '' when there is none. */
-function host_readRuncCriuConfig() {
-    return existsSync(CRIU_RUNC_CONF) ? readFileSync(CRIU_RUNC_CONF, 'utf8') : '';
-}
-function criuConfigDigest() {
-    const text = host_readRuncCriuConfig();
-    return text ? createHash('sha256').update(text).digest('hex').slice(0, 16) : 'none';
-}
-function firstLine(text) {
-    return text.split('\n')[0]?.trim() ?? '';
-}
-
-;// CONCATENATED MODULE: ./src/engine/facts.ts
-// Read: everything `up` and `warmstart key` need to know before deciding anything, gathered in
-// one place. Nothing here starts, pulls or removes: the same facts give the same plan and key
-// (see decide.ts), whoever asks.
-
-
-
-
-async function facts_gatherFacts(spec, sources) {
-    const host = sources.host ?? new HostReader({ podman: sources.podman });
-    const [image, criu, appArmor] = await Promise.all([
-        readImage(sources.podman, spec.image),
-        host.criuStatus(),
-        host.appArmor()
-    ]);
-    return {
-        image,
-        criu,
-        host: await host.fingerprint(criu),
-        canDumpOtherUsers: host.canDumpOtherUsers(),
-        appArmor,
-        runcCriuConfig: readRuncCriuConfig(),
-        warmupScript: warmupScriptContents(spec.warmup)
-    };
-}
-/** The contents of a script file the warm-up's first word names, so that editing it changes the key. */
-function warmupScriptContents(warmup) {
-    if (!warmup)
-        return undefined;
-    let words;
-    try {
-        words = splitWords(warmup);
-    }
-    catch {
-        return undefined;
-    }
-    const candidates = words.slice(0, 2).filter((word) => /[/.]/.test(word) && existsSync(word));
-    const file = candidates.find((word) => statSync(word).isFile());
-    return file ? readFileSync(file, 'utf8') : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/engine/restore.ts
-// The warm path: from a stored archive to a restored service. The manifest is checked against this
-// host and run first; then the volumes are unpacked straight into place while the checkpoint part
-// decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
-// processes onto them.
-
-
-
-
-
-
-
-
-
-
-
-
-/** Restores from a stored archive, after checking that its manifest fits this host and run. */
-async function restore_restoreWarm(plan, hit, imageReady, options, timings) {
-    const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
-    if (differences.length) {
-        throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
-    }
-    const bytes = statSync(hit.archivePath).size;
-    if (bytes !== hit.metadata.bytes) {
-        throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
-    }
-    return restore_restoreArchive(plan, hit.archivePath, decodeParts(hit.metadata.parts, bytes), imageReady, options, timings);
-}
-/**
- * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
- * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
- * processes and waits until the service answers (the image must be here: `imageReady`). What a
- * failure leaves is for the caller to remove. Also how the cold path resumes a service whose
- * in-place restore failed, from the archive it just made.
- */
-async function restore_restoreArchive(plan, archivePath, parts, imageReady, options, timings) {
-    const { podman } = options;
-    const checkpoint = parts[0];
-    const volumes = volumeGroups(parts);
-    const scratch = mkdtempSync(join(scratchParent(checkpoint, options), 'warmstart-restore-'));
-    try {
-        const importPath = await timings.time('unpack', async () => {
-            const unpackedBytes = volumes.flat().reduce((sum, part) => sum + part.unpackedBytes, 0);
-            const storage = chooseVolumeStorage(plan.spec.volumeStorage, unpackedBytes, totalmem());
-            if (volumes.length) {
-                options.logger.info(`unpacking ${volumes.length} volume(s), ${formatBytes(unpackedBytes)}, ${storage === 'memory' ? 'into memory (tmpfs)' : 'onto disk'}`);
-            }
-            // The checkpoint part takes longest to decompress: it starts first, while the volumes are
-            // made, side by side.
-            const checkpointPath = checkCheckpointPart(archivePath, checkpoint, join(scratch, 'checkpoint.tar'));
-            checkpointPath.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-            const created = await Promise.allSettled(volumes.map(([first]) => createVolumeFor(podman, first, plan.spec.name, storage)));
-            const notCreated = created.find((result) => result.status === 'rejected');
-            if (notCreated) {
-                // Nothing may still be writing into the scratch directory when it is removed.
-                await checkpointPath.catch(() => undefined);
-                throw notCreated.reason;
-            }
-            const mountpoints = created.map((result) => result.value);
-            const volumesDone = volumes.map((slices, i) => unpackVolumeSlices(podman, archivePath, slices, mountpoints[i]));
-            // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
-            const settled = await Promise.allSettled([checkpointPath, ...volumesDone]);
-            const failed = settled.find((result) => result.status === 'rejected');
-            if (failed)
-                throw failed.reason;
-            return settled[0].value;
-        });
-        await imageReady.catch((error) => {
-            throw new Error(`the image could not be pulled by digest: ${message(error)}`);
-        });
-        const restored = await timings.time('restore', async () => {
-            if (plan.loadAppArmorProfile)
-                await loadAppArmorProfile(plan, options);
-            return podman.restore({
-                importPath,
-                // podman rejects --tcp-established with --name (podman 4.3: "cannot be used with
-                // --name"); the checkpoint was made of a container of this name, which it keeps.
-                name: plan.spec.tcpEstablished ? undefined : plan.spec.name,
-                fileLocks: plan.spec.fileLocks,
-                tcpEstablished: plan.spec.tcpEstablished,
-                ignoreVolumes: parts.length > 1,
-                printStats: true,
-                timeoutSeconds: restoreTimeoutSeconds(plan.spec, parts.reduce((sum, part) => sum + part.bytes, 0))
-            });
-        });
-        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
-        return restored;
-    }
-    finally {
-        rmSync(scratch, { recursive: true, force: true });
-    }
-}
-/**
- * Initialises a throwaway container of the image, which makes podman load its AppArmor profile
- * for containers (see src/host/apparmor.ts), then removes it. A failure is only logged: the
- * restore is tried anyway, and falls back cold if it fails.
- */
-async function loadAppArmorProfile(plan, options) {
-    const { podman, logger } = options;
-    const throwaway = `${plan.spec.name}-warmstart-apparmor`;
-    logger.info("loading podman's AppArmor profile for containers before the restore");
-    try {
-        await podman.forceRemove(throwaway);
-        await podman.podman(['create', '--name', throwaway, plan.spec.image]);
-        await podman.podman(['init', throwaway]);
-    }
-    catch (error) {
-        logger.info(`could not load it (${message(error)}); restoring anyway`);
-    }
-    finally {
-        await podman.forceRemove(throwaway).catch(() => undefined);
-    }
-}
-/**
- * Where the checkpoint part is decompressed for podman to import: /dev/shm when it has room to
- * spare (a checkpoint's memory pages compress about 6:1; writing them to a tmpfs and reading
- * them back costs less than going through the disk), else the work directory.
- */
-function scratchParent(checkpoint, options) {
-    const fallback = options.workDir ?? tmpdir();
-    try {
-        const shm = statfsSync(SHM);
-        if (shm.bavail * shm.bsize > checkpoint.bytes * 20)
-            return SHM;
-    }
-    catch {
-        // No /dev/shm here.
-    }
-    return fallback;
-}
-const SHM = '/dev/shm';
-/** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
-async function checkCheckpointPart(archivePath, part, decompressTo) {
-    const inspection = await inspectArchive(archivePath, { decompressTo, range: part });
-    if (inspection.sha256 !== part.sha256) {
-        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
-    }
-    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
-    if (problems.length) {
-        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
-    }
-    if (inspection.importPath === decompressTo)
-        return decompressTo;
-    // A plain part: podman imports a file, so a part inside a larger file is copied out.
-    if (part.offset === 0 && part.bytes === statSync(archivePath).size)
-        return archivePath;
-    await pipeline(createReadStream(archivePath, streamRange(part)), createWriteStream(decompressTo));
-    return decompressTo;
-}
-/**
- * A volume's file slices side by side (tar makes the directories they need), then its slice of
- * directories and links, which sets the directories' owners and modes and makes the links last:
- * no link exists while the file slices write (see splitListing). Each part is checked.
- */
-async function unpackVolumeSlices(podman, archivePath, slices, mountpoint) {
-    const [tree, ...files] = slices;
-    // Every directory first, from the tree slice's listing (checked against its SHA-256): tars
-    // running side by side race to make shared parents (see makeDirectories).
-    const listing = await inspectArchive(archivePath, { range: tree });
-    if (listing.sha256 !== tree.sha256) {
-        throw new Error(`the part of volume ${tree.name} has SHA-256 ${listing.sha256}, ${tree.sha256} was stored (damaged?)`);
-    }
-    if (listing.unreadable)
-        throw new Error(`volume ${tree.name}: ${listing.unreadable}`);
-    await makeDirectories(podman, mountpoint, listing.entries.filter((entry) => entry.type === '5').map((entry) => entry.path));
-    const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archivePath, part, mountpoint)));
-    const failed = settled.find((result) => result.status === 'rejected');
-    if (failed)
-        throw failed.reason;
-    await unpackChecked(podman, archivePath, tree, mountpoint);
-    await refuseDevices(podman, tree.name, mountpoint);
-}
-async function unpackChecked(podman, archivePath, part, mountpoint) {
-    const sha256 = await unpackVolume(podman, archivePath, part, mountpoint);
-    if (sha256 !== part.sha256) {
-        throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
-    }
-}
-/** The largest unpacked size accepted for a checkpoint archive's top level. */
-const MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 1024 ** 3));
-
-;// CONCATENATED MODULE: ./src/engine/service.ts
-
-
-
-
-
-async function service_removeService(podman, name) {
-    await podman.forceRemove(name);
-    await removeVolumesOf(podman, name);
-}
-/**
- * Waits for the image a cold start needs: the pull by digest when one is under way, else (the
- * digest the key names may be gone from the registry while the name still resolves) a pull by
- * name. Returns the warning to give when the pull by digest failed.
- */
-async function service_ensureImage(plan, imageReady, options, timings) {
-    const { podman } = options;
-    const failed = await imageReady.then(() => undefined, (error) => message(error));
-    if (failed === undefined)
-        return undefined;
-    await timings
-        .time('pull', () => podman.pull(plan.spec.image))
-        .catch((e) => {
-        throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
-    });
-    return `pulling ${plan.spec.image} by digest failed (${failed}); pulling it by name`;
-}
-/**
- * Starts the container and waits until it is ready; nothing is left behind when that fails.
- * The image must be here (ensureImage).
- */
-async function service_startCold(plan, options, timings) {
-    const { podman, logger } = options;
-    let id;
-    try {
-        id = await timings.time('start', () => podman.run(plan.run));
-    }
-    catch (error) {
-        await podman.forceRemove(plan.spec.name).catch(() => undefined);
-        throw new UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
-    }
-    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
-    try {
-        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
-    }
-    catch (error) {
-        await podman.forceRemove(plan.spec.name).catch(() => undefined);
-        throw new UpError(message(error));
-    }
-    return id;
-}
-/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
-async function service_warmUp(plan, options, timings) {
-    const { podman, logger } = options;
-    const { spec } = plan;
-    if (!spec.warmup)
-        return;
-    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
-    if (exitCode === 0)
-        return;
-    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
-    await podman.forceRemove(spec.name).catch(() => undefined);
-    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
-}
-/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
-async function service_refresh(plan, options, timings) {
-    const { logger } = options;
-    const { spec } = plan;
-    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
-    if (exitCode !== 0) {
-        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
-    }
-}
-/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
-async function runLogged(command, plan, logger) {
-    const output = [];
-    const exitCode = await runShell(command, {
-        env: plan.serviceEnv,
-        onLine: (line) => {
-            logger.info(`  ${line}`);
-            output.push(line);
-            if (output.length > WARMUP_OUTPUT_LINES)
-                output.shift();
-        }
-    });
-    return { exitCode, output };
-}
-/** How much of a failed warm-up's output its error repeats. */
-const WARMUP_OUTPUT_LINES = 15;
-/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
-async function service_restartCold(plan, options, timings) {
-    await service_removeService(options.podman, plan.spec.name);
-    await service_startCold(plan, options, timings);
-    await service_warmUp(plan, options, timings);
-}
-async function service_containerId(podman, name) {
-    return (await podman.inspectContainer(name)).Id;
-}
-/** Names the port and its holder when the start failed because a port was taken. */
-async function explainStartFailure(error, podman) {
-    const text = message(error);
-    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
-    if (!port)
-        return text;
-    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
-    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/engine.ts
-// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
-// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
-//
-// `up` reads (facts.ts), decides (decide.ts), then acts: the phases (restore.ts, service.ts,
-// checkpoint.ts) each report what happened, and what follows is decided here alone.
-//
-// Failure policy, in one place (this file): anything wrong on the warm path (a failed lookup, a
-// damaged archive, a restore, refresh or readiness failure) falls back to a cold start with a
-// warning; anything wrong with checkpointing or storing is a warning and the service stays up
-// (started cold again, with a warning, when the checkpoint left it stopped and its archive could
-// not bring it back). Only a service that cannot be started at all, or a warm-up that fails,
-// fails `up`.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-// The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
-
-
-
-/**
- * The plan `up` would follow for this spec here, without acting: what `warmstart key` prints.
- * Throws UpError when the image is neither here nor known to its registry.
- */
-async function planFor(spec, sources) {
-    const facts = await gatherFacts(spec, sources);
-    try {
-        return decidePlan(spec, facts);
-    }
-    catch (error) {
-        if (error instanceof UnknownImageError)
-            throw new UpError(`image ${error.message}`);
-        throw error;
-    }
-}
-async function up(spec, options) {
-    const timings = new Timings();
-    const warnings = [];
-    const { podman, store, logger } = options;
-    const warn = (message) => {
-        warnings.push(message);
-        logger.warning(message);
-    };
-    const { plan, imageReady } = await logger.group(`Prepare ${spec.name}`, async () => {
-        await clearName(spec, options);
-        const facts = await readFacts(spec, options, timings);
-        const plan = decidePlan(spec, facts);
-        // Before any start or restore: runc hands CRIU this file for the container (see
-        // src/host/criu-config.ts). Without it CRIU runs with its defaults: said, not fatal.
-        await podman
-            .writeRootFile(plan.criuConfig.path, plan.criuConfig.content)
-            .catch((error) => warn(`could not write ${plan.criuConfig.path} (CRIU's options for ${spec.name}): ${message(error)}`));
-        if (facts.image.where === 'registry')
-            logger.info(`pulling ${facts.image.pullReference} while the checkpoint is looked up`);
-        if (plan.userNamespace)
-            logger.info(`${spec.image} runs as ${facts.image.where !== 'unknown' ? facts.image.user : '?'}: using a user namespace on the host network (see docs/host-setup.md)`);
-        return { plan, imageReady: fetchImage(podman, spec.image, facts.image, timings) };
-    });
-    logger.info(`cache key: ${plan.key.key}`);
-    for (const [name, value] of Object.entries(plan.key.components)) {
-        logger.debug(`key ${name}: ${value}`);
-    }
-    const result = (outcome) => ({
-        cacheHit: outcome.cacheHit,
-        restored: outcome.restored,
-        containerId: outcome.id,
-        containerName: spec.name,
-        cacheKey: plan.key.key,
-        startupSeconds: outcome.startupSeconds,
-        checkpointBytes: outcome.bytes,
-        saved: outcome.saved,
-        ...(outcome.checkpointFailure ? { checkpointFailure: outcome.checkpointFailure } : {}),
-        ...(outcome.restoreStats ? { restoreStats: outcome.restoreStats } : {}),
-        timings: timings.phases(),
-        warnings
-    });
-    // The warm path.
-    let cacheHit = false;
-    const hit = plan.restore.ok ? await lookup(plan, options, timings, warn) : undefined;
-    if (!plan.restore.ok)
-        warn(`${plan.restore.reason}: starting cold without a checkpoint`);
-    if (hit) {
-        cacheHit = hit.key === plan.key.key;
-        logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
-        const restored = await logger
-            .group(`Restore ${spec.name}`, async () => {
-            const done = await restoreWarm(plan, hit, imageReady, options, timings);
-            // A restore key matched: bring the older checkpoint up to date before it is saved anew.
-            if (!cacheHit)
-                await refresh(plan, options, timings);
-            return done;
-        })
-            .then((done) => ({ ok: true, ...done }), (error) => ({ ok: false, reason: message(error) }));
-        if (restored.ok && cacheHit) {
-            const startupSeconds = timings.sinceStart();
-            return result({
-                cacheHit,
-                restored: true,
-                id: restored.id,
-                startupSeconds,
-                bytes: hit.bytes,
-                saved: false,
-                restoreStats: restored.stats
-            });
-        }
-        if (restored.ok) {
-            const startupSeconds = timings.sinceStart();
-            const stored = await checkpointAndStore(plan, imageReady, options, timings, warn);
-            return result({
-                cacheHit,
-                restored: true,
-                startupSeconds,
-                restoreStats: restored.stats,
-                ...stored
-            });
-        }
-        warn(`restore from ${hit.key} failed, starting cold instead: ${restored.reason}`);
-        await removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
-        if (cacheHit)
-            await store.discard(hit.key).catch(() => undefined);
-    }
-    // The cold path.
-    await logger.group(`Start ${spec.name}`, async () => {
-        const pulledByName = await ensureImage(plan, imageReady, options, timings);
-        if (pulledByName)
-            warn(pulledByName);
-        await startCold(plan, options, timings);
-    });
-    await warmUp(plan, options, timings);
-    const startupSeconds = timings.sinceStart();
-    const stored = await checkpointAndStore(plan, Promise.resolve(), options, timings, warn);
-    return result({ cacheHit, restored: false, startupSeconds, ...stored });
-}
-/**
- * Why a checkpoint cannot work, when the service (root in its image) dropped to another user this
- * host cannot dump (src/host/userns.ts): the checkpoint is skipped rather than tried and failed.
- * Undefined when every process runs as root, or when the users cannot be read (then it is tried).
- */
-async function usersThisHostCannotDump(plan, podman) {
-    const users = await podman.processUsers(plan.spec.name).catch(() => []);
-    const others = nonRootUsers(users);
-    if (!others.length)
-        return undefined;
-    return `${plan.spec.image} starts as root and its processes run as ${others.join(', ')}: ${otherUsersFix(plan.spec)}`;
-}
-/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
-async function down(name, options) {
-    await service_removeService(options.podman, name);
-}
-/** A container already holding the name is an error, unless `replace` asks to remove it. */
-async function clearName(spec, options) {
-    if (!(await options.podman.containerExists(spec.name)))
-        return;
-    if (!options.replace) {
-        throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
-    }
-    options.logger.info(`replacing the existing container ${spec.name}`);
-    await removeService(options.podman, spec.name);
-}
-/**
- * The facts `up` decides on. An image neither here nor known to its registry (no skopeo, a
- * registry that cannot be asked without pulling) is pulled by name first, as podman would.
- */
-async function readFacts(spec, options, timings) {
-    const facts = await gatherFacts(spec, options);
-    if (facts.image.where !== 'unknown')
-        return facts;
-    await timings
-        .time('pull', () => options.podman.pull(spec.image))
-        .catch((error) => {
-        throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
-    });
-    const image = await readImage(options.podman, spec.image);
-    if (image.where !== 'here')
-        throw new UpError(`image ${spec.image} was pulled but cannot be inspected`);
-    return { ...facts, image };
-}
-/** The store's entry for the plan's key or restore keys; a failed lookup is a warning and a miss. */
-async function lookup(plan, options, timings, warn) {
-    const { store, logger } = options;
-    const restoreKeys = restoreKeyPrefixes(plan.key.prefix, plan.spec.restoreKeys);
-    const hit = await timings
-        .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
-        .catch((error) => {
-        warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
-        return undefined;
-    });
-    if (!hit)
-        logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
-    return hit;
-}
-/**
- * Checkpoints the running, warmed-up service and stores the archive. Never fails `up`: each
- * failure is a warning, and the service is up afterwards whatever the checkpoint did to it.
- */
-async function checkpointAndStore(plan, imageReady, options, timings, warn) {
-    const { podman, logger, store } = options;
-    const { spec } = plan;
-    const notSaved = async (checkpointFailure) => ({
-        id: await containerId(podman, spec.name),
-        bytes: 0,
-        saved: false,
-        checkpointFailure
-    });
-    if (options.checkpoint === false) {
-        logger.info('no checkpoint is made: this run does not save one');
-        return notSaved();
-    }
-    if (!plan.checkpoint.ok) {
-        // A CRIU problem was said when the warm path was skipped; say any other one here.
-        if (plan.restore.ok)
-            warn(`no checkpoint: ${plan.checkpoint.reason}`);
-        return notSaved(plan.checkpoint.reason);
-    }
-    if (plan.checkUidsBeforeCheckpoint) {
-        const doomed = await usersThisHostCannotDump(plan, podman);
-        if (doomed) {
-            warn(`no checkpoint: ${doomed}`);
-            return notSaved(doomed);
-        }
-    }
-    const workDir = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-'));
-    try {
-        const made = await logger.group(`Checkpoint ${spec.name}`, () => makeCheckpoint(plan, options, timings, workDir));
-        if (!made.made) {
-            warn(`no checkpoint: ${made.reason}`);
-            if (made.service === 'stopped') {
-                warn(`the checkpoint left ${spec.name} stopped: starting it again cold, warm-up included`);
-                await restartCold(plan, options, timings);
-            }
-            return notSaved(made.reason);
-        }
-        if (made.service === 'stopped') {
-            // The archive may be fine; only the container could not be resumed in place. Import it.
-            warn(`resuming ${spec.name} in place failed, importing its checkpoint instead: ${made.resumeFailure}`);
-            await removeService(podman, spec.name);
-            try {
-                // Timed by its own phases (unpack, restore, ready): a phase around them would count twice.
-                await restoreArchive(plan, made.archive, made.parts, imageReady, options, timings);
-            }
-            catch (error) {
-                warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
-                await removeService(podman, spec.name);
-                await restartCold(plan, options, timings);
-                return notSaved(`the service could not be resumed from its checkpoint: ${message(error)}`);
-            }
-        }
-        const metadata = buildManifest({
-            key: plan.key,
-            sha256: made.sha256,
-            bytes: made.bytes,
-            parts: made.parts,
-            image: spec.image,
-            createdAt: new Date()
-        });
-        const outcome = await timings
-            .time('store', () => store.save(plan.key.key, made.archive, metadata))
-            .catch((error) => {
-            warn(`the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`);
-            return { saved: false, staged: false, bytes: made.bytes, reason: undefined };
-        });
-        const handed = outcome.saved || outcome.staged === true;
-        if (outcome.saved)
-            logger.info(`stored ${formatBytes(made.bytes)} under ${plan.key.key}`);
-        else if (handed)
-            logger.info(`${formatBytes(made.bytes)} staged for upload under ${plan.key.key}`);
-        else if (outcome.reason)
-            logger.info(`not stored: ${outcome.reason}`);
-        return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: handed };
-    }
-    finally {
-        rmSync(workDir, { recursive: true, force: true });
-    }
-}
-
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
 
 /**
@@ -48576,6 +45513,8 @@ class AbortError extends Error {
     }
 }
 //# sourceMappingURL=AbortError.js.map
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: external "node:process"
@@ -49673,6 +46612,8 @@ var external_node_http_ = __nccwpck_require__(7067);
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/log.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -52259,6 +49200,8 @@ function policies_userAgentPolicy_userAgentPolicy(options = {}) {
     };
 }
 //# sourceMappingURL=userAgentPolicy.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -65834,6 +62777,10 @@ class BufferScheduler {
 //# sourceMappingURL=BufferScheduler.js.map
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./node_modules/@azure/storage-common/dist/esm/crc64.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -92352,6 +89299,8 @@ class Batch {
     }
 }
 //# sourceMappingURL=Batch.js.map
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./node_modules/@azure/storage-blob/dist/esm/utils/utils.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -98757,7 +95706,7 @@ function isRetryableStatusCode(statusCode) {
     ];
     return retryableStatusCodes.includes(statusCode);
 }
-function requestUtils_sleep(milliseconds) {
+function sleep(milliseconds) {
     return requestUtils_awaiter(this, void 0, void 0, function* () {
         return new Promise(resolve => setTimeout(resolve, milliseconds));
     });
@@ -98795,7 +95744,7 @@ function retry(name_1, method_1, getStatusCode_1) {
                 core_debug(`${name} - Error is not retryable`);
                 break;
             }
-            yield requestUtils_sleep(delay);
+            yield sleep(delay);
             attempt++;
         }
         throw Error(`${name} failed: ${errorMessage}`);
@@ -101266,6 +98215,3160 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/process.ts
+// The one way warmstart starts a process, in two shapes that share one error shape (what failed,
+// its exit code, the end of its stderr):
+// - runCommand: a command run to completion with its output collected (echoed into the log when
+//   asked), stopped at a time limit when given one. It is a CommandRunner: the seam the unit tests
+//   replace with a played host (__tests__/fakes/fake-host.ts).
+// - runShell: a user's shell command (the warm-up, `cmd:` probes), each output line handed on.
+// - startPipeline: a process that moves bytes (tar, zstd, find's listing), its stdin and stdout
+//   wired by the caller. These decide nothing; the tests run them for real.
+
+
+/** How long a stopped command gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5000;
+const process_runCommand = (argv, options = {}) => new Promise((resolve, reject) => {
+    const [file, ...args] = argv;
+    const env = options.env ? { ...process.env, ...options.env } : process.env;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text) => {
+        stdout += text;
+        if (options.echo)
+            process.stdout.write(text);
+    });
+    child.stderr.setEncoding('utf8').on('data', (text) => {
+        stderr += text;
+        if (options.echo)
+            process.stderr.write(text);
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    let timedOut = false;
+    const timers = [];
+    const finish = (exitCode) => {
+        for (const timer of timers)
+            clearTimeout(timer);
+        resolve({ exitCode, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+    };
+    if (options.timeoutSeconds !== undefined) {
+        timers.push(setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+            timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
+            // What it started may hold its output open: do not wait for that once it has exited.
+            child.once('exit', () => {
+                child.stdout.destroy();
+                child.stderr.destroy();
+                finish(124);
+            });
+        }, options.timeoutSeconds * 1000));
+    }
+    child.once('error', (error) => {
+        for (const timer of timers)
+            clearTimeout(timer);
+        reject(new Error(`${file}: cannot start: ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+        if (timedOut)
+            return finish(124);
+        finish(code ?? (signal ? 128 : 1));
+    });
+});
+/** `what failed (exit N): the last lines it printed` */
+function describeFailure(what, exitCode, stderr) {
+    const said = stderr.trim().split('\n').slice(-4).join('\n');
+    return `${what} failed (exit ${exitCode})${said ? `: ${said}` : ''}`;
+}
+/** Starts a process whose stdin and stdout the caller wires; `what` names it in errors. */
+function process_startPipeline(argv, what, stdio = {}) {
+    const child = spawn(argv[0], argv.slice(1), {
+        stdio: [stdio.stdin ?? 'ignore', stdio.stdout ?? 'pipe', 'pipe']
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve, reject) => {
+        child.on('error', (error) => reject(new Error(`${what}: cannot start: ${error.message}`)));
+        child.on('close', (code) => code === 0 ? resolve() : reject(new Error(describeFailure(what, code, stderr))));
+    });
+    // Awaited by the caller; until then a failure must not go unhandled.
+    exited.catch(() => undefined);
+    return { child, exited };
+}
+/** Runs a process to completion and returns its stdout as bytes (paths are bytes, not text). */
+async function process_collectOutput(argv, what) {
+    const { child, exited } = process_startPipeline(argv, what);
+    const chunks = [];
+    child.stdout?.on('data', (chunk) => chunks.push(chunk));
+    await exited;
+    return Buffer.concat(chunks);
+}
+/** Runs `sh -c COMMAND` (a warm-up, a `cmd:` probe); returns its exit code. */
+async function process_runShell(command, options = {}) {
+    const onLine = options.onLine ?? (() => undefined);
+    return exec.exec('sh', ['-c', command], {
+        ignoreReturnCode: true,
+        silent: true,
+        env: { ...process.env, ...options.env },
+        listeners: { stdline: onLine, errline: onLine }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/action/install.ts
+// The `install` input: prepare a GitHub-hosted Ubuntu runner (or another Debian-family machine)
+// for checkpoints by running scripts/install-runner.sh. What to ask the script for is a pure
+// decision (planInstall); prepareRunner reads the host, runs the script and points warmstart's own
+// podman calls at the containers.conf the script wrote. Nothing here fails the job: a runner that
+// cannot be prepared starts its services cold, with a warning that says why.
+
+
+
+
+
+
+
+
+
+
+/** Where the script writes podman's configuration for warmstart's calls (root-owned, ours). */
+const WARMSTART_CONTAINERS_CONF = '/etc/warmstart/containers.conf';
+/** Debian or Ubuntu (or a derivative), which the script knows how to prepare; else why not. */
+function supportedSystem(facts) {
+    if (facts.osRelease === undefined)
+        return { reason: `no /etc/os-release: ${NOT_SUPPORTED}` };
+    const os = parseOsRelease(facts.osRelease);
+    const name = os.PRETTY_NAME || os.ID || 'this system';
+    const family = ['ubuntu', 'debian'].find((id) => os.ID === id || os.ID_LIKE.includes(id));
+    return family ? { name } : { reason: `${name} is not Ubuntu or Debian: ${NOT_SUPPORTED}` };
+}
+function missingOn(facts) {
+    const packages = ['podman', 'runc'].filter((command) => !facts.present[command]);
+    const minimum = criuMinimumFor(facts.kernel);
+    const good = facts.present.criu && !!facts.criuVersion && versionAtLeast(facts.criuVersion, minimum);
+    return good ? { packages } : { packages, criu: minimum };
+}
+/** Whether `install` would install anything here (and so may use the package cache). */
+function installsSomething(facts) {
+    if (!facts.install || 'reason' in supportedSystem(facts))
+        return false;
+    const missing = missingOn(facts);
+    return missing.packages.length > 0 || missing.criu !== undefined;
+}
+/**
+ * Whether the plan wants to know what the distribution's archive offers: only when CRIU has to be
+ * installed and the packages do not come from the cache, so that a runner with a good CRIU, or
+ * with its packages cached, never runs `apt-get update`.
+ */
+function needsAptPolicy(facts, packagesCached = false) {
+    return installsSomething(facts) && missingOn(facts).criu !== undefined && !packagesCached;
+}
+/** What to ask scripts/install-runner.sh for, or why to leave the runner alone. */
+function planInstall(facts) {
+    if (!facts.install)
+        return { run: false, reason: 'install: false, the runner is used as it is' };
+    const system = supportedSystem(facts);
+    if ('reason' in system)
+        return { run: false, reason: system.reason };
+    const args = [];
+    const missing = [];
+    for (const command of missingOn(facts).packages) {
+        args.push('--apt', command);
+        missing.push(command);
+    }
+    const criu = planCriu({
+        osRelease: facts.osRelease,
+        kernel: facts.kernel,
+        installed: facts.present.criu ? (facts.criuVersion ?? '0') : undefined,
+        aptPolicy: facts.aptPolicy
+    });
+    // The script proves the CRIU it keeps (minimum version, TCP-listener dump) in every case.
+    args.push('--criu-minimum', criu.minimum);
+    for (const source of criu.sources)
+        args.push('--criu-source', source);
+    if (criu.sources.includes('ppa') && criu.codename)
+        args.push('--codename', criu.codename);
+    if (criu.sources.includes('obs') && criu.obsRepository) {
+        args.push('--obs-repository', criu.obsRepository);
+    }
+    if (criu.sources.length)
+        missing.push(`CRIU >= ${criu.minimum}`);
+    const installs = missing.length > 0;
+    if (installs && facts.debCache)
+        args.push('--deb-cache', facts.debCache);
+    // A podman configuration the job chose is the user's choice: kept.
+    if (!facts.containersConf)
+        args.push('--containers-conf', WARMSTART_CONTAINERS_CONF);
+    const summary = installs
+        ? `installing ${missing.join(', ')} on ${system.name}; CRIU: ${criu.reason}`
+        : `podman, runc and CRIU are present on ${system.name}, nothing to install; ${criu.reason}`;
+    return { run: true, summary, args, installs, criu };
+}
+/**
+ * The Actions cache key of the packages `install` fetches on this kind of runner: the release, the
+ * architecture, what is missing (which decides what is fetched), the script that installs it, and
+ * the month, so that updates arrive within a month while other jobs skip `apt-get update`.
+ * Known before apt is asked anything: a job whose packages are cached never refreshes apt's lists.
+ */
+function debCacheKey(input) {
+    const os = parseOsRelease(input.osRelease);
+    const release = `${os.ID}-${os.VERSION_ID || os.VERSION_CODENAME || 'unknown'}`;
+    const what = [...input.missing.packages, input.missing.criu ? `criu>=${input.missing.criu}` : ''];
+    const digest = createHash('sha256')
+        .update(`${what.join(' ')}\n${input.scriptHash}`)
+        .digest('hex');
+    const month = input.now.toISOString().slice(0, 7);
+    return `warmstart-packages-v1-${release}-${input.arch}-${month}-${digest.slice(0, 16)}`;
+}
+const NOT_SUPPORTED = 'install only prepares Ubuntu and Debian runners; install podman, runc and a CRIU that dumps a TCP listener on this kernel yourself (and set install: false to silence this)';
+/** The script's result: its last `install: error:` line, and the containers.conf it set up. */
+function installOutcome(result) {
+    const path = /^install: containers-conf=(\S+)$/m.exec(result.stdout)?.[1];
+    const variable = /^install: containers-conf-variable=(CONTAINERS_CONF(?:_OVERRIDE)?)$/m.exec(result.stdout)?.[1];
+    const containersConf = path ? { variable: variable ?? 'CONTAINERS_CONF', path } : undefined;
+    if (result.exitCode === 0) {
+        const downloaded = /^install: downloaded=(\d+)$/m.exec(result.stdout)?.[1];
+        return {
+            ok: true,
+            reason: 'podman, runc and CRIU are ready',
+            containersConf,
+            ...(downloaded === undefined ? {} : { downloaded: Number(downloaded) })
+        };
+    }
+    const errors = [...result.stderr.matchAll(/^install: error: (.*)$/gm)].map((m) => m[1]);
+    const said = result.stderr.trim().split('\n').slice(-2).join(' ');
+    const reason = errors[errors.length - 1] ??
+        `scripts/install-runner.sh exited with ${result.exitCode}${said ? `: ${said}` : ''}`;
+    return { ok: false, reason, containersConf };
+}
+/**
+ * Prepares the runner as the `install` input asks, then points this process's podman calls at the
+ * containers.conf the script wrote, if it wrote one (CONTAINERS_CONF_OVERRIDE or CONTAINERS_CONF,
+ * which sudo must preserve), so that they use runc and cgroupfs. Never throws: a failure is a
+ * warning, and warmstart goes on with the runner as it is.
+ *
+ * Read: os-release, the kernel, the commands present, the CRIU's version, and (only when CRIU must
+ * be installed) what the archive offers. Decide: planInstall. Act: restore the package cache, run
+ * the script, save the packages it fetched for the next job on this kind of runner.
+ */
+async function prepareRunner(install) {
+    if (!install) {
+        core.info('install: skipped, install: false, the runner is used as it is');
+        return { ok: true, reason: 'install: false' };
+    }
+    return core.group('Prepare the runner', async () => {
+        const started = Date.now();
+        let facts;
+        let packages;
+        let plan;
+        try {
+            const present = { podman: onPath('podman'), runc: onPath('runc'), criu: onPath('criu') };
+            facts = {
+                install,
+                osRelease: readOsRelease(),
+                kernel: release(),
+                present,
+                criuVersion: present.criu ? await criuVersion() : undefined,
+                containersConf: process.env.CONTAINERS_CONF_OVERRIDE || process.env.CONTAINERS_CONF || undefined,
+                debCache: join(process.env.RUNNER_TEMP || tmpdir(), 'warmstart-packages')
+            };
+            if (installsSomething(facts))
+                packages = await restorePackages(facts);
+            if (needsAptPolicy(facts, packages?.hit))
+                facts.aptPolicy = await aptPolicy();
+            plan = planInstall(facts);
+        }
+        catch (error) {
+            return warn(`cannot tell what this runner needs: ${error.message}`);
+        }
+        if (!plan.run) {
+            core.info(`install: skipped, ${plan.reason}`);
+            return { ok: true, reason: plan.reason };
+        }
+        core.info(`install: ${plan.summary}`);
+        let outcome;
+        try {
+            // Not silent: the script's `install: ...` lines are the step's log of what it changed.
+            const result = await runCommand(['bash', installScript(), ...plan.args], { echo: true });
+            outcome = installOutcome(result);
+        }
+        catch (error) {
+            return warn(`could not run scripts/install-runner.sh: ${error.message}`);
+        }
+        if (outcome.containersConf)
+            useContainersConf(outcome.containersConf);
+        if (!outcome.ok)
+            return { ...warn(outcome.reason), containersConf: outcome.containersConf };
+        if (packages && !packages.hit && (outcome.downloaded ?? 0) > 0)
+            await savePackages(packages);
+        // What preparing costs a job: the README's runner table quotes it.
+        core.info(`install: the runner was prepared in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return outcome;
+    });
+}
+/**
+ * Restores the packages an earlier job on this kind of runner fetched, into facts.debCache, where
+ * the script installs them without `apt-get update`. A miss or an error is only slower.
+ */
+async function restorePackages(facts) {
+    const dir = facts.debCache;
+    const key = debCacheKey({
+        osRelease: facts.osRelease,
+        arch: process.arch,
+        missing: missingOn(facts),
+        scriptHash: createHash('sha256').update(readFileSync(installScript())).digest('hex'),
+        now: new Date()
+    });
+    mkdirSync(dir, { recursive: true });
+    if (!cache.isFeatureAvailable())
+        return { dir, key, hit: false };
+    try {
+        const hit = (await cache.restoreCache([dir], key)) === key;
+        core.info(hit
+            ? `install: packages from the Actions cache (${key}): no apt-get update`
+            : `install: no packages cached under ${key} yet: fetching them, then caching them`);
+        return { dir, key, hit };
+    }
+    catch (error) {
+        core.info(`install: the package cache could not be read (${error.message})`);
+        return { dir, key, hit: false };
+    }
+}
+async function savePackages(packages) {
+    if (!cache.isFeatureAvailable())
+        return;
+    try {
+        await cache.saveCache([packages.dir], packages.key);
+        core.info(`install: cached the fetched packages as ${packages.key}`);
+    }
+    catch (error) {
+        // Another job saved the same key first, or the service is down: the next job fetches again.
+        core.info(`install: packages not cached (${error.message})`);
+    }
+}
+/** `criu --version`'s number ("Version: 4.2.1"), or undefined when it does not say. */
+async function criuVersion() {
+    const result = await runCommand(['criu', '--version']).catch(() => undefined);
+    return result ? /^Version:\s*(\S+)/m.exec(result.stdout)?.[1] : undefined;
+}
+/** `apt-cache policy criu` through the script, which refreshes apt's lists if it has none. */
+async function aptPolicy() {
+    const result = await runCommand(['bash', installScript(), '--print-policy', 'criu']);
+    // The script's own lines (apt-get update) belong in the step's log.
+    for (const line of result.stderr.split('\n'))
+        if (line.startsWith('install:'))
+            core.info(line);
+    return result.stdout;
+}
+/** Points this process's podman calls (and so the post step's) at warmstart's containers.conf. */
+function useContainersConf(conf) {
+    process.env[conf.variable] = conf.path;
+}
+function warn(reason) {
+    // Only what is known: the engine says next whether CRIU works here after all.
+    core.warning(`install: ${reason}. The runner is used as it is; services start cold only if it cannot checkpoint (warmstart says so next).`);
+    return { ok: false, reason };
+}
+/**
+ * The action runs from its checked-out repository, and both the bundle (dist/main/index.js) and
+ * this source file (src/action/install.ts, under test) sit two directories below its root.
+ */
+function installScript() {
+    return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'install-runner.sh');
+}
+function readOsRelease() {
+    for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
+        try {
+            return readFileSync(path, 'utf8');
+        }
+        catch {
+            // try the next one: os-release(5) names both
+        }
+    }
+    return undefined;
+}
+/** Whether `command` is executable on PATH or in an sbin directory (the runner's PATH may lack them). */
+function onPath(command) {
+    const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
+    for (const dir of [...dirs, '/usr/local/sbin', '/usr/sbin', '/sbin']) {
+        try {
+            accessSync(join(dir, command), constants.X_OK);
+            return true;
+        }
+        catch {
+            // not here
+        }
+    }
+    return false;
+}
+
+;// CONCATENATED MODULE: ./src/key.ts
+// The cache key: everything a checkpoint depends on, composed by one pure function.
+//
+// Shape: warmstart-<name>-<host digest>-<user key>-<spec digest>. The host digest comes before the
+// user's part so that every restore-key prefix a user writes (`v1-`) still pins the host: a
+// partial hit can never cross CPUs, kernels or CRIU versions.
+
+/** Bumped when what warmstart stores, or how it restores it, changes incompatibly. */
+const key_CHECKPOINT_FORMAT = 2;
+function key_composeKey(inputs) {
+    const { spec, host } = inputs;
+    const hostComponents = {
+        'host.arch': host.arch,
+        'host.cpu-vendor': host.cpuVendor,
+        'host.cpu-model': host.cpuModel,
+        'host.cpu-flags': digest(host.cpuFlags.join(' ')),
+        'host.kernel': host.kernel,
+        'host.criu': host.criu,
+        'host.podman': host.podman,
+        'host.runtime': host.runtime,
+        'host.cgroup': host.cgroup,
+        'host.criu-config': host.criuConfig,
+        'host.cpus': String(host.cpus),
+        'host.memory-gib': String(host.memoryGiB),
+        format: String(key_CHECKPOINT_FORMAT)
+    };
+    const specComponents = {
+        image: inputs.imageId,
+        ports: [...spec.ports].sort().join(' '),
+        // Values may be secrets: only their digest is shown.
+        env: digest(canonicalEnv(spec.env)),
+        options: spec.options.join(' '),
+        command: JSON.stringify(spec.command),
+        warmup: spec.warmup,
+        refresh: spec.refresh,
+        'warmup-script': inputs.warmupScript === undefined ? '' : digest(inputs.warmupScript),
+        'file-locks': String(spec.fileLocks),
+        'tcp-established': String(spec.tcpEstablished),
+        'user-namespace': String(inputs.userNamespace),
+        'criu-config': inputs.criuConfigDigest.slice(0, 16)
+    };
+    const prefix = `warmstart-${spec.name}-${digest(canonical(hostComponents)).slice(0, 12)}-`;
+    const user = spec.key ? `${spec.key}-` : '';
+    const specDigest = digest(canonical(specComponents)).slice(0, 16);
+    const key = `${prefix}${user}${specDigest}`;
+    return {
+        key,
+        prefix,
+        specDigest,
+        components: { ...hostComponents, ...specComponents, key: spec.key }
+    };
+}
+/** Restore keys as the user writes them (`v1-`), made into full prefixes on this host. */
+function key_restoreKeyPrefixes(prefix, restoreKeys) {
+    return restoreKeys.map((restoreKey) => `${prefix}${restoreKey}`);
+}
+function canonicalEnv(env) {
+    return Object.keys(env)
+        .sort()
+        .map((name) => `${name}=${env[name]}`)
+        .join('\n');
+}
+function canonical(components) {
+    return Object.keys(components)
+        .sort()
+        .map((name) => `${name}=${components[name]}`)
+        .join('\n');
+}
+function digest(text) {
+    return createHash('sha256').update(text).digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/archive/manifest.ts
+
+
+/** The components of the key that describe the host (and warmstart's format). */
+function hostComponents(key) {
+    return Object.fromEntries(Object.entries(key.components).filter(([name]) => name.startsWith('host.') || name === 'format'));
+}
+function manifest_buildManifest(options) {
+    return {
+        format: CHECKPOINT_FORMAT,
+        key: options.key.key,
+        specDigest: options.key.specDigest,
+        image: options.image,
+        imageId: options.key.components.image ?? '',
+        sha256: options.sha256,
+        bytes: options.bytes,
+        parts: encodeParts(options.parts),
+        createdAt: options.createdAt.toISOString(),
+        ...hostComponents(options.key)
+    };
+}
+/**
+ * What differs between a stored manifest and this host and run, one line per difference; empty
+ * when the checkpoint may be restored here. `storedKey` is the key the entry was found under: a
+ * restore-key hit legitimately has another spec digest, never another host.
+ */
+function manifest_manifestDifferences(manifest, key, storedKey) {
+    const differences = [];
+    const expected = {
+        ...hostComponents(key),
+        format: CHECKPOINT_FORMAT,
+        key: storedKey
+    };
+    if (storedKey === key.key)
+        expected.specDigest = key.specDigest;
+    for (const [name, value] of Object.entries(expected)) {
+        if (String(manifest[name]) !== String(value)) {
+            differences.push(`${name}: the checkpoint has ${JSON.stringify(manifest[name] ?? null)}, this run ${JSON.stringify(value)}`);
+        }
+    }
+    if (typeof manifest.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(manifest.sha256))
+        differences.push('sha256: missing');
+    if (typeof manifest.bytes !== 'number')
+        differences.push('bytes: missing');
+    return differences;
+}
+
+;// CONCATENATED MODULE: ./src/podman.ts
+
+/** `restore --print-stats` output: JSON (microseconds) naming the restored container. */
+function parseRestoreStats(output) {
+    const parsed = JSON.parse(output);
+    const container = parsed.container_statistics?.[0] ?? {};
+    const criu = container.criu_statistics ?? {};
+    const seconds = (microseconds = 0) => Math.round(microseconds / 1000) / 1000;
+    return {
+        id: container.Id ?? '',
+        stats: {
+            podman: seconds(parsed.podman_restore_duration),
+            runtime: seconds(container.runtime_restore_duration),
+            criu: seconds((criu.restore_time ?? 0) + (criu.forking_time ?? 0)),
+            pages: criu.pages_restored ?? 0
+        }
+    };
+}
+function runArgs(options) {
+    const argv = ['run', '--detach', '--name', options.name];
+    if (options.replace)
+        argv.push('--replace');
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    // `--env NAME` copies the value from podman's own environment: secrets stay out of argv
+    // (visible in `ps`) and out of warmstart's debug log.
+    for (const name of Object.keys(options.env ?? {}).sort())
+        argv.push('--env', name);
+    argv.push(...(options.options ?? []), options.image, ...(options.command ?? []));
+    return argv;
+}
+function checkpointArgs(container, options) {
+    const argv = ['container', 'checkpoint', '--export', options.exportPath];
+    argv.push('--compress', options.compress ?? 'zstd');
+    if (options.leaveRunning)
+        argv.push('--leave-running');
+    if (options.keep)
+        argv.push('--keep');
+    if (options.ignoreVolumes)
+        argv.push('--ignore-volumes');
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    argv.push(container);
+    return argv;
+}
+function restoreArgs(options) {
+    const argv = ['container', 'restore'];
+    if (options.importPath) {
+        argv.push('--import', options.importPath);
+        if (options.ignoreVolumes)
+            argv.push('--ignore-volumes');
+    }
+    else
+        argv.push('--keep');
+    if (options.name)
+        argv.push('--name', options.name);
+    for (const port of options.ports ?? [])
+        argv.push('--publish', port);
+    if (options.fileLocks)
+        argv.push('--file-locks');
+    if (options.tcpEstablished)
+        argv.push('--tcp-established');
+    if (options.printStats)
+        argv.push('--print-stats');
+    if (!options.importPath) {
+        if (!options.container)
+            throw new Error('restore needs an archive to import or a container');
+        argv.push(options.container);
+    }
+    return argv;
+}
+/**
+ * What runs before `podman`: nothing as root, else `sudo -n` (GitHub's runners), which must be
+ * told to keep the variables whose values `--env NAME` reads from podman's environment.
+ */
+function podman_commandPrefix(uid, envNames = []) {
+    if (uid === 0)
+        return [];
+    // podman's configuration files, when the job or warmstart's install chose them, survive sudo.
+    for (const name of [
+        'CONTAINERS_CONF',
+        'CONTAINERS_CONF_OVERRIDE',
+        'CONTAINERS_REGISTRIES_CONF'
+    ]) {
+        if (process.env[name])
+            envNames = [...envNames, name];
+    }
+    return envNames.length ? ['sudo', '-n', `--preserve-env=${envNames.join(',')}`] : ['sudo', '-n'];
+}
+/** The CRIU log file podman names when runc's checkpoint or restore fails. */
+function criuLogPath(stderr) {
+    // podman prints `log file: /var/lib/containers/.../userdata/dump.log`, sometimes inside a
+    // quoted, escaped error message (`\nlog file: ...`).
+    const match = /log file: (\/[^\s"\\]+\.log)/.exec(stderr);
+    return match?.[1];
+}
+// CRIU logs this on every run on hosts without CAP_SYS_RESOURCE and carries on: not a reason.
+const HARMLESS_CRIU_ERRORS = [/Can't setup RLIMIT_NOFILE for self/];
+/** The `Error (...)` lines of a CRIU log: where the real reason of a failure is. */
+function criuErrorLines(log, max = 8) {
+    return log
+        .split('\n')
+        .filter((line) => /\bError \(/.test(line))
+        .filter((line) => !HARMLESS_CRIU_ERRORS.some((pattern) => pattern.test(line)))
+        .map((line) => line.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
+        .slice(0, max);
+}
+function tail(text, lines) {
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+// Kills every process whose command line matches $1 (a container id, or a pattern: pgrep -f),
+// descendants first.
+const KILL_PROCESS_TREES = `
+tree() { for child in $(pgrep -P "$1"); do tree "$child"; done; echo "$1"; }
+for pid in $(pgrep -f -- "$1"); do [ "$pid" = $$ ] || kill -9 $(tree "$pid") 2>/dev/null; done
+true`;
+/** A podman command stopped at its time limit (a checkpoint or restore that hung). */
+class podman_PodmanTimeoutError extends Error {
+    argv;
+    timeoutSeconds;
+    constructor(argv, timeoutSeconds, stderrTail) {
+        super(`podman ${argv.join(' ')} did not finish within ${timeoutSeconds} s and was stopped${stderrTail ? `; it said: ${stderrTail}` : ''}`);
+        this.argv = argv;
+        this.timeoutSeconds = timeoutSeconds;
+        this.name = 'PodmanTimeoutError';
+    }
+}
+/** A failed podman command: what ran, how it ended, and why if anyone said. */
+class PodmanError extends Error {
+    argv;
+    exitCode;
+    stderrTail;
+    criuErrors;
+    constructor(argv, exitCode, stderrTail, criuErrors = []) {
+        super(podman_describeFailure(argv, exitCode, stderrTail, criuErrors));
+        this.argv = argv;
+        this.exitCode = exitCode;
+        this.stderrTail = stderrTail;
+        this.criuErrors = criuErrors;
+        this.name = 'PodmanError';
+    }
+}
+function podman_describeFailure(argv, exitCode, stderrTail, criuErrors) {
+    const lines = [`podman ${argv.join(' ')} exited with ${exitCode}`];
+    if (stderrTail)
+        lines.push(stderrTail);
+    if (criuErrors.length)
+        lines.push('CRIU log:', ...criuErrors.map((line) => `  ${line}`));
+    const hints = criuHints([stderrTail, ...criuErrors].join('\n'));
+    if (hints.length)
+        lines.push(...hints.map((hint) => `What to do: ${hint}`));
+    return lines.join('\n');
+}
+/** CRIU failures whose cause and fix are known, by what CRIU says. */
+const CRIU_HINTS = [
+    [
+        /Connected TCP socket, consider using|Connected TCP socket in image/,
+        'a TCP connection was open (or reset but not yet closed by the service) at checkpoint time: let the warm-up close its connections before it ends, or set tcp-established: true to keep them'
+    ],
+    [
+        /Can't get rlimit \d+: Operation not permitted/,
+        "root here may not read another user's limits (no CAP_SYS_RESOURCE): publish the same port on both sides so that warmstart can use a user namespace (docs/host-setup.md)"
+    ],
+    [
+        /Some file locks are hold by dumping tasks|Some file locks are held/,
+        'the service holds file locks: keep file-locks: true (the default)'
+    ],
+    [
+        /Need to set the --tcp-close option/,
+        'the checkpoint was made with tcp-close, but CRIU did not get it for the restore: warmstart writes it to /etc/warmstart/criu/ before a restore; check that root can write there'
+    ],
+    [
+        /can't write lsm profile/,
+        "podman's AppArmor profile is not loaded on this host: warmstart loads it before a restore; if this persists, run one container of the image first"
+    ]
+];
+/** The fixes for the known causes in a failure's text; empty when none is recognised. */
+function criuHints(text) {
+    return CRIU_HINTS.filter(([pattern]) => pattern.test(text)).map(([, hint]) => hint);
+}
+class Podman {
+    runner;
+    /** The uid warmstart runs as: podman and root-only file work go through `sudo -n` unless 0. */
+    uid;
+    logger;
+    constructor(options = {}) {
+        this.runner = options.runner ?? process_runCommand;
+        this.uid = options.uid ?? process.getuid?.() ?? 0;
+        this.logger = options.logger;
+    }
+    /** Runs `podman ARGV`; throws PodmanError on a non-zero exit. */
+    async podman(argv, options = {}) {
+        const result = await this.attempt(argv, options);
+        if (result.timedOut) {
+            throw new podman_PodmanTimeoutError(argv, options.timeoutSeconds ?? 0, tail(result.stderr, 3));
+        }
+        if (result.exitCode !== 0)
+            throw await this.failure(argv, result);
+        return result.stdout;
+    }
+    /** Runs `podman ARGV` and returns how it ended, whatever the exit code. */
+    async attempt(argv, options = {}) {
+        this.logger?.debug(`podman ${argv.join(' ')}`);
+        const prefix = podman_commandPrefix(this.uid, Object.keys(options.env ?? {}));
+        return this.runner([...prefix, 'podman', ...argv], {
+            env: options.env,
+            timeoutSeconds: options.timeoutSeconds
+        });
+    }
+    async run(options) {
+        return (await this.podman(runArgs(options), { env: options.env })).trim();
+    }
+    /** Runs a command inside a running container; returns its result, whatever the exit code. */
+    async exec(container, command) {
+        return this.attempt(['exec', container, ...command]);
+    }
+    async inspectContainer(container) {
+        const parsed = JSON.parse(await this.podman(['container', 'inspect', container]));
+        return parsed[0];
+    }
+    async inspectImage(image) {
+        const parsed = JSON.parse(await this.podman(['image', 'inspect', image]));
+        return parsed[0];
+    }
+    async containerExists(container) {
+        return (await this.attempt(['container', 'exists', container])).exitCode === 0;
+    }
+    async imageExists(image) {
+        return (await this.attempt(['image', 'exists', image])).exitCode === 0;
+    }
+    async checkpoint(container, options) {
+        await this.podman(checkpointArgs(container, options), {
+            timeoutSeconds: options.timeoutSeconds
+        });
+        if (this.uid !== 0) {
+            // podman writes the archive as root, mode 0600: hand it to the user warmstart runs as,
+            // who hashes and uploads it.
+            const owner = `${this.uid}:${process.getgid?.() ?? this.uid}`;
+            const chown = await this.runner([
+                ...podman_commandPrefix(this.uid),
+                'chown',
+                owner,
+                options.exportPath
+            ]);
+            if (chown.exitCode !== 0)
+                throw new PodmanError(['chown', owner, options.exportPath], chown.exitCode, tail(chown.stderr, 3));
+        }
+    }
+    /**
+     * Restores a container from an exported checkpoint, or in place; returns the container's id,
+     * and with `printStats` where the time went.
+     */
+    async restore(options) {
+        const output = await this.podman(restoreArgs(options), {
+            timeoutSeconds: options.timeoutSeconds
+        }).catch(async (error) => {
+            const name = options.name ?? options.container;
+            if (error instanceof podman_PodmanTimeoutError && name)
+                await this.killStrandedRestore(name);
+            throw error;
+        });
+        if (options.printStats)
+            return parseRestoreStats(output);
+        const lines = output.trim().split('\n');
+        return { id: lines[lines.length - 1] ?? '' };
+    }
+    /**
+     * One `podman rm`: a missing container is not an error, but a busy one can be (see
+     * forceRemove, which callers should use).
+     */
+    async rm(container) {
+        // --volumes: the anonymous volumes of the image's VOLUME paths go with the container.
+        await this.podman(['rm', '--force', '--ignore', '--volumes', '--time', '5', container]);
+    }
+    /**
+     * Removes a container whatever state it is in, and every runtime process still naming it.
+     * `podman rm` can fail on a container a failed restore left half-made (a hung CRIU still holds
+     * it) or while its cleanup still holds the shm mount ("device or resource busy"): then those
+     * processes (runc, conmon, CRIU under them) are killed and removal is tried again. It can also
+     * succeed and leave them: a restore stopped at its time limit leaves conmon holding the
+     * service's host port and the runtime hanging, so they are killed after a removal too.
+     */
+    async forceRemove(container) {
+        for (let attempt = 1;; attempt++) {
+            const id = (await this.attempt(['container', 'inspect', '--format', '{{.Id}}', container])).stdout.trim();
+            const killRuntime = async () => {
+                if (!/^[0-9a-f]{64}$/.test(id))
+                    return;
+                this.logger?.debug(`killing the runtime processes of ${container} (${id})`);
+                await this.runner([...podman_commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', id]);
+            };
+            try {
+                await this.rm(container);
+                await killRuntime();
+                return;
+            }
+            catch (error) {
+                if (attempt === 3)
+                    throw error;
+                await killRuntime();
+                await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+            }
+        }
+    }
+    /**
+     * Kills what a restore stopped at its time limit left running. podman, stopped, drops the
+     * container it was making, but its conmon (holding the service's host port) and the runtime
+     * under it, hung in CRIU, run on: found by conmon's `-n NAME`, they are killed with their trees.
+     */
+    async killStrandedRestore(name) {
+        const pattern = `^[^ ]*conmon .* -n ${name.replace(/\./g, '\\.')} `;
+        this.logger?.debug(`killing what the stopped restore of ${name} left running`);
+        await this.runner([...podman_commandPrefix(this.uid), 'sh', '-c', KILL_PROCESS_TREES, 'sh', pattern]);
+    }
+    /** The users (as the container names them) its processes run as: `podman top NAME user`. */
+    async processUsers(container) {
+        const lines = (await this.podman(['top', container, 'user'])).trim().split('\n');
+        return lines
+            .slice(1)
+            .map((line) => line.trim())
+            .filter(Boolean);
+    }
+    /** Names of the containers that publish host port `port`. */
+    async containersPublishing(port) {
+        const listed = JSON.parse(await this.podman(['ps', '--format', 'json']));
+        return listed
+            .filter((entry) => (entry.Ports ?? []).some((p) => port >= p.host_port && port < p.host_port + Math.max(1, p.range ?? 1)))
+            .map((entry) => entry.Names[0] ?? '');
+    }
+    async inspectVolume(name) {
+        const parsed = JSON.parse(await this.podman(['volume', 'inspect', name]));
+        return parsed[0];
+    }
+    async volumeExists(name) {
+        return (await this.attempt(['volume', 'exists', name])).exitCode === 0;
+    }
+    /**
+     * Creates a volume whose directory belongs to uid:gid (a user namespace's root, say); with
+     * `memory`, a tmpfs (mounted while it is in use: see mountVolume).
+     */
+    async createVolume(name, options) {
+        const argv = ['volume', 'create'];
+        if (options.memory)
+            argv.push('--opt', 'type=tmpfs', '--opt', 'device=tmpfs');
+        argv.push('--opt', `o=uid=${options.uid},gid=${options.gid}`);
+        for (const [label, value] of Object.entries(options.labels))
+            argv.push('--label', `${label}=${value}`);
+        await this.podman([...argv, name]);
+    }
+    /**
+     * Mounts a volume and holds it mounted until unmountVolume (podman counts mounts and unmounts
+     * at zero: a tmpfs volume's files would vanish when its container stops). Returns the path.
+     */
+    async mountVolume(name) {
+        return (await this.podman(['volume', 'mount', name])).trim();
+    }
+    async unmountVolume(name) {
+        await this.podman(['volume', 'unmount', name]);
+    }
+    async removeVolume(name) {
+        await this.podman(['volume', 'rm', '--force', name]);
+    }
+    /** Names of the volumes carrying `label=value`. */
+    async volumesLabelled(label, value) {
+        const out = await this.podman([
+            'volume',
+            'ls',
+            '--quiet',
+            '--filter',
+            `label=${label}=${value}`
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /** Names of the containers, running or not, that mount volume `name`. */
+    async containersUsingVolume(name) {
+        const out = await this.podman([
+            'ps',
+            '--all',
+            '--filter',
+            `volume=${name}`,
+            '--format',
+            '{{.Names}}'
+        ]);
+        return out.split('\n').filter(Boolean);
+    }
+    /**
+     * Writes a root-owned file of mode 0644 (a configuration runc and CRIU read), atomically:
+     * two jobs on one self-hosted runner may write it at once.
+     */
+    async writeRootFile(path, content) {
+        const script = 'mkdir -p "$(dirname "$1")" && cat > "$1.$$" && chmod 0644 "$1.$$" && mv -f "$1.$$" "$1"';
+        const argv = [...podman_commandPrefix(this.uid), 'sh', '-c', script, 'sh', path];
+        const result = await this.runner(argv, { input: content });
+        if (result.exitCode !== 0) {
+            throw new Error(describeFailure(`writing ${path}`, result.exitCode, result.stderr));
+        }
+    }
+    /** The argv that runs `argv` as root: as is when root, else through `sudo -n`. */
+    asRoot(argv) {
+        return [...podman_commandPrefix(this.uid), ...argv];
+    }
+    async pull(image) {
+        await this.podman(['pull', '--quiet', image]);
+    }
+    async tag(image, name) {
+        await this.podman(['tag', image, name]);
+    }
+    /**
+     * The manifest digest, raw config and user of an image in its registry, without pulling its layers (skopeo, run as
+     * podman is, so that it sees the same registries and credentials). Throws when skopeo is
+     * missing or the registry cannot be asked.
+     */
+    async inspectRemoteImage(image) {
+        const skopeo = async (argv) => {
+            const result = await this.runner([...podman_commandPrefix(this.uid), 'skopeo', ...argv]);
+            if (result.exitCode !== 0) {
+                throw new PodmanError(['skopeo', ...argv], result.exitCode, tail(result.stderr, 3));
+            }
+            return result.stdout;
+        };
+        const reference = `docker://${image}`;
+        // skopeo does not read CONTAINERS_REGISTRIES_CONF as podman does: hand it over.
+        const registries = process.env.CONTAINERS_REGISTRIES_CONF;
+        const global = registries ? ['--registries-conf', registries] : [];
+        // The config as the registry serves it, byte for byte: its digest is the image's ID.
+        const [digest, rawConfig] = await Promise.all([
+            skopeo([...global, 'inspect', '--no-tags', '--format', '{{.Digest}}', reference]),
+            skopeo([...global, 'inspect', '--config', '--raw', reference])
+        ]);
+        const user = JSON.parse(rawConfig).config?.User;
+        return { digest: digest.trim(), rawConfig, user: user || undefined };
+    }
+    async logs(container, lines = 20) {
+        const result = await this.attempt(['logs', '--tail', String(lines), container]);
+        return (result.stdout + result.stderr).trim();
+    }
+    async version() {
+        return JSON.parse(await this.podman(['version', '--format', 'json']));
+    }
+    async info() {
+        return JSON.parse(await this.podman(['info', '--format', 'json']));
+    }
+    /** Shapes a failure; for a checkpoint or restore, adds the CRIU log's error lines. */
+    async failure(argv, result) {
+        const logPath = criuLogPath(result.stderr);
+        let criuErrors = [];
+        if (logPath) {
+            const log = await this.runner([...podman_commandPrefix(this.uid), 'cat', logPath]);
+            if (log.exitCode === 0)
+                criuErrors = criuErrorLines(log.stdout);
+        }
+        return new PodmanError(argv, result.exitCode, tail(result.stderr, 6), criuErrors);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/format.ts
+// How errors and sizes read in warmstart's messages.
+
+function format_message(error) {
+    return error instanceof PodmanError || error instanceof Error ? error.message : String(error);
+}
+function format_formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+;// CONCATENATED MODULE: ./src/host/userns.ts
+// Why some services need a user namespace to be checkpointed, and on which hosts.
+//
+// CRIU reads the resource limits of every process it dumps (prlimit). For a process of another
+// uid that needs CAP_SYS_RESOURCE over it. Some hosts withhold that capability even from root
+// (it is missing from the bounding set): a service that runs as a non-root user, PostgreSQL's
+// `postgres` for one, then fails to dump with `Can't get rlimit 0: Operation not permitted`.
+// GitHub's runners have the capability under `sudo`, so none of this applies there.
+//
+// The way round it: run the container in its own user namespace. Root outside owns that namespace
+// and so holds every capability inside it, CAP_SYS_RESOURCE included. Two podman 4 limits come
+// with it: a user-namespaced container's network is not restored (it comes back without an IP),
+// so it uses the host's network; and sysfs cannot be mounted there, so /sys is a tmpfs. With the
+// host's network, ports cannot be published: the service listens on the host port directly.
+
+const CAP_SYS_RESOURCE = 24n;
+/** Whether a capability set, as `/proc/self/status` prints it (`CapBnd: 000001fffeffffff`), holds CAP_SYS_RESOURCE. */
+function hasSysResource(capabilityHex) {
+    return ((BigInt(`0x${capabilityHex.trim()}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
+/** The bounding capability set from the text of `/proc/self/status`. */
+function boundingSet(procStatus) {
+    return /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus)?.[1];
+}
+/** Whether root on this host may read other users' rlimits, which CRIU needs to dump them. */
+function userns_hostCanDumpOtherUsers(procStatus = readFileSync('/proc/self/status', 'utf8')) {
+    const set = boundingSet(procStatus);
+    return set === undefined ? true : hasSysResource(set);
+}
+/** Whether an image's configured user is someone other than root. */
+function runsAsNonRoot(imageUser) {
+    const user = (imageUser ?? '').split(':')[0] ?? '';
+    return user !== '' && user !== 'root' && user !== '0';
+}
+/** The `podman run` options that make a non-root service checkpointable on such a host. */
+const userns_USERNS_RUN_OPTIONS = (/* unused pure expression or super */ null && ([
+    '--uidmap=0:100000:65536',
+    '--gidmap=0:100000:65536',
+    '--network=host',
+    '--tmpfs=/sys'
+]));
+/** Whether a service must run in a user namespace here to be checkpointed. */
+function needsUserNamespace(host, imageUser) {
+    return !host.canDumpOtherUsers && runsAsNonRoot(imageUser);
+}
+function userns_decideUserNamespace(host, imageUser, ports) {
+    if (host.canDumpOtherUsers)
+        return 'plain';
+    const sameNumbers = ports.every((port) => port.host === port.container);
+    if (needsUserNamespace(host, imageUser))
+        return sameNumbers ? 'userns' : 'no-checkpoint';
+    // A root image: the user namespace dumps whatever uid it drops to, when its ports allow the
+    // host network; a service without ports stays off it (it would take its port on the host).
+    return ports.length && sameNumbers ? 'userns' : 'plain-check-uids';
+}
+/** The users (names or uids) of a container's processes that are not root. */
+function userns_nonRootUsers(users) {
+    return [...new Set(users.filter((user) => user !== 'root' && user !== '0'))];
+}
+
+;// CONCATENATED MODULE: ./src/image.ts
+// The service's image: what the cache key knows it by, and how a missing one is brought here.
+//
+// The key's identity of an image is its config digest, which is podman's image ID. A manifest
+// digest names one encoding of the image (its compression, its manifest format): pushing the
+// image recompresses it, a registry may convert it, and podman then lists several repository
+// digests for one name, so a key built from one of them changes with the image's history. The
+// config digest names the image's content (its config lists the layers' uncompressed digests):
+// it is the same here, after a push, a retag or a pull by digest, and it is known from the
+// registry without pulling a layer (`skopeo inspect --config --raw`), which the fresh-runner path
+// needs to compose the key before the image is here.
+//
+// Reading (readImage) is apart from acting (fetchImage): `warmstart key` reads the same facts as
+// `up` and composes the same key, and only `up` pulls.
+
+/** `registry:5000/ns/name:tag` -> `registry:5000/ns/name`; a digest is stripped too. */
+function repositoryOf(image) {
+    const withoutDigest = image.split('@')[0] ?? image;
+    const lastSlash = withoutDigest.lastIndexOf('/');
+    const lastColon = withoutDigest.lastIndexOf(':');
+    return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
+}
+/** The reference that pulls exactly `digest` of the image's repository. */
+function digestReference(image, digest) {
+    return `${repositoryOf(image)}@${digest}`;
+}
+/** The identity of an image that is here: its ID, which is its config digest. */
+function identityOfLocal(info) {
+    return info.Id.startsWith('sha256:') ? info.Id : `sha256:${info.Id}`;
+}
+/** The identity of an image from its config's bytes as the registry serves them. */
+function identityOfConfig(rawConfig) {
+    return `sha256:${createHash('sha256').update(rawConfig).digest('hex')}`;
+}
+/**
+ * The image as it is here, else as its registry describes it (without pulling). Never pulls,
+ * never throws: an image that cannot be found anywhere is `unknown`, with the reason.
+ */
+async function image_readImage(podman, image) {
+    const local = await podman.inspectImage(image).catch(() => undefined);
+    if (local) {
+        return {
+            where: 'here',
+            identity: identityOfLocal(local),
+            user: local.Config?.User || undefined
+        };
+    }
+    try {
+        const remote = await podman.inspectRemoteImage(image);
+        return {
+            where: 'registry',
+            identity: identityOfConfig(remote.rawConfig),
+            user: remote.user,
+            pullReference: digestReference(image, remote.digest)
+        };
+    }
+    catch (error) {
+        return {
+            where: 'unknown',
+            reason: `${image} is not here and its registry could not be asked (${error instanceof Error ? error.message : String(error)})`
+        };
+    }
+}
+/**
+ * Brings an image known from its registry here, pulled by the digest the key was composed from
+ * and tagged with the spec's name (so that podman finds it under that name); settles at once for
+ * an image already here. The pull runs while the checkpoint is looked up and downloaded: the
+ * promise is awaited where the image is needed, and never rejects unhandled meanwhile.
+ */
+function image_fetchImage(podman, image, facts, timings) {
+    if (facts.where !== 'registry' || !facts.pullReference)
+        return Promise.resolve();
+    const reference = facts.pullReference;
+    const ready = timings.time('pull', async () => {
+        await podman.pull(reference);
+        if (!image.includes('@'))
+            await podman.tag(reference, image);
+    });
+    ready.catch(() => undefined);
+    return ready;
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/archive/inspect.ts
+
+
+
+
+/** Why an archive entry must not reach podman, or undefined when it may. */
+function entryProblem(entry) {
+    const path = entry.path.replace(/^\.\//, '');
+    if (entry.path.startsWith('/'))
+        return `${entry.path}: absolute path`;
+    if (path.split('/').includes('..'))
+        return `${entry.path}: leaves the archive (..)`;
+    if (entry.type === '2' || entry.type === '1')
+        return `${entry.path}: link to ${entry.linkTarget}`;
+    if (entry.type === '3' || entry.type === '4')
+        return `${entry.path}: device node`;
+    if (entry.type !== '0' && entry.type !== '5' && entry.type !== '\0' && entry.type !== '7') {
+        return `${entry.path}: not a regular file or directory (tar type ${JSON.stringify(entry.type)})`;
+    }
+    return undefined;
+}
+/** Reads tar headers from a stream of tar bytes, skipping the data: ustar, GNU long names, pax. */
+class TarWalker {
+    buffer = Buffer.alloc(0);
+    /** Bytes of entry data still to pass over before the next header. */
+    skip = 0;
+    longName;
+    longLink;
+    pax = {};
+    paxPending;
+    ended = false;
+    entries = [];
+    push(chunk) {
+        this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+        for (;;) {
+            if (this.skip > 0) {
+                const skipped = Math.min(this.skip, this.buffer.length);
+                this.buffer = this.buffer.subarray(skipped);
+                this.skip -= skipped;
+                if (this.skip > 0)
+                    return;
+            }
+            if (this.paxPending) {
+                const padded = Math.ceil(this.paxPending.size / 512) * 512;
+                if (this.buffer.length < padded)
+                    return;
+                const raw = this.buffer.subarray(0, this.paxPending.size);
+                const body = raw.toString('utf8');
+                this.buffer = this.buffer.subarray(padded);
+                const { type } = this.paxPending;
+                this.paxPending = undefined;
+                if (type === 'L')
+                    this.longName = body.replace(/\0.*$/s, '');
+                else if (type === 'K')
+                    this.longLink = body.replace(/\0.*$/s, '');
+                else if (type === 'x')
+                    this.pax = parsePax(raw);
+                continue;
+            }
+            if (this.ended || this.buffer.length < 512)
+                return;
+            const header = this.buffer.subarray(0, 512);
+            this.buffer = this.buffer.subarray(512);
+            if (header.every((byte) => byte === 0)) {
+                this.ended = true;
+                return;
+            }
+            this.header(header);
+        }
+    }
+    header(header) {
+        const text = (start, length) => header
+            .subarray(start, start + length)
+            .toString('utf8')
+            .replace(/\0.*$/s, '');
+        const type = String.fromCharCode(header[156] ?? 0);
+        const size = parseSize(header.subarray(124, 136));
+        if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+            this.paxPending = { type, size };
+            return;
+        }
+        // POSIX ustar ("ustar\0") has a name prefix at 345; GNU tar ("ustar  ") keeps times there.
+        const posix = header.subarray(257, 263).toString('latin1') === 'ustar\0';
+        const prefix = posix ? text(345, 155) : '';
+        const name = this.pax.path ?? this.longName ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
+        const linkTarget = this.pax.linkpath ?? this.longLink ?? text(157, 100);
+        const realSize = this.pax.size !== undefined ? Number(this.pax.size) : size;
+        this.entries.push({ path: name, type, size: realSize, linkTarget });
+        this.pax = {};
+        this.longName = undefined;
+        this.longLink = undefined;
+        // Links, devices, directories and fifos ('1'-'6') carry no data; every other type may.
+        const hasData = !'123456'.includes(type);
+        this.skip = hasData ? Math.ceil(realSize / 512) * 512 : 0;
+    }
+}
+function parseSize(field) {
+    // Base-256 for sizes over 8 GiB (high bit set), else octal text.
+    if ((field[0] ?? 0) & 0x80) {
+        let value = 0;
+        for (let i = 1; i < field.length; i++)
+            value = value * 256 + (field[i] ?? 0);
+        return value;
+    }
+    return parseInt(field.toString('ascii').replace(/[\0 ]/g, '') || '0', 8);
+}
+/** pax records are `LENGTH key=value\n`, LENGTH counting the whole record: values may hold newlines. */
+function parsePax(body) {
+    const records = {};
+    let at = 0;
+    while (at < body.length) {
+        const space = body.indexOf(0x20, at);
+        if (space < 0)
+            break;
+        const length = Number(body.subarray(at, space).toString('latin1'));
+        if (!Number.isInteger(length) || length <= space - at)
+            break;
+        const record = body.subarray(space + 1, at + length - 1).toString('utf8');
+        const equals = record.indexOf('=');
+        if (equals > 0)
+            records[record.slice(0, equals)] = record.slice(equals + 1);
+        at += length;
+    }
+    return records;
+}
+/** Compresses a plain tar for storage, with every core, and removes the plain one. */
+async function inspect_compressArchive(plain, compressed) {
+    await startPipeline(['zstd', '-q', '-3', '-T0', '--rm', '-f', plain, '-o', compressed], `zstd compressing ${plain}`, { stdout: 'ignore' }).exited;
+}
+/**
+ * Hashes the archive (or one part of it, `range`) and lists its tar entries: the compressed bytes
+ * go to the hash and, through `zstd -dc` when the archive is zstd-compressed, to the tar walker.
+ * With `decompressTo`, zstd writes the decompressed tar there instead and the walker reads that
+ * file afterwards (from the page cache), which costs less than passing every byte through here:
+ * podman imports a plain tar twice as fast as it decompresses zstd itself.
+ */
+async function inspect_inspectArchive(path, options = {}) {
+    const hash = createHash('sha256');
+    const walker = new TarWalker();
+    let bytes = 0;
+    let zstd;
+    let zstdRunning = false;
+    let unreadable = Promise.resolve(undefined);
+    let output;
+    for await (const data of createReadStream(path, inspect_streamRange(options.range))) {
+        const chunk = data;
+        if (bytes === 0 && inspect_isZstd(chunk)) {
+            if (options.decompressTo)
+                output = openSync(options.decompressTo, 'w', 0o600);
+            const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
+                stdin: 'pipe',
+                stdout: output ?? 'pipe'
+            });
+            zstd = child;
+            zstdRunning = true;
+            child.stdout?.on('data', (plain) => walker.push(plain));
+            // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
+            child.stdin?.on('error', () => (zstdRunning = false));
+            child.on('close', () => (zstdRunning = false));
+            child.on('error', () => (zstdRunning = false));
+            unreadable = exited.then(() => undefined, (error) => `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`);
+        }
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (!zstd)
+            walker.push(chunk);
+        else if (zstdRunning && !zstd.stdin?.write(chunk)) {
+            const child = zstd;
+            await new Promise((resume) => {
+                // Whichever comes first; the other listener goes, or they pile up over a long archive.
+                const done = () => {
+                    child.stdin?.off('drain', done);
+                    child.off('close', done);
+                    resume();
+                };
+                child.stdin?.once('drain', done);
+                child.once('close', done);
+            });
+        }
+    }
+    zstd?.stdin?.end();
+    const problem = await unreadable;
+    if (output !== undefined) {
+        closeSync(output);
+        if (!problem)
+            await walkTarFile(options.decompressTo, walker);
+    }
+    const unpackedBytes = walker.entries.reduce((sum, entry) => sum + entry.size, 0);
+    return {
+        sha256: hash.digest('hex'),
+        bytes,
+        entries: walker.entries,
+        unpackedBytes,
+        unreadable: problem,
+        importPath: zstd && options.decompressTo ? options.decompressTo : path
+    };
+}
+/**
+ * Feeds a plain tar file's headers to the walker, seeking over entry data instead of reading it:
+ * a checkpoint's few dozen entries cost a few dozen reads, whatever their size.
+ */
+async function walkTarFile(path, walker) {
+    const file = await open(path, 'r');
+    try {
+        const size = (await file.stat()).size;
+        const chunk = Buffer.alloc(64 * 1024);
+        let position = 0;
+        while (!walker.ended && position < size) {
+            const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
+            if (bytesRead === 0)
+                break;
+            // A copy: the walker may keep a partial header across pushes.
+            walker.push(Buffer.from(chunk.subarray(0, bytesRead)));
+            position += bytesRead + walker.skip;
+            walker.skip = 0;
+        }
+    }
+    finally {
+        await file.close();
+    }
+}
+/** The options of createReadStream that read `range` (its `end` is inclusive). */
+function inspect_streamRange(range) {
+    if (!range)
+        return {};
+    return { start: range.offset, end: range.offset + range.bytes - 1 };
+}
+function inspect_isZstd(chunk) {
+    return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
+}
+/** Every reason the archive must not be imported; empty when it may. */
+function inspect_archiveProblems(inspection, maxUnpackedBytes) {
+    const problems = inspection.entries
+        .map(entryProblem)
+        .filter((problem) => Boolean(problem));
+    if (inspection.unreadable)
+        problems.push(inspection.unreadable);
+    if (!inspection.entries.length)
+        problems.push('the archive holds no tar entries');
+    if (inspection.unpackedBytes > maxUnpackedBytes) {
+        problems.push(`it unpacks to ${inspection.unpackedBytes} bytes, more than the bound of ${maxUnpackedBytes}`);
+    }
+    return problems;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/spec.ts
+// The service spec: one typed, validated description of the service to start warm. The action's
+// inputs, the command line's flags and the JSON spec file all use the same names and end here.
+const VOLUME_STORAGE = (/* unused pure expression or super */ null && (['auto', 'memory', 'disk']));
+const SPEC_FIELDS = (/* unused pure expression or super */ null && ([
+    'image',
+    'name',
+    'ports',
+    'env',
+    'options',
+    'command',
+    'ready',
+    'ready-timeout',
+    'warmup',
+    'key',
+    'restore-keys',
+    'refresh',
+    'file-locks',
+    'tcp-established',
+    'volume-storage',
+    'criu-timeout'
+]));
+class SpecError extends Error {
+    field;
+    constructor(field, message) {
+        super(`${field}: ${message}`);
+        this.field = field;
+        this.name = 'SpecError';
+    }
+}
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PORT = /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/;
+const DEFAULT_READY_TIMEOUT_SECONDS = 120;
+const MAX_NAME_LENGTH = 128;
+function parseSpec(raw) {
+    const unknown = Object.keys(raw).filter((field) => !SPEC_FIELDS.includes(field));
+    if (unknown.length) {
+        throw new SpecError(unknown[0], `unknown field; known fields: ${SPEC_FIELDS.join(', ')}`);
+    }
+    const image = spec_text(raw.image, 'image');
+    if (!image)
+        throw new SpecError('image', 'required: the container image to run, e.g. postgres:15');
+    if (/\s/.test(image))
+        throw new SpecError('image', `"${image}" contains white space`);
+    const name = spec_text(raw.name, 'name') || defaultName(image);
+    if (!NAME.test(name)) {
+        throw new SpecError('name', `"${name}" is not a valid container name (letters, digits, _ . -)`);
+    }
+    // The name is part of the cache key, which may not exceed 512 characters.
+    if (name.length > MAX_NAME_LENGTH) {
+        throw new SpecError('name', `is ${name.length} characters long; at most ${MAX_NAME_LENGTH}`);
+    }
+    const ports = list(raw.ports, 'ports');
+    for (const port of ports) {
+        const match = PORT.exec(port);
+        if (!match || !validPort(match[1]) || !validPort(match[2])) {
+            throw new SpecError('ports', `"${port}" is not HOST:CONTAINER (e.g. 15432:5432)`);
+        }
+    }
+    const restoreKeys = list(raw['restore-keys'], 'restore-keys').map((restoreKey) => {
+        if (restoreKey.includes(','))
+            throw new SpecError('restore-keys', 'must not contain commas');
+        return restoreKey;
+    });
+    const refresh = spec_text(raw.refresh, 'refresh');
+    if (restoreKeys.length && !refresh) {
+        throw new SpecError('restore-keys', 'needs refresh: the command that brings an older checkpoint up to date (e.g. apply only new migrations)');
+    }
+    return {
+        image,
+        name,
+        ports,
+        env: environment(list(raw.env, 'env')),
+        options: list(raw.options, 'options'),
+        command: words(raw.command, 'command'),
+        ready: probeText(spec_text(raw.ready, 'ready')),
+        readyTimeoutSeconds: seconds(raw['ready-timeout'], 'ready-timeout'),
+        warmup: spec_text(raw.warmup, 'warmup'),
+        key: cacheKeyPart(spec_text(raw.key, 'key')),
+        restoreKeys,
+        refresh,
+        fileLocks: flag(raw['file-locks'], 'file-locks', true),
+        tcpEstablished: flag(raw['tcp-established'], 'tcp-established', false),
+        volumeStorage: volumeStorage(spec_text(raw['volume-storage'], 'volume-storage')),
+        criuTimeoutSeconds: criuTimeout(raw['criu-timeout'])
+    };
+}
+/** `auto` (or nothing): by size; else a positive number of seconds. */
+function criuTimeout(value) {
+    if (value === undefined || value === null || value === '' || value === 'auto')
+        return undefined;
+    return seconds(value, 'criu-timeout');
+}
+function volumeStorage(value) {
+    if (!value)
+        return 'auto';
+    const setting = VOLUME_STORAGE.find((known) => known === value.toLowerCase());
+    if (!setting) {
+        throw new SpecError('volume-storage', `"${value}" is not one of ${VOLUME_STORAGE.join(', ')}`);
+    }
+    return setting;
+}
+/** `docker.io/library/postgres:15` -> `warmstart-postgres`. */
+function defaultName(image) {
+    const last = image.split('@')[0]?.split('/').pop() ?? '';
+    const base = last.split(':')[0]?.replace(/[^a-zA-Z0-9_.-]/g, '-') ?? '';
+    return `warmstart-${base || 'service'}`;
+}
+/** The published ports, in order: `127.0.0.1:15432:5432` -> address 127.0.0.1, host 15432, container 5432. */
+function spec_hostPorts(ports) {
+    return ports.map((port) => {
+        const match = PORT.exec(port);
+        const address = /^(.*):\d+:\d+/.exec(port.replace(/\/(tcp|udp)$/, ''))?.[1];
+        return {
+            address: address?.replace(/^\[|\]$/g, ''),
+            host: Number(match?.[1]),
+            container: Number(match?.[2])
+        };
+    });
+}
+/**
+ * Splits a command line into words the way a POSIX shell does for plain words, single and
+ * double quotes and backslashes; no expansion. `command` given as one string goes through it.
+ */
+function spec_splitWords(line) {
+    const result = [];
+    let word = '';
+    let inWord = false;
+    let quote;
+    for (let i = 0; i < line.length; i++) {
+        const char = line[i];
+        if (quote) {
+            if (char === quote)
+                quote = undefined;
+            else if (char === '\\' &&
+                quote === '"' &&
+                i + 1 < line.length &&
+                '$`"\\\n'.includes(line[i + 1])) {
+                word += line[++i];
+            }
+            else
+                word += char;
+        }
+        else if (char === '"' || char === "'") {
+            quote = char;
+            inWord = true;
+        }
+        else if (char === '\\' && i + 1 < line.length) {
+            word += line[++i];
+            inWord = true;
+        }
+        else if (/\s/.test(char)) {
+            if (inWord)
+                result.push(word);
+            word = '';
+            inWord = false;
+        }
+        else {
+            word += char;
+            inWord = true;
+        }
+    }
+    if (quote)
+        throw new Error(`unterminated ${quote} quote`);
+    if (inWord)
+        result.push(word);
+    return result;
+}
+function spec_text(value, field) {
+    if (value === undefined || value === null)
+        return '';
+    if (typeof value !== 'string')
+        throw new SpecError(field, `must be a string, got ${typeof value}`);
+    return value.trim();
+}
+/** An array of strings, or one string with one item per line. */
+function list(value, field) {
+    if (value === undefined || value === null || value === '')
+        return [];
+    if (typeof value === 'string') {
+        return value
+            .split('\n')
+            .map((line) => line.trim())
+            .filter((line) => line !== '');
+    }
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+        return value.map((item) => item.trim()).filter((item) => item !== '');
+    }
+    throw new SpecError(field, 'must be an array of strings (or one item per line)');
+}
+function words(value, field) {
+    if (Array.isArray(value)) {
+        // An array is taken word for word: empty and space-padded arguments are deliberate.
+        if (value.every((item) => typeof item === 'string'))
+            return [...value];
+        throw new SpecError(field, 'must be a string or an array of strings');
+    }
+    const line = spec_text(value, field);
+    try {
+        return spec_splitWords(line);
+    }
+    catch (error) {
+        throw new SpecError(field, error.message);
+    }
+}
+function environment(lines) {
+    const env = {};
+    for (const line of lines) {
+        const at = line.indexOf('=');
+        const name = at >= 0 ? line.slice(0, at) : line;
+        // Never echo the value: it may be a password.
+        if (at <= 0 || !ENV_NAME.test(name)) {
+            throw new SpecError('env', `"${name}" is not NAME=value with NAME made of letters, digits and _`);
+        }
+        env[name] = line.slice(at + 1);
+    }
+    return env;
+}
+function seconds(value, field) {
+    if (value === undefined || value === null || value === '')
+        return DEFAULT_READY_TIMEOUT_SECONDS;
+    const number = typeof value === 'number' ? value : Number(String(value).replace(/s$/, ''));
+    if (!Number.isFinite(number) || number <= 0) {
+        throw new SpecError(field, `"${String(value)}" is not a positive number of seconds`);
+    }
+    return number;
+}
+function flag(value, field, fallback) {
+    if (value === undefined || value === null || value === '')
+        return fallback;
+    if (typeof value === 'boolean')
+        return value;
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new SpecError(field, `"${String(value)}" is not true or false`);
+}
+function probeText(ready) {
+    if (ready && !/^(tcp:\/\/|https?:\/\/|exec:|cmd:)/.test(ready)) {
+        throw new SpecError('ready', `"${ready}" is not tcp://HOST:PORT, http(s)://URL, exec:CMD or cmd:CMD`);
+    }
+    return ready;
+}
+function cacheKeyPart(key) {
+    if (key.includes(','))
+        throw new SpecError('key', 'must not contain commas (cache keys cannot)');
+    if (key.length > 200)
+        throw new SpecError('key', 'is longer than 200 characters');
+    return key;
+}
+function validPort(port) {
+    const number = Number(port);
+    return Number.isInteger(number) && number >= 1 && number <= 65535;
+}
+
+;// CONCATENATED MODULE: ./src/ready.ts
+// Readiness: when a started or restored service answers. A probe is parsed once (pure), then
+// polled until it passes, the container stops, or the timeout runs out.
+
+
+
+/** The probe a spec asks for; without one, TCP on the first published port, else "running". */
+function ready_parseProbe(ready, ports) {
+    if (ready.startsWith('tcp://')) {
+        const match = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(ready);
+        if (!match)
+            throw new Error(`ready: "${ready}" is not tcp://HOST:PORT`);
+        return {
+            kind: 'tcp',
+            host: match[1].replace(/^\[|\]$/g, ''),
+            port: Number(match[2])
+        };
+    }
+    if (/^https?:\/\//.test(ready))
+        return { kind: 'http', url: ready };
+    if (ready.startsWith('exec:'))
+        return { kind: 'exec', command: ready.slice(5).trim() };
+    if (ready.startsWith('cmd:'))
+        return { kind: 'cmd', command: ready.slice(4).trim() };
+    const first = hostPorts(ports)[0];
+    if (!first)
+        return { kind: 'running' };
+    // A port published on every address is reached on loopback; one bound to an address, there.
+    const host = !first.address || first.address === '0.0.0.0' ? '127.0.0.1' : first.address;
+    return { kind: 'tcp', host, port: first.host };
+}
+function ready_describeProbe(probe) {
+    switch (probe.kind) {
+        case 'tcp':
+            return `tcp://${probe.host.includes(':') ? `[${probe.host}]` : probe.host}:${probe.port}`;
+        case 'http':
+            return probe.url;
+        case 'exec':
+            return `exec:${probe.command}`;
+        case 'cmd':
+            return `cmd:${probe.command}`;
+        case 'running':
+            return 'container running';
+    }
+}
+/** One attempt: resolves true when the service answered. */
+async function probeOnce(probe, context) {
+    switch (probe.kind) {
+        case 'tcp':
+            return tcpConnects(probe.host, probe.port);
+        case 'http':
+            return httpAnswers2xx(probe.url);
+        case 'exec':
+            return ((await context.podman.exec(context.container, ['sh', '-c', probe.command])).exitCode === 0);
+        case 'cmd':
+            return (await runShell(probe.command, { env: context.env })) === 0;
+        case 'running':
+            return (await context.podman.inspectContainer(context.container)).State.Running;
+    }
+}
+class NotReadyError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'NotReadyError';
+    }
+}
+/**
+ * Polls until the probe passes. Fails early when the container stops, and on timeout; both
+ * errors carry the container's last log lines, where the reason usually is.
+ */
+async function ready_waitUntilReady(probe, context, timeoutSeconds) {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (let attempt = 0;; attempt++) {
+        if (await probeOnce(probe, context).catch(() => false))
+            return;
+        const state = (await context.podman.inspectContainer(context.container)).State;
+        if (!state.Running) {
+            throw new NotReadyError(`${context.container} stopped (${state.Status}, exit code ${state.ExitCode}) before ${ready_describeProbe(probe)} answered. Last log lines:\n${await context.podman.logs(context.container)}`);
+        }
+        if (Date.now() > deadline) {
+            throw new NotReadyError(`${context.container} did not answer ${ready_describeProbe(probe)} within ${timeoutSeconds} s (raise ready-timeout if it needs longer). Last log lines:\n${await context.podman.logs(context.container)}`);
+        }
+        // Fast at first (a restored service answers at once), then gentler.
+        await ready_sleep(attempt < 20 ? 100 : 500);
+    }
+}
+function tcpConnects(host, port) {
+    return new Promise((resolve) => {
+        const socket = new Socket();
+        const done = (ok) => {
+            socket.destroy();
+            resolve(ok);
+        };
+        socket.setTimeout(2000, () => done(false));
+        socket.once('error', () => done(false));
+        socket.connect(port, host, () => done(true));
+    });
+}
+async function httpAnswers2xx(url) {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    await response.body?.cancel();
+    return response.status >= 200 && response.status < 300;
+}
+const ready_sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/volumes.ts
+// A service's named volumes (the anonymous ones of an image's VOLUME paths included): what a
+// checkpoint keeps of them, and how a warm restore puts them back before podman restores the
+// processes that have their files open. Volume files belong to root or to a user namespace's
+// root, so every file operation here runs as root: directly when warmstart is root, else through
+// `sudo -n`. Tars keep numeric owners: the container's users, mapped as its user namespace maps
+// them, are not the host's.
+
+
+
+
+
+
+
+/** Marks the volumes warmstart creates, with the container they were made for: `down` removes them. */
+const VOLUME_OWNER_LABEL = 'io.warmstart.container';
+/** The container's named volumes, where they live and who owns them. */
+async function volumes_containerVolumes(podman, container) {
+    const info = await podman.inspectContainer(container);
+    const volumes = [];
+    for (const mount of info.Mounts ?? []) {
+        if (mount.Type !== 'volume' || !mount.Name)
+            continue;
+        const { Mountpoint } = await podman.inspectVolume(mount.Name);
+        if (!Mountpoint) {
+            throw new Error(`volume ${mount.Name} has no directory on this host (another volume driver?)`);
+        }
+        const owner = await runAsRoot(podman, ['stat', '--format', '%u %g', dirname(Mountpoint)]);
+        const [uid, gid] = owner.toString().trim().split(' ').map(Number);
+        volumes.push({
+            name: mount.Name,
+            destination: mount.Destination,
+            mountpoint: Mountpoint,
+            uid: uid ?? 0,
+            gid: gid ?? 0
+        });
+    }
+    return volumes;
+}
+/**
+ * Archives the volume's contents in slices under `dir`: slice 0 its directories (its top one
+ * included, for its mode and owner) and symbolic links, then its other files split by size over
+ * `fileSlices` tars, so that a restore can unpack them side by side. zstd-compressed unless told
+ * otherwise.
+ */
+async function volumes_archiveVolume(podman, volume, dir, options) {
+    // One listing: type, link count, size and path of every entry, NUL-terminated (paths are bytes).
+    const listing = await runAsRoot(podman, [
+        'find',
+        volume.mountpoint,
+        '-mindepth',
+        '1',
+        '-printf',
+        '%y %n %s %P\\0'
+    ]);
+    const { directories, fileSlices } = splitListing(listing, options.fileSlices);
+    const lists = [
+        { names: [Buffer.from('.'), ...directories], bytes: 0 },
+        ...fileSlices.filter((files) => files.names.length)
+    ];
+    const slices = [];
+    for (const [slice, { names, bytes }] of lists.entries()) {
+        const list = join(dir, `volume-list-${slice}`);
+        writeFileSync(list, Buffer.concat(names.flatMap((name) => [name, Buffer.from([0])])));
+        const path = join(dir, `${volume.name}-${slice}.tar${options.compress ? '.zst' : ''}`);
+        const tar = 'tar -c --numeric-owner --no-recursion --null -C "$1" -T "$2"';
+        const script = options.compress ? `${tar} | zstd -q -3 -T0` : tar;
+        // The file is opened here, so it belongs to the user warmstart runs as, who stores it.
+        const out = openSync(path, 'w', 0o600);
+        try {
+            await runAsRoot(podman, ['bash', '-o', 'pipefail', '-c', script, 'bash', volume.mountpoint, list], { stdout: out });
+        }
+        finally {
+            closeSync(out);
+        }
+        slices.push({ path, slice, unpackedBytes: bytes });
+    }
+    return slices;
+}
+/**
+ * Splits `find -printf '%y %n %s %P\0'` output into the directories with the symbolic links, and
+ * `count` lists of other files of about equal size (largest first, each to the lightest list).
+ * Files with more than one link stay together in the first list, so that tar keeps them linked.
+ * The links go with the directories because a restore unpacks that slice last, after the file
+ * slices' tars, which run side by side: a link one tar made could otherwise lead another tar's
+ * writes out of the volume (one tar alone guards against that; two cannot see each other's).
+ */
+function splitListing(listing, count) {
+    const directories = [];
+    const files = [];
+    let at = 0;
+    while (at < listing.length) {
+        const end = listing.indexOf(0, at);
+        const record = listing.subarray(at, end < 0 ? listing.length : end);
+        at = end < 0 ? listing.length : end + 1;
+        const fields = record.toString('latin1').split(' ', 3);
+        const [type, links, size] = fields;
+        const name = Buffer.concat([Buffer.from('./'), record.subarray(fields.join(' ').length + 1)]);
+        if (type === 'd' || type === 'l')
+            directories.push(name);
+        else
+            files.push({ name, size: Number(size), linked: Number(links) > 1 });
+    }
+    const fileSlices = Array.from({ length: Math.max(1, count) }, () => ({
+        names: [],
+        bytes: 0
+    }));
+    const add = (slice, file) => {
+        slice.names.push(file.name);
+        slice.bytes += file.size;
+    };
+    const first = fileSlices[0];
+    for (const file of files.filter((f) => f.linked))
+        add(first, file);
+    for (const file of files.filter((f) => !f.linked).sort((a, b) => b.size - a.size)) {
+        add(fileSlices.reduce((lightest, s) => (s.bytes < lightest.bytes ? s : lightest)), file);
+    }
+    return { directories, fileSlices };
+}
+/**
+ * Creates the volume a checkpoint part restores into, empty and owned as it was. A volume of that
+ * name that warmstart made and no container uses is replaced; any other is left alone, and the
+ * restore fails (a user's own volume is never overwritten).
+ */
+async function volumes_createVolumeFor(podman, part, container, storage) {
+    const create = () => podman.createVolume(part.name, {
+        uid: part.uid,
+        gid: part.gid,
+        labels: { [VOLUME_OWNER_LABEL]: container },
+        memory: storage === 'memory'
+    });
+    // Usually there is none of that name: create first, look only when that fails.
+    await create().catch(async (error) => {
+        if (!(await podman.volumeExists(part.name)))
+            throw error;
+        await replaceOwnVolume(podman, part.name);
+        await create();
+    });
+    // A tmpfs exists only while mounted: warmstart holds it mounted until removeVolumesOf.
+    if (storage === 'memory')
+        return podman.mountVolume(part.name);
+    return (await podman.inspectVolume(part.name)).Mountpoint;
+}
+/** Removes a volume of that name if warmstart made it and no container uses it; else throws. */
+async function replaceOwnVolume(podman, name) {
+    const existing = await podman.inspectVolume(name);
+    if (existing.Labels?.[VOLUME_OWNER_LABEL] === undefined) {
+        throw new Error(`a volume named ${name} already exists and warmstart did not create it; it is left as is (remove it with podman volume rm ${name} to restore this checkpoint)`);
+    }
+    const users = await podman.containersUsingVolume(name);
+    if (users.length)
+        throw new Error(`volume ${name} is in use by container ${users.join(', ')}`);
+    await removeVolume(podman, name);
+}
+/** The share of the host's memory that volumes may take in memory when the setting is auto. */
+const MEMORY_SHARE = 0.25;
+/**
+ * Memory (a tmpfs) when asked, or, on auto, when the volumes' files take at most a quarter of the
+ * host's memory: unpacking into a tmpfs is twice as fast, and a test service's data is throwaway.
+ * A tmpfs may grow to half the memory, so the service keeps room to write.
+ */
+function volumes_chooseVolumeStorage(setting, unpackedBytes, totalMemory) {
+    if (setting !== 'auto')
+        return setting;
+    return unpackedBytes <= totalMemory * MEMORY_SHARE ? 'memory' : 'disk';
+}
+/**
+ * Unpacks a volume part of the archive into the volume's directory, hashing the part's bytes as
+ * they go by; returns their SHA-256 (the caller compares it with the manifest's).
+ */
+async function volumes_unpackVolume(podman, archivePath, part, mountpoint) {
+    const compressed = await startsWithZstd(archivePath, part.offset);
+    const script = compressed
+        ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
+        : 'tar -x --numeric-owner -C "$1"';
+    const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint]);
+    const { child, exited } = startPipeline(argv, `unpacking volume ${part.name}`, {
+        stdin: 'pipe',
+        stdout: 'ignore'
+    });
+    const hash = createHash('sha256');
+    const hashing = new Transform({
+        transform(chunk, _encoding, done) {
+            hash.update(chunk);
+            done(null, chunk);
+        }
+    });
+    // A tar that quits early breaks the pipe; its own exit status says why, below.
+    await pipeline(createReadStream(archivePath, streamRange(part)), hashing, child.stdin).catch(() => undefined);
+    await exited;
+    return hash.digest('hex');
+}
+/**
+ * Makes `directories` (relative paths, checked here) inside a fresh volume, before its file slices
+ * unpack side by side. GNU tar, finding a file's parent missing, makes the parents and retries
+ * only when it made one itself: when another tar made it in between, it fails with "Cannot open:
+ * No such file or directory" (seen here on PostgreSQL's base/1; pghoard issue 452 traces it).
+ * The volume holds no link yet, so nothing can lead these outside it.
+ */
+async function volumes_makeDirectories(podman, mountpoint, directories) {
+    const relative = directories.map((dir) => dir.replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
+    const unsafe = relative.find((dir) => dir.startsWith('/') || dir.split('/').includes('..'));
+    if (unsafe !== undefined)
+        throw new Error(`refusing to make directory ${unsafe} in a volume`);
+    const wanted = relative.filter((dir) => dir && dir !== '.');
+    if (!wanted.length)
+        return;
+    const argv = podman.asRoot(['sh', '-c', 'cd "$1" && xargs -0 mkdir -p --', 'sh', mountpoint]);
+    const { child, exited } = startPipeline(argv, `making the directories of volume ${mountpoint}`, {
+        stdin: 'pipe',
+        stdout: 'ignore'
+    });
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(wanted.join('\0'));
+    await exited;
+}
+/** Throws when the volume holds a device node: a checkpoint's volume holds data files. */
+async function volumes_refuseDevices(podman, name, mountpoint) {
+    const found = await runAsRoot(podman, [
+        'find',
+        mountpoint,
+        '-xdev',
+        '(',
+        '-type',
+        'b',
+        '-o',
+        '-type',
+        'c',
+        ')',
+        '-print',
+        '-quit'
+    ]);
+    if (found.length) {
+        throw new Error(`volume ${name} holds a device node (${found.toString().trim()}): refused`);
+    }
+}
+/** Removes the volumes warmstart created for `container`. */
+async function removeVolumesOf(podman, container) {
+    for (const name of await podman.volumesLabelled(VOLUME_OWNER_LABEL, container)) {
+        await removeVolume(podman, name);
+    }
+}
+/** Removes a volume no container uses, releasing warmstart's own mount of a memory volume first. */
+async function removeVolume(podman, name) {
+    // podman refuses to remove a volume that is still mounted.
+    const { MountCount } = await podman.inspectVolume(name);
+    for (let i = 0; i < (MountCount ?? 0); i++)
+        await podman.unmountVolume(name);
+    await podman.removeVolume(name);
+}
+async function startsWithZstd(path, offset) {
+    for await (const chunk of createReadStream(path, { start: offset, end: offset + 3 })) {
+        return isZstd(chunk);
+    }
+    return false;
+}
+/** Runs a command as root (through `sudo -n` when not root); resolves with its stdout, or writes it to `stdout`. */
+async function runAsRoot(podman, command, options = {}) {
+    const what = command.join(' ');
+    if (options.stdout === undefined)
+        return collectOutput(podman.asRoot(command), what);
+    await startPipeline(podman.asRoot(command), what, { stdout: options.stdout }).exited;
+    return Buffer.alloc(0);
+}
+
+;// CONCATENATED MODULE: ./src/archive/assemble.ts
+// One archive of parts laid end to end (the layout is src/archive/layout.ts): the checkpoint part,
+// then every volume's slices, each hashed on the way.
+
+
+
+/**
+ * Lays the parts end to end in `archive` (the checkpoint part is moved there, the volume parts
+ * appended and removed) and hashes each part and the whole on the way.
+ */
+async function assemble_assembleArchive(archive, checkpointFile, volumes) {
+    const whole = createHash('sha256');
+    renameSync(checkpointFile, archive);
+    const first = await hashPart(archive, whole);
+    const parts = [{ kind: 'checkpoint', offset: 0, ...first }];
+    let offset = first.bytes;
+    const slices = volumes.flatMap(({ volume, slices }) => slices.map((slice) => ({ volume, ...slice })));
+    for (const { volume, path, slice, unpackedBytes } of slices) {
+        const part = await hashPart(path, whole, archive);
+        rmSync(path, { force: true });
+        parts.push({
+            kind: 'volume',
+            offset,
+            ...part,
+            name: volume.name,
+            destination: volume.destination,
+            uid: volume.uid,
+            gid: volume.gid,
+            slice,
+            unpackedBytes
+        });
+        offset += part.bytes;
+    }
+    return { parts, sha256: whole.digest('hex') };
+}
+/** Reads a part's file once: its size and SHA-256, into `whole` too, appended to `appendTo` if given. */
+async function hashPart(path, whole, appendTo) {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const source = createReadStream(path).on('data', (chunk) => {
+        hash.update(chunk);
+        whole.update(chunk);
+        bytes += chunk.length;
+    });
+    if (appendTo)
+        await pipeline(source, createWriteStream(appendTo, { flags: 'a' }));
+    else
+        await finished(source);
+    return { bytes, sha256: hash.digest('hex') };
+}
+
+;// CONCATENATED MODULE: ./src/engine/plan.ts
+/** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
+class plan_UpError extends Error {
+    exitCode;
+    constructor(message, exitCode = 1) {
+        super(message);
+        this.exitCode = exitCode;
+        this.name = 'UpError';
+    }
+}
+/** What readiness probes of the plan's service need. */
+function plan_probeContext(plan, podman) {
+    return { podman, container: plan.spec.name, env: plan.serviceEnv };
+}
+
+;// CONCATENATED MODULE: ./src/engine/checkpoint.ts
+// The cold path's last step: checkpoint the warmed-up service with it stopped, archive its volumes
+// in slices, resume it, and lay the parts end to end in one archive. It reports what it made and
+// the state it left the service in; what follows (store it, resume from the archive, start cold
+// again) is the engine's decision (src/engine/engine.ts).
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Checkpoints the running service into `workDir` and resumes it in place. Never throws for a
+ * failure of its own: the result says what was made and whether the service runs.
+ */
+async function checkpoint_makeCheckpoint(plan, options, timings, workDir) {
+    const compress = options.compress !== 'none';
+    const made = await checkpointConsistently(plan, options, timings, workDir, compress);
+    if (!made.made)
+        return made;
+    // podman exports a plain tar; zstd compresses it with every core (podman's own zstd is
+    // single-threaded, and importing a plain tar is twice as fast as letting podman decompress).
+    try {
+        let checkpointFile = made.checkpoint;
+        if (compress) {
+            checkpointFile = `${made.checkpoint}.zst`;
+            await timings.time('compress', () => compressArchive(made.checkpoint, checkpointFile));
+        }
+        const archive = join(workDir, `${plan.spec.name}.checkpoint`);
+        const { parts, sha256 } = await timings.time('assemble', () => assembleArchive(archive, checkpointFile, made.volumes));
+        return {
+            made: true,
+            archive,
+            parts,
+            sha256,
+            bytes: statSync(archive).size,
+            service: made.resumeFailure ? 'stopped' : 'running',
+            resumeFailure: made.resumeFailure
+        };
+    }
+    catch (error) {
+        return {
+            made: false,
+            reason: `the archive could not be assembled: ${message(error)}`,
+            service: made.resumeFailure ? 'stopped' : 'running'
+        };
+    }
+}
+/**
+ * Checkpoints with the service stopped, archives its volumes while it stays stopped, then
+ * restores it in place: the archive's files and memory are from the same instant.
+ * (`--leave-running` resumes the service before its files are archived, so a database writing in
+ * the background would leave files newer than its memory.)
+ */
+async function checkpointConsistently(plan, options, timings, workDir, compress) {
+    const { podman } = options;
+    const { spec } = plan;
+    let volumes;
+    try {
+        volumes = await containerVolumes(podman, spec.name);
+    }
+    catch (error) {
+        return {
+            made: false,
+            reason: `the volumes of ${spec.name} cannot be read: ${message(error)}`,
+            service: 'running'
+        };
+    }
+    const checkpoint = join(workDir, 'checkpoint.tar');
+    try {
+        await timings.time('checkpoint', () => podman.checkpoint(spec.name, {
+            exportPath: checkpoint,
+            keep: true,
+            fileLocks: spec.fileLocks,
+            tcpEstablished: spec.tcpEstablished,
+            compress: 'none',
+            ignoreVolumes: true,
+            timeoutSeconds: checkpointTimeoutSeconds(spec)
+        }));
+    }
+    catch (error) {
+        // A CRIU stopped at its limit may leave the service frozen while podman says it runs:
+        // count it as stopped, so that it is started again.
+        const running = !(error instanceof PodmanTimeoutError) &&
+            (await podman
+                .inspectContainer(spec.name)
+                .then((info) => info.State.Running)
+                .catch(() => false));
+        return {
+            made: false,
+            reason: `checkpoint failed: ${message(error)}`,
+            service: running ? 'running' : 'stopped'
+        };
+    }
+    let archived = [];
+    let volumeError;
+    try {
+        archived = await timings.time('volumes', async () => {
+            const files = [];
+            for (const volume of volumes) {
+                const slices = await archiveVolume(podman, volume, workDir, {
+                    compress,
+                    fileSlices: FILE_SLICES
+                });
+                files.push({ volume, slices });
+            }
+            return files;
+        });
+    }
+    catch (error) {
+        volumeError = error;
+    }
+    const resumeFailure = await resumeInPlace(plan, options, timings);
+    if (volumeError) {
+        return {
+            made: false,
+            reason: `the volumes of ${spec.name} could not be archived: ${message(volumeError)}`,
+            service: resumeFailure ? 'stopped' : 'running'
+        };
+    }
+    return { made: true, checkpoint, volumes: archived, resumeFailure };
+}
+/** Restores the just checkpointed service in place; returns why not when it failed. */
+async function resumeInPlace(plan, options, timings) {
+    const { podman } = options;
+    const { spec } = plan;
+    try {
+        await timings.time('resume', async () => {
+            await podman.restore({
+                container: spec.name,
+                fileLocks: spec.fileLocks,
+                tcpEstablished: spec.tcpEstablished,
+                timeoutSeconds: checkpointTimeoutSeconds(spec)
+            });
+            await waitUntilReady(plan.probe, probeContext(plan, podman), spec.readyTimeoutSeconds);
+        });
+        return undefined;
+    }
+    catch (error) {
+        return message(error);
+    }
+}
+/**
+ * How many slices a volume's files are archived in, to be unpacked side by side: one tar and one
+ * zstd each. Two measured 15-40% faster than one on a 2-core machine (730 MB of PostgreSQL data);
+ * more would only help hosts with more cores than GitHub's standard runners.
+ */
+const FILE_SLICES = Math.min(4, Math.max(2, (0,external_node_os_namespaceObject.availableParallelism)()));
+
+;// CONCATENATED MODULE: ./src/host/criu-config.ts
+// CRIU's options for the containers warmstart runs, in a per-container configuration file.
+//
+// runc hands CRIU one extra configuration file: /etc/criu/runc.conf, or instead the file the
+// container's annotation `org.criu.config` names (runc's docs/checkpoint-restore.md). warmstart
+// writes one holding runc.conf's lines (the CPU check, `cpu-cap`) and its own, names it by its
+// digest, and puts the annotation on every container it starts; a restored container carries
+// the annotation in its checkpoint, so the same file must exist on the restoring host (the key
+// holds the digest, and `up` writes the file before any start or restore).
+//
+// warmstart's own line: `tcp-close`. A connection a client reset while the service had not yet
+// closed its end is dumped in state TCP_CLOSE, and CRIU refuses to restore such a socket
+// ("inet: Connected TCP socket in image") unless told to restore connected sockets closed. Seen
+// with Tomcat behind a load generator: no warm start ever. Left out when the spec asks for
+// tcp-established, which restores connections open.
+
+/** Where warmstart's CRIU configuration files live: root's, read by runc and CRIU. */
+const CRIU_CONFIG_DIR = '/etc/warmstart/criu';
+/** The annotation runc reads the file's path from. */
+const criu_config_CRIU_CONFIG_ANNOTATION = 'org.criu.config';
+/** The file for this spec on a host whose /etc/criu/runc.conf holds `runcConf` ('' if none). */
+function criu_config_criuConfigFile(spec, runcConf) {
+    const own = spec.tcpEstablished ? [] : ['tcp-close'];
+    const content = [
+        `# Written by warmstart: CRIU's options for the containers it starts (${criu_config_CRIU_CONFIG_ANNOTATION}).`,
+        '# The lines of /etc/criu/runc.conf, which runc reads instead of this file otherwise:',
+        runcConf.trimEnd(),
+        "# warmstart's own:",
+        ...own,
+        ''
+    ].join('\n');
+    const digest = createHash('sha256').update(content).digest('hex');
+    return { path: `${CRIU_CONFIG_DIR}/${digest.slice(0, 16)}.conf`, content, digest };
+}
+
+;// CONCATENATED MODULE: ./src/engine/decide.ts
+// Decide: from what was read (facts.ts), how the service runs, what `up` may try, and the key.
+// Pure: no podman, no files, no clock. `up`, `warmstart key`, the Action and the benchmark all
+// come through here, so the key a user asks for is the key `up` uses.
+
+
+
+
+
+
+class decide_UnknownImageError extends Error {
+    constructor(reason) {
+        super(reason);
+        this.name = 'UnknownImageError';
+    }
+}
+/** The plan for one `up`; throws UnknownImageError when the image's identity is not known. */
+function decide_decidePlan(spec, facts) {
+    if (facts.image.where === 'unknown')
+        throw new decide_UnknownImageError(facts.image.reason);
+    const imageUser = facts.image.user;
+    const criuProblem = facts.criu.ok ? undefined : (facts.criu.reason ?? 'CRIU does not work here');
+    const variant = decideUserNamespace({ canDumpOtherUsers: facts.canDumpOtherUsers }, imageUser, hostPorts(spec.ports));
+    const userNamespace = variant === 'userns';
+    // In a user namespace the service shares the host's network and cannot be remapped: a service
+    // that needs one runs as asked, without a checkpoint that could never be made.
+    const portProblem = variant === 'no-checkpoint'
+        ? `${spec.image} runs as user ${imageUser}, which ${decide_otherUsersFix(spec)}`
+        : undefined;
+    const checkpointProblem = criuProblem ?? portProblem;
+    const criuConfig = criuConfigFile(spec, facts.runcCriuConfig);
+    const annotation = `--annotation=${CRIU_CONFIG_ANNOTATION}=${criuConfig.path}`;
+    const run = {
+        image: spec.image,
+        name: spec.name,
+        ports: userNamespace ? [] : spec.ports,
+        env: spec.env,
+        options: [annotation, ...(userNamespace ? USERNS_RUN_OPTIONS : []), ...spec.options],
+        command: spec.command
+    };
+    return {
+        spec,
+        run,
+        userNamespace,
+        probe: parseProbe(spec.ready, spec.ports),
+        key: composeKey({
+            spec,
+            imageId: facts.image.identity,
+            warmupScript: facts.warmupScript,
+            host: facts.host,
+            userNamespace,
+            criuConfigDigest: criuConfig.digest
+        }),
+        restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
+        checkUidsBeforeCheckpoint: variant === 'plain-check-uids',
+        loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
+        checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
+        serviceEnv: serviceEnvironment(spec),
+        criuConfig
+    };
+}
+/**
+ * Why a service running as another user than root cannot be checkpointed on this host, and the
+ * fix: the one sentence the plan and the check before a checkpoint share.
+ */
+function decide_otherUsersFix(spec) {
+    const ports = spec.ports.length ? ` (${spec.ports.join(', ')})` : '';
+    return `this host can only checkpoint on the host network, where ports cannot be remapped${ports}; publish the same port on both sides (e.g. 5432:5432) and make the service listen on it to get checkpoints (docs/host-setup.md)`;
+}
+/** What the warm-up and `cmd:` probes learn about the service, besides the inherited environment. */
+function serviceEnvironment(spec) {
+    const env = {
+        WARMSTART_CONTAINER: spec.name,
+        WARMSTART_IMAGE: spec.image,
+        WARMSTART_HOST: '127.0.0.1'
+    };
+    const ports = hostPorts(spec.ports);
+    if (ports[0])
+        env.WARMSTART_PORT = String(ports[0].host);
+    for (const port of ports)
+        env[`WARMSTART_PORT_${port.container}`] = String(port.host);
+    return env;
+}
+
+;// CONCATENATED MODULE: ./src/host/host.ts
+// Facts about this host that decide whether a checkpoint made elsewhere can run here (they go
+// into the cache key) and whether CRIU can work at all. Parsing is pure; reading is separate.
+
+
+
+
+
+
+
+
+/** The first processor's vendor, model and flags from /proc/cpuinfo (x86 and others). */
+function parseCpuinfo(text) {
+    const first = text.split(/\n\s*\n/)[0] ?? '';
+    const field = (...names) => {
+        for (const name of names) {
+            const match = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first);
+            if (match)
+                return match[1].trim();
+        }
+        return '';
+    };
+    return {
+        vendor: field('vendor_id', 'CPU implementer'),
+        model: field('model name', 'CPU part', 'cpu model'),
+        flags: field('flags', 'Features').split(/\s+/).filter(Boolean).sort()
+    };
+}
+/** `criu --version` prints `Version: 4.2.1` (and a GitID line). */
+function parseCriuVersion(output) {
+    return /Version:\s*(\S+)/.exec(output)?.[1] ?? '';
+}
+/** Bumped when PodmanFacts changes shape: a cache of another version is read again from podman. */
+const FACTS_CACHE_VERSION = 2;
+/**
+ * What podman's answers depend on: this boot, the podman and runtime binaries, and podman's
+ * configuration files, each by size and modification time. A cache of PodmanFacts is valid while
+ * this stays the same: a reboot, a package upgrade or a configuration change reads podman again.
+ */
+function factsStamp(runtimePath) {
+    const files = [
+        '/proc/sys/kernel/random/boot_id',
+        findOnPath('podman'),
+        runtimePath,
+        process.env.CONTAINERS_CONF ?? '',
+        process.env.CONTAINERS_CONF_OVERRIDE ?? '',
+        '/etc/containers/containers.conf',
+        '/usr/share/containers/containers.conf',
+        ...listDir('/etc/containers/containers.conf.d')
+    ].filter(Boolean);
+    return files
+        .map((file) => {
+        try {
+            const stat = statSync(file);
+            const bootId = file.startsWith('/proc/') ? readFileSync(file, 'utf8').trim() : '';
+            return `${file} ${stat.size} ${stat.mtimeMs} ${bootId}`;
+        }
+        catch {
+            return `${file} absent`;
+        }
+    })
+        .join('\n');
+}
+function findOnPath(command) {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+        if (dir && existsSync(join(dir, command)))
+            return join(dir, command);
+    }
+    return '';
+}
+function listDir(dir) {
+    try {
+        return readdirSync(dir).map((name) => join(dir, name));
+    }
+    catch {
+        return [];
+    }
+}
+/** The default place for the facts cache: private to this user, cleared at boot when in /run. */
+function defaultFactsCache(uid) {
+    const base = uid === 0 ? '/run/warmstart' : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `warmstart-${uid}`);
+    return join(base, 'podman-facts.json');
+}
+/** Reads the host: CRIU's state, the fingerprint, and whether non-root services need a userns. */
+class host_HostReader {
+    options;
+    runner;
+    prefix;
+    constructor(options) {
+        this.options = options;
+        this.runner = options.runner ?? runCommand;
+        this.prefix = commandPrefix(options.uid ?? process.getuid?.() ?? 0);
+    }
+    /** Whether CRIU is there and passes `criu check`, run as podman's runtime will run it. */
+    async criuStatus() {
+        const criu = this.options.criu ?? 'criu';
+        // warmstart's set-up puts a private CRIU in /usr/local/sbin, first on runc's PATH.
+        const script = `PATH=/usr/local/sbin:$PATH; "$1" --version && "$1" check`;
+        const result = await this.runner([...this.prefix, 'sh', '-c', script, 'sh', criu]);
+        const version = parseCriuVersion(result.stdout);
+        if (result.exitCode === 0)
+            return { ok: true, version };
+        const said = (result.stderr || result.stdout).trim().split('\n').slice(-2).join(' ');
+        const reason = version
+            ? `criu check fails: ${said}`
+            : `CRIU is not installed (${criu}: ${said || 'not found'}); run warmstart's set-up`;
+        return { ok: false, version, reason };
+    }
+    async fingerprint(criu) {
+        const facts = await this.podmanFacts();
+        const cpu = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
+        return {
+            arch: facts.arch,
+            cpuVendor: cpu.vendor,
+            cpuModel: cpu.model,
+            cpuFlags: cpu.flags,
+            kernel: facts.kernel,
+            criu: criu.version,
+            podman: facts.podman,
+            runtime: facts.runtime,
+            cgroup: facts.cgroup,
+            criuConfig: criuConfigDigest(),
+            cpus: facts.cpus,
+            memoryGiB: Math.round(facts.memTotal / 1024 ** 3)
+        };
+    }
+    /**
+     * podman's facts, from the cache when nothing they depend on changed (`podman info` takes a
+     * third of a second, on every `up`), else from podman, then remembered.
+     */
+    async podmanFacts() {
+        const cache = this.options.factsCache ?? defaultFactsCache(this.options.uid ?? process.getuid?.() ?? 0);
+        if (cache) {
+            try {
+                const cached = JSON.parse(readFileSync(cache, 'utf8'));
+                if (cached.version === FACTS_CACHE_VERSION &&
+                    cached.stamp === factsStamp(cached.facts.runtimePath))
+                    return cached.facts;
+            }
+            catch {
+                // No cache yet, or an unreadable one: ask podman.
+            }
+        }
+        const info = await this.options.podman.info();
+        const facts = {
+            arch: info.host.arch,
+            kernel: info.host.kernel,
+            podman: (await this.options.podman.version()).Client.Version,
+            runtime: `${info.host.ociRuntime.name} ${firstLine(info.host.ociRuntime.version)}`,
+            runtimePath: info.host.ociRuntime.path,
+            cgroup: info.host.cgroupVersion,
+            cpus: info.host.cpus,
+            memTotal: info.host.memTotal
+        };
+        if (cache) {
+            try {
+                mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
+                const stamp = factsStamp(facts.runtimePath);
+                writeFileSync(cache, JSON.stringify({ version: FACTS_CACHE_VERSION, stamp, facts }), {
+                    mode: 0o600
+                });
+            }
+            catch {
+                // A cache that cannot be written only costs the next run a `podman info`.
+            }
+        }
+        return facts;
+    }
+    /** AppArmor's state, as root reads it (the profile list is root's only); off where absent. */
+    async appArmor() {
+        const script = `cat /sys/module/apparmor/parameters/enabled 2>/dev/null; echo '${APPARMOR_SEPARATOR}'; cat /sys/kernel/security/apparmor/profiles 2>/dev/null; true`;
+        const result = await this.runner([...this.prefix, 'sh', '-c', script]);
+        return parseAppArmor(result.stdout);
+    }
+    canDumpOtherUsers() {
+        return hostCanDumpOtherUsers();
+    }
+}
+/** runc reads CRIU options from this one file. */
+const CRIU_RUNC_CONF = '/etc/criu/runc.conf';
+/** The text of /etc/criu/runc.conf; '' when there is none. */
+function host_readRuncCriuConfig() {
+    return existsSync(CRIU_RUNC_CONF) ? readFileSync(CRIU_RUNC_CONF, 'utf8') : '';
+}
+function criuConfigDigest() {
+    const text = host_readRuncCriuConfig();
+    return text ? createHash('sha256').update(text).digest('hex').slice(0, 16) : 'none';
+}
+function firstLine(text) {
+    return text.split('\n')[0]?.trim() ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/engine/facts.ts
+// Read: everything `up` and `warmstart key` need to know before deciding anything, gathered in
+// one place. Nothing here starts, pulls or removes: the same facts give the same plan and key
+// (see decide.ts), whoever asks.
+
+
+
+
+async function facts_gatherFacts(spec, sources) {
+    const host = sources.host ?? new HostReader({ podman: sources.podman });
+    const [image, criu, appArmor] = await Promise.all([
+        readImage(sources.podman, spec.image),
+        host.criuStatus(),
+        host.appArmor()
+    ]);
+    return {
+        image,
+        criu,
+        host: await host.fingerprint(criu),
+        canDumpOtherUsers: host.canDumpOtherUsers(),
+        appArmor,
+        runcCriuConfig: readRuncCriuConfig(),
+        warmupScript: warmupScriptContents(spec.warmup)
+    };
+}
+/** The contents of a script file the warm-up's first word names, so that editing it changes the key. */
+function warmupScriptContents(warmup) {
+    if (!warmup)
+        return undefined;
+    let words;
+    try {
+        words = splitWords(warmup);
+    }
+    catch {
+        return undefined;
+    }
+    const candidates = words.slice(0, 2).filter((word) => /[/.]/.test(word) && existsSync(word));
+    const file = candidates.find((word) => statSync(word).isFile());
+    return file ? readFileSync(file, 'utf8') : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/restore.ts
+// The warm path: from a stored archive to a restored service. The manifest is checked against this
+// host and run first; then the volumes are unpacked straight into place while the checkpoint part
+// decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
+// processes onto them.
+
+
+
+
+
+
+
+
+
+
+
+
+/** Restores from a stored archive, after checking that its manifest fits this host and run. */
+async function restore_restoreWarm(plan, hit, imageReady, options, timings) {
+    const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
+    if (differences.length) {
+        throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
+    }
+    const bytes = statSync(hit.archivePath).size;
+    if (bytes !== hit.metadata.bytes) {
+        throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
+    }
+    return restore_restoreArchive(plan, hit.archivePath, decodeParts(hit.metadata.parts, bytes), imageReady, options, timings);
+}
+/**
+ * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
+ * part's SHA-256 and the checkpoint's tar entries on the way; then has podman restore the
+ * processes and waits until the service answers (the image must be here: `imageReady`). What a
+ * failure leaves is for the caller to remove. Also how the cold path resumes a service whose
+ * in-place restore failed, from the archive it just made.
+ */
+async function restore_restoreArchive(plan, archivePath, parts, imageReady, options, timings) {
+    const { podman } = options;
+    const checkpoint = parts[0];
+    const volumes = volumeGroups(parts);
+    const scratch = mkdtempSync(join(scratchParent(checkpoint, options), 'warmstart-restore-'));
+    try {
+        const importPath = await timings.time('unpack', async () => {
+            const unpackedBytes = volumes.flat().reduce((sum, part) => sum + part.unpackedBytes, 0);
+            const storage = chooseVolumeStorage(plan.spec.volumeStorage, unpackedBytes, totalmem());
+            if (volumes.length) {
+                options.logger.info(`unpacking ${volumes.length} volume(s), ${formatBytes(unpackedBytes)}, ${storage === 'memory' ? 'into memory (tmpfs)' : 'onto disk'}`);
+            }
+            // The checkpoint part takes longest to decompress: it starts first, while the volumes are
+            // made, side by side.
+            const checkpointPath = checkCheckpointPart(archivePath, checkpoint, join(scratch, 'checkpoint.tar'));
+            checkpointPath.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+            const created = await Promise.allSettled(volumes.map(([first]) => createVolumeFor(podman, first, plan.spec.name, storage)));
+            const notCreated = created.find((result) => result.status === 'rejected');
+            if (notCreated) {
+                // Nothing may still be writing into the scratch directory when it is removed.
+                await checkpointPath.catch(() => undefined);
+                throw notCreated.reason;
+            }
+            const mountpoints = created.map((result) => result.value);
+            const volumesDone = volumes.map((slices, i) => unpackVolumeSlices(podman, archivePath, slices, mountpoints[i]));
+            // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
+            const settled = await Promise.allSettled([checkpointPath, ...volumesDone]);
+            const failed = settled.find((result) => result.status === 'rejected');
+            if (failed)
+                throw failed.reason;
+            return settled[0].value;
+        });
+        await imageReady.catch((error) => {
+            throw new Error(`the image could not be pulled by digest: ${message(error)}`);
+        });
+        const restored = await timings.time('restore', async () => {
+            if (plan.loadAppArmorProfile)
+                await loadAppArmorProfile(plan, options);
+            return podman.restore({
+                importPath,
+                // podman rejects --tcp-established with --name (podman 4.3: "cannot be used with
+                // --name"); the checkpoint was made of a container of this name, which it keeps.
+                name: plan.spec.tcpEstablished ? undefined : plan.spec.name,
+                fileLocks: plan.spec.fileLocks,
+                tcpEstablished: plan.spec.tcpEstablished,
+                ignoreVolumes: parts.length > 1,
+                printStats: true,
+                timeoutSeconds: restoreTimeoutSeconds(plan.spec, parts.reduce((sum, part) => sum + part.bytes, 0))
+            });
+        });
+        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
+        return restored;
+    }
+    finally {
+        rmSync(scratch, { recursive: true, force: true });
+    }
+}
+/**
+ * Initialises a throwaway container of the image, which makes podman load its AppArmor profile
+ * for containers (see src/host/apparmor.ts), then removes it. A failure is only logged: the
+ * restore is tried anyway, and falls back cold if it fails.
+ */
+async function loadAppArmorProfile(plan, options) {
+    const { podman, logger } = options;
+    const throwaway = `${plan.spec.name}-warmstart-apparmor`;
+    logger.info("loading podman's AppArmor profile for containers before the restore");
+    try {
+        await podman.forceRemove(throwaway);
+        await podman.podman(['create', '--name', throwaway, plan.spec.image]);
+        await podman.podman(['init', throwaway]);
+    }
+    catch (error) {
+        logger.info(`could not load it (${message(error)}); restoring anyway`);
+    }
+    finally {
+        await podman.forceRemove(throwaway).catch(() => undefined);
+    }
+}
+/**
+ * Where the checkpoint part is decompressed for podman to import: /dev/shm when it has room to
+ * spare (a checkpoint's memory pages compress about 6:1; writing them to a tmpfs and reading
+ * them back costs less than going through the disk), else the work directory.
+ */
+function scratchParent(checkpoint, options) {
+    const fallback = options.workDir ?? tmpdir();
+    try {
+        const shm = statfsSync(SHM);
+        if (shm.bavail * shm.bsize > checkpoint.bytes * 20)
+            return SHM;
+    }
+    catch {
+        // No /dev/shm here.
+    }
+    return fallback;
+}
+const SHM = '/dev/shm';
+/** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
+async function checkCheckpointPart(archivePath, part, decompressTo) {
+    const inspection = await inspectArchive(archivePath, { decompressTo, range: part });
+    if (inspection.sha256 !== part.sha256) {
+        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
+    }
+    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
+    if (problems.length) {
+        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
+    }
+    if (inspection.importPath === decompressTo)
+        return decompressTo;
+    // A plain part: podman imports a file, so a part inside a larger file is copied out.
+    if (part.offset === 0 && part.bytes === statSync(archivePath).size)
+        return archivePath;
+    await pipeline(createReadStream(archivePath, streamRange(part)), createWriteStream(decompressTo));
+    return decompressTo;
+}
+/**
+ * A volume's file slices side by side (tar makes the directories they need), then its slice of
+ * directories and links, which sets the directories' owners and modes and makes the links last:
+ * no link exists while the file slices write (see splitListing). Each part is checked.
+ */
+async function unpackVolumeSlices(podman, archivePath, slices, mountpoint) {
+    const [tree, ...files] = slices;
+    // Every directory first, from the tree slice's listing (checked against its SHA-256): tars
+    // running side by side race to make shared parents (see makeDirectories).
+    const listing = await inspectArchive(archivePath, { range: tree });
+    if (listing.sha256 !== tree.sha256) {
+        throw new Error(`the part of volume ${tree.name} has SHA-256 ${listing.sha256}, ${tree.sha256} was stored (damaged?)`);
+    }
+    if (listing.unreadable)
+        throw new Error(`volume ${tree.name}: ${listing.unreadable}`);
+    await makeDirectories(podman, mountpoint, listing.entries.filter((entry) => entry.type === '5').map((entry) => entry.path));
+    const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archivePath, part, mountpoint)));
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+    await unpackChecked(podman, archivePath, tree, mountpoint);
+    await refuseDevices(podman, tree.name, mountpoint);
+}
+async function unpackChecked(podman, archivePath, part, mountpoint) {
+    const sha256 = await unpackVolume(podman, archivePath, part, mountpoint);
+    if (sha256 !== part.sha256) {
+        throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
+    }
+}
+/** The largest unpacked size accepted for a checkpoint archive's top level. */
+const MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 1024 ** 3));
+
+;// CONCATENATED MODULE: ./src/engine/service.ts
+
+
+
+
+
+async function service_removeService(podman, name) {
+    await podman.forceRemove(name);
+    await removeVolumesOf(podman, name);
+}
+/**
+ * Waits for the image a cold start needs: the pull by digest when one is under way, else (the
+ * digest the key names may be gone from the registry while the name still resolves) a pull by
+ * name. Returns the warning to give when the pull by digest failed.
+ */
+async function service_ensureImage(plan, imageReady, options, timings) {
+    const { podman } = options;
+    const failed = await imageReady.then(() => undefined, (error) => message(error));
+    if (failed === undefined)
+        return undefined;
+    await timings
+        .time('pull', () => podman.pull(plan.spec.image))
+        .catch((e) => {
+        throw new UpError(`image ${plan.spec.image} could not be pulled: ${message(e)}`);
+    });
+    return `pulling ${plan.spec.image} by digest failed (${failed}); pulling it by name`;
+}
+/**
+ * Starts the container and waits until it is ready; nothing is left behind when that fails.
+ * The image must be here (ensureImage).
+ */
+async function service_startCold(plan, options, timings) {
+    const { podman, logger } = options;
+    let id;
+    try {
+        id = await timings.time('start', () => podman.run(plan.run));
+    }
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new UpError(`could not start ${plan.spec.name}: ${await explainStartFailure(error, podman)}`);
+    }
+    logger.info(`waiting for ${describeProbe(plan.probe)} (up to ${plan.spec.readyTimeoutSeconds} s)`);
+    try {
+        await timings.time('ready', () => waitUntilReady(plan.probe, probeContext(plan, options.podman), plan.spec.readyTimeoutSeconds));
+    }
+    catch (error) {
+        await podman.forceRemove(plan.spec.name).catch(() => undefined);
+        throw new UpError(message(error));
+    }
+    return id;
+}
+/** Runs the warm-up; when it fails, the service is removed and `up` fails with its exit code. */
+async function service_warmUp(plan, options, timings) {
+    const { podman, logger } = options;
+    const { spec } = plan;
+    if (!spec.warmup)
+        return;
+    const { exitCode, output } = await logger.group(`Warm up ${spec.name}`, () => timings.time('warmup', () => runLogged(spec.warmup, plan, logger)));
+    if (exitCode === 0)
+        return;
+    logger.info(`last log lines of ${spec.name}:\n${await podman.logs(spec.name)}`);
+    await podman.forceRemove(spec.name).catch(() => undefined);
+    throw new UpError(`the warm-up failed with exit code ${exitCode}; nothing was saved and ${spec.name} was removed. Its last output:\n${output.join('\n')}`, exitCode);
+}
+/** Runs `refresh` on a service restored from an older checkpoint; throws when it fails. */
+async function service_refresh(plan, options, timings) {
+    const { logger } = options;
+    const { spec } = plan;
+    const { exitCode, output } = await logger.group(`Refresh ${spec.name}`, () => timings.time('refresh', () => runLogged(spec.refresh, plan, logger)));
+    if (exitCode !== 0) {
+        throw new Error(`the refresh failed with exit code ${exitCode}. Its last output:\n${output.join('\n')}`);
+    }
+}
+/** Runs a host command with the service's environment, its lines in the log; keeps the last ones. */
+async function runLogged(command, plan, logger) {
+    const output = [];
+    const exitCode = await runShell(command, {
+        env: plan.serviceEnv,
+        onLine: (line) => {
+            logger.info(`  ${line}`);
+            output.push(line);
+            if (output.length > WARMUP_OUTPUT_LINES)
+                output.shift();
+        }
+    });
+    return { exitCode, output };
+}
+/** How much of a failed warm-up's output its error repeats. */
+const WARMUP_OUTPUT_LINES = 15;
+/** Starts the service again from scratch, warm-up included: when its checkpoint left it stopped. */
+async function service_restartCold(plan, options, timings) {
+    await service_removeService(options.podman, plan.spec.name);
+    await service_startCold(plan, options, timings);
+    await service_warmUp(plan, options, timings);
+}
+async function service_containerId(podman, name) {
+    return (await podman.inspectContainer(name)).Id;
+}
+/** Names the port and its holder when the start failed because a port was taken. */
+async function explainStartFailure(error, podman) {
+    const text = message(error);
+    const port = /listen tcp[46]? [^:]*:(\d+): bind: address already in use/.exec(text)?.[1];
+    if (!port)
+        return text;
+    const holder = (await podman.containersPublishing(Number(port)).catch(() => [])).join(', ');
+    return `port ${port} is already in use${holder ? ` by container ${holder}` : ' on this host'}: pick another host port in ports`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/engine.ts
+// The warm loop. `up` restores a service from its checkpoint when the store has one, and else
+// starts it cold, warms it up and checkpoints it for next time. `down` removes it.
+//
+// `up` reads (facts.ts), decides (decide.ts), then acts: the phases (restore.ts, service.ts,
+// checkpoint.ts) each report what happened, and what follows is decided here alone.
+//
+// Failure policy, in one place (this file): anything wrong on the warm path (a failed lookup, a
+// damaged archive, a restore, refresh or readiness failure) falls back to a cold start with a
+// warning; anything wrong with checkpointing or storing is a warning and the service stays up
+// (started cold again, with a warning, when the checkpoint left it stopped and its archive could
+// not bring it back). Only a service that cannot be started at all, or a warm-up that fails,
+// fails `up`.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+// The engine's API, in one place for its callers (the CLI, the Action, the benchmark).
+
+
+
+/**
+ * The plan `up` would follow for this spec here, without acting: what `warmstart key` prints.
+ * Throws UpError when the image is neither here nor known to its registry.
+ */
+async function planFor(spec, sources) {
+    const facts = await gatherFacts(spec, sources);
+    try {
+        return decidePlan(spec, facts);
+    }
+    catch (error) {
+        if (error instanceof UnknownImageError)
+            throw new UpError(`image ${error.message}`);
+        throw error;
+    }
+}
+async function up(spec, options) {
+    const timings = new Timings();
+    const warnings = [];
+    const { podman, store, logger } = options;
+    const warn = (message) => {
+        warnings.push(message);
+        logger.warning(message);
+    };
+    const { plan, imageReady } = await logger.group(`Prepare ${spec.name}`, async () => {
+        await clearName(spec, options);
+        const facts = await readFacts(spec, options, timings);
+        const plan = decidePlan(spec, facts);
+        // Before any start or restore: runc hands CRIU this file for the container (see
+        // src/host/criu-config.ts). Without it CRIU runs with its defaults: said, not fatal.
+        await podman
+            .writeRootFile(plan.criuConfig.path, plan.criuConfig.content)
+            .catch((error) => warn(`could not write ${plan.criuConfig.path} (CRIU's options for ${spec.name}): ${message(error)}`));
+        if (facts.image.where === 'registry')
+            logger.info(`pulling ${facts.image.pullReference} while the checkpoint is looked up`);
+        if (plan.userNamespace)
+            logger.info(`${spec.image} runs as ${facts.image.where !== 'unknown' ? facts.image.user : '?'}: using a user namespace on the host network (see docs/host-setup.md)`);
+        return { plan, imageReady: fetchImage(podman, spec.image, facts.image, timings) };
+    });
+    logger.info(`cache key: ${plan.key.key}`);
+    for (const [name, value] of Object.entries(plan.key.components)) {
+        logger.debug(`key ${name}: ${value}`);
+    }
+    const result = (outcome) => ({
+        cacheHit: outcome.cacheHit,
+        restored: outcome.restored,
+        containerId: outcome.id,
+        containerName: spec.name,
+        cacheKey: plan.key.key,
+        startupSeconds: outcome.startupSeconds,
+        checkpointBytes: outcome.bytes,
+        saved: outcome.saved,
+        ...(outcome.checkpointFailure ? { checkpointFailure: outcome.checkpointFailure } : {}),
+        ...(outcome.restoreStats ? { restoreStats: outcome.restoreStats } : {}),
+        timings: timings.phases(),
+        warnings
+    });
+    // The warm path.
+    let cacheHit = false;
+    const hit = plan.restore.ok ? await lookup(plan, options, timings, warn) : undefined;
+    if (!plan.restore.ok)
+        warn(`${plan.restore.reason}: starting cold without a checkpoint`);
+    if (hit) {
+        cacheHit = hit.key === plan.key.key;
+        logger.info(`found checkpoint ${hit.key} (${formatBytes(hit.bytes)}) in ${store.description}`);
+        const restored = await logger
+            .group(`Restore ${spec.name}`, async () => {
+            const done = await restoreWarm(plan, hit, imageReady, options, timings);
+            // A restore key matched: bring the older checkpoint up to date before it is saved anew.
+            if (!cacheHit)
+                await refresh(plan, options, timings);
+            return done;
+        })
+            .then((done) => ({ ok: true, ...done }), (error) => ({ ok: false, reason: message(error) }));
+        if (restored.ok && cacheHit) {
+            const startupSeconds = timings.sinceStart();
+            return result({
+                cacheHit,
+                restored: true,
+                id: restored.id,
+                startupSeconds,
+                bytes: hit.bytes,
+                saved: false,
+                restoreStats: restored.stats
+            });
+        }
+        if (restored.ok) {
+            const startupSeconds = timings.sinceStart();
+            const stored = await checkpointAndStore(plan, imageReady, options, timings, warn);
+            return result({
+                cacheHit,
+                restored: true,
+                startupSeconds,
+                restoreStats: restored.stats,
+                ...stored
+            });
+        }
+        warn(`restore from ${hit.key} failed, starting cold instead: ${restored.reason}`);
+        await removeService(podman, spec.name).catch((e) => warn(`could not remove what the failed restore left: ${message(e)}`));
+        if (cacheHit)
+            await store.discard(hit.key).catch(() => undefined);
+    }
+    // The cold path.
+    await logger.group(`Start ${spec.name}`, async () => {
+        const pulledByName = await ensureImage(plan, imageReady, options, timings);
+        if (pulledByName)
+            warn(pulledByName);
+        await startCold(plan, options, timings);
+    });
+    await warmUp(plan, options, timings);
+    const startupSeconds = timings.sinceStart();
+    const stored = await checkpointAndStore(plan, Promise.resolve(), options, timings, warn);
+    return result({ cacheHit, restored: false, startupSeconds, ...stored });
+}
+/**
+ * Why a checkpoint cannot work, when the service (root in its image) dropped to another user this
+ * host cannot dump (src/host/userns.ts): the checkpoint is skipped rather than tried and failed.
+ * Undefined when every process runs as root, or when the users cannot be read (then it is tried).
+ */
+async function usersThisHostCannotDump(plan, podman) {
+    const users = await podman.processUsers(plan.spec.name).catch(() => []);
+    const others = nonRootUsers(users);
+    if (!others.length)
+        return undefined;
+    return `${plan.spec.image} starts as root and its processes run as ${others.join(', ')}: ${otherUsersFix(plan.spec)}`;
+}
+/** Removes the service's container, whatever state it is in, and the volumes warmstart made for it. */
+async function down(name, options) {
+    await service_removeService(options.podman, name);
+}
+/** A container already holding the name is an error, unless `replace` asks to remove it. */
+async function clearName(spec, options) {
+    if (!(await options.podman.containerExists(spec.name)))
+        return;
+    if (!options.replace) {
+        throw new UpError(`a container named ${spec.name} already exists: remove it (warmstart down ${spec.name}), pick another name, or pass --replace`);
+    }
+    options.logger.info(`replacing the existing container ${spec.name}`);
+    await removeService(options.podman, spec.name);
+}
+/**
+ * The facts `up` decides on. An image neither here nor known to its registry (no skopeo, a
+ * registry that cannot be asked without pulling) is pulled by name first, as podman would.
+ */
+async function readFacts(spec, options, timings) {
+    const facts = await gatherFacts(spec, options);
+    if (facts.image.where !== 'unknown')
+        return facts;
+    await timings
+        .time('pull', () => options.podman.pull(spec.image))
+        .catch((error) => {
+        throw new UpError(`image ${spec.image} is not here and could not be pulled: ${message(error)}`);
+    });
+    const image = await readImage(options.podman, spec.image);
+    if (image.where !== 'here')
+        throw new UpError(`image ${spec.image} was pulled but cannot be inspected`);
+    return { ...facts, image };
+}
+/** The store's entry for the plan's key or restore keys; a failed lookup is a warning and a miss. */
+async function lookup(plan, options, timings, warn) {
+    const { store, logger } = options;
+    const restoreKeys = restoreKeyPrefixes(plan.key.prefix, plan.spec.restoreKeys);
+    const hit = await timings
+        .time('lookup', () => store.lookup(plan.key.key, restoreKeys))
+        .catch((error) => {
+        warn(`checkpoint lookup in ${store.description} failed: ${message(error)}; starting cold`);
+        return undefined;
+    });
+    if (!hit)
+        logger.info(`no checkpoint for this key in ${store.description}: starting cold`);
+    return hit;
+}
+/**
+ * Checkpoints the running, warmed-up service and stores the archive. Never fails `up`: each
+ * failure is a warning, and the service is up afterwards whatever the checkpoint did to it.
+ */
+async function checkpointAndStore(plan, imageReady, options, timings, warn) {
+    const { podman, logger, store } = options;
+    const { spec } = plan;
+    const notSaved = async (checkpointFailure) => ({
+        id: await containerId(podman, spec.name),
+        bytes: 0,
+        saved: false,
+        checkpointFailure
+    });
+    if (options.checkpoint === false) {
+        logger.info('no checkpoint is made: this run does not save one');
+        return notSaved();
+    }
+    if (!plan.checkpoint.ok) {
+        // A CRIU problem was said when the warm path was skipped; say any other one here.
+        if (plan.restore.ok)
+            warn(`no checkpoint: ${plan.checkpoint.reason}`);
+        return notSaved(plan.checkpoint.reason);
+    }
+    if (plan.checkUidsBeforeCheckpoint) {
+        const doomed = await usersThisHostCannotDump(plan, podman);
+        if (doomed) {
+            warn(`no checkpoint: ${doomed}`);
+            return notSaved(doomed);
+        }
+    }
+    const workDir = mkdtempSync(join(options.workDir ?? tmpdir(), 'warmstart-'));
+    try {
+        const made = await logger.group(`Checkpoint ${spec.name}`, () => makeCheckpoint(plan, options, timings, workDir));
+        if (!made.made) {
+            warn(`no checkpoint: ${made.reason}`);
+            if (made.service === 'stopped') {
+                warn(`the checkpoint left ${spec.name} stopped: starting it again cold, warm-up included`);
+                await restartCold(plan, options, timings);
+            }
+            return notSaved(made.reason);
+        }
+        if (made.service === 'stopped') {
+            // The archive may be fine; only the container could not be resumed in place. Import it.
+            warn(`resuming ${spec.name} in place failed, importing its checkpoint instead: ${made.resumeFailure}`);
+            await removeService(podman, spec.name);
+            try {
+                // Timed by its own phases (unpack, restore, ready): a phase around them would count twice.
+                await restoreArchive(plan, made.archive, made.parts, imageReady, options, timings);
+            }
+            catch (error) {
+                warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
+                await removeService(podman, spec.name);
+                await restartCold(plan, options, timings);
+                return notSaved(`the service could not be resumed from its checkpoint: ${message(error)}`);
+            }
+        }
+        const metadata = buildManifest({
+            key: plan.key,
+            sha256: made.sha256,
+            bytes: made.bytes,
+            parts: made.parts,
+            image: spec.image,
+            createdAt: new Date()
+        });
+        const outcome = await timings
+            .time('store', () => store.save(plan.key.key, made.archive, metadata))
+            .catch((error) => {
+            warn(`the checkpoint could not be stored in ${store.description}: ${message(error)}; the service is up`);
+            return { saved: false, staged: false, bytes: made.bytes, reason: undefined };
+        });
+        const handed = outcome.saved || outcome.staged === true;
+        if (outcome.saved)
+            logger.info(`stored ${formatBytes(made.bytes)} under ${plan.key.key}`);
+        else if (handed)
+            logger.info(`${formatBytes(made.bytes)} staged for upload under ${plan.key.key}`);
+        else if (outcome.reason)
+            logger.info(`not stored: ${outcome.reason}`);
+        return { id: await containerId(podman, spec.name), bytes: made.bytes, saved: handed };
+    }
+    finally {
+        rmSync(workDir, { recursive: true, force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/store/actions-cache.ts
 // Checkpoints in the GitHub Actions cache, through @actions/cache. An entry is one directory:
 // the archive and a small metadata file beside it. @actions/cache tars and compresses it itself.
