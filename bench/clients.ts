@@ -102,3 +102,86 @@ export function parseReply(buffer: Buffer): { value: string; error: boolean } | 
       return { value: `unsupported reply: ${buffer.toString('utf8', 0, 40)}`, error: true }
   }
 }
+
+/** `get KEY` in memcached's text protocol on a fresh connection; the value, or (miss). */
+export function memcachedTimed(port: number, key: string): Promise<QueryResult> {
+  return new Promise((resolve, reject) => {
+    const socket = new Socket()
+    let reply = ''
+    let start = 0
+    const fail = (error: Error): void => {
+      socket.destroy()
+      reject(error)
+    }
+    socket.setTimeout(30_000, () => fail(new Error(`memcached on port ${port}: no reply in 30 s`)))
+    socket.once('error', fail)
+    socket.connect(port, '127.0.0.1', () => {
+      start = performance.now()
+      socket.write(`get ${key}\r\n`)
+    })
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('utf8')
+      if (!reply.endsWith('END\r\n') && !/^(SERVER_|CLIENT_)?ERROR/.test(reply)) return
+      const ms = performance.now() - start
+      socket.end()
+      // VALUE <key> <flags> <bytes>\r\n<data>\r\nEND\r\n
+      const value = /^VALUE \S+ \d+ \d+\r\n([\s\S]*)\r\nEND\r\n$/.exec(reply)?.[1]
+      if (reply.startsWith('END')) resolve({ ms, answer: '(miss)' })
+      else if (value === undefined) reject(new Error(`memcached get ${key}: ${reply.trim()}`))
+      else resolve({ ms, answer: value })
+    })
+  })
+}
+
+/** One GET on a fresh connection, timed from the request to the whole response. */
+export async function httpTimed(port: number, path: string): Promise<QueryResult> {
+  const start = performance.now()
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    signal: AbortSignal.timeout(60_000)
+  })
+  const answer = (await response.text()).trim()
+  const ms = performance.now() - start
+  if (!response.ok) throw new Error(`GET ${path} on port ${port}: ${response.status} ${answer}`)
+  return { ms, answer }
+}
+
+/**
+ * Requests per second, second by second, for `seconds` seconds: `connections` keep-alive clients
+ * each sending GET `path` as soon as the last answer came. What a test suite's first seconds look
+ * like to a JVM service: per-second counts show how fast it reaches its compiled speed.
+ */
+export async function httpThroughput(
+  port: number,
+  path: string,
+  seconds: number,
+  connections = 4
+): Promise<number[]> {
+  const { Agent, request } = await import('node:http')
+  const agent = new Agent({ keepAlive: true, maxSockets: connections })
+  const counts = new Array<number>(seconds).fill(0)
+  const start = performance.now()
+  const end = start + seconds * 1000
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+        res.resume()
+        res.on('end', () => {
+          const second = Math.floor((performance.now() - start) / 1000)
+          if (second < seconds && res.statusCode === 200) counts[second] = (counts[second] ?? 0) + 1
+          resolve()
+        })
+      })
+      req.setTimeout(30_000, () => req.destroy(new Error(`GET ${path}: no answer in 30 s`)))
+      req.on('error', reject)
+      req.end()
+    })
+  const client = async (): Promise<void> => {
+    while (performance.now() < end) await one()
+  }
+  try {
+    await Promise.all(Array.from({ length: connections }, client))
+  } finally {
+    agent.destroy()
+  }
+  return counts
+}

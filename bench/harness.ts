@@ -75,16 +75,16 @@ export async function runScenario(
 
     const rounds: RoundSample[] = []
     for (let round = 1; round <= runs; round++) {
-      const step = (peer: string, seconds: number, ms?: number): void =>
+      const step = (peer: string, seconds: number, ms?: number, rps?: number[]): void =>
         say(
-          `round ${round}/${runs} ${peer} ${formatSeconds(seconds)}${ms === undefined ? '' : `, first query ${formatMs(ms)}`}`
+          `round ${round}/${runs} ${peer} ${formatSeconds(seconds)}${ms === undefined ? '' : `, first query ${formatMs(ms)}`}${rps ? `, requests/s by second ${rps.join(' ')}` : ''}`
         )
       const cold = await runCold(ctx, round)
-      step('cold', cold.seconds, cold.query.ms)
+      step('cold', cold.seconds, cold.query.ms, cold.throughput)
       const fromDatadir = await runDatadir(ctx, datadir, round)
-      step('datadir', fromDatadir.seconds, fromDatadir.query.ms)
+      step('datadir', fromDatadir.seconds, fromDatadir.query.ms, fromDatadir.throughput)
       const restored = await runWarm(ctx, warm)
-      step('warm', restored.seconds, restored.query.ms)
+      step('warm', restored.seconds, restored.query.ms, restored.throughput)
       const floor = await runFloor(warm.archivePath)
       step('floor', floor)
       const answers = { cold: cold.query, datadir: fromDatadir.query, warm: restored.query }
@@ -107,7 +107,8 @@ export async function runScenario(
         },
         warm_phases: roundAll(restored.phases),
         datadir_phases: roundAll(fromDatadir.phases),
-        warm_restore_stats: roundAll(restored.restoreStats ?? {})
+        warm_restore_stats: roundAll(restored.restoreStats ?? {}),
+        ...throughputFields(cold.throughput, fromDatadir.throughput, restored.throughput)
       })
     }
     return summarize({
@@ -142,6 +143,21 @@ function quietLogger(say: Progress): Logger {
     warning: (message) => say(`warning: ${message}`),
     group: (_title, work) => work()
   }
+}
+
+/** rps_1s and rps_5s per peer, when the scenario measured throughput on every peer. */
+function throughputFields(
+  cold: number[] | undefined,
+  datadir: number[] | undefined,
+  warm: number[] | undefined
+): Pick<RoundSample, 'rps_1s' | 'rps_5s'> {
+  if (!cold || !datadir || !warm) return {}
+  const at = (second: number) => ({
+    cold: cold[second] ?? 0,
+    datadir: datadir[second] ?? 0,
+    warm: warm[second] ?? 0
+  })
+  return { rps_1s: at(0), rps_5s: at(4) }
 }
 
 function roundAll(phases: Record<string, number>): Record<string, number> {

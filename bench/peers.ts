@@ -38,6 +38,8 @@ export interface PeerRun {
   restored: boolean
   /** The warm peer's restore by podman's, runc's and CRIU's own clocks (seconds, each includes the next). */
   restoreStats?: Record<string, number>
+  /** Requests per second, second by second, right after the first query (scenarios that measure it). */
+  throughput?: number[]
 }
 
 export interface WarmPrimed {
@@ -135,8 +137,14 @@ export async function primeDatadir(ctx: BenchContext): Promise<DatadirPrimed> {
       checkpoint: false
     })
     await datadir.persist?.(ctx.port)
-    // A clean stop: PostgreSQL checkpoints and shuts down, as a workflow caching it would.
-    await ctx.podman.podman(['stop', '--time', '120', ctx.names.datadir])
+    if (datadir.stopSignal) {
+      // The service's own clean stop (memcached: SIGUSR1 saves its restartable cache and exits).
+      await ctx.podman.podman(['kill', '--signal', datadir.stopSignal, ctx.names.datadir])
+      await ctx.podman.podman(['wait', ctx.names.datadir])
+    } else {
+      // A clean stop: PostgreSQL checkpoints and shuts down, as a workflow caching it would.
+      await ctx.podman.podman(['stop', '--time', '120', ctx.names.datadir])
+    }
     await bash('tar --numeric-owner -C "$1" -cf - . | zstd -q -3 -T0 -o "$2"', [dir, archivePath])
     const unpackedBytes = Number((await bash('du -sb "$1"', [dir])).split('\t')[0])
     return { archivePath, bytes: statSync(archivePath).size, unpackedBytes }
@@ -194,12 +202,13 @@ export async function runFloor(archivePath: string): Promise<number> {
 async function withService(
   ctx: BenchContext,
   name: string,
-  start: () => Promise<Omit<PeerRun, 'query'>>
+  start: () => Promise<Omit<PeerRun, 'query' | 'throughput'>>
 ): Promise<PeerRun> {
   try {
     const started = await start()
     const query = await ctx.scenario.firstQuery(ctx.port)
-    return { ...started, query }
+    const throughput = await ctx.scenario.throughput?.(ctx.port)
+    return { ...started, query, ...(throughput ? { throughput } : {}) }
   } finally {
     await down(name, ctx)
   }

@@ -23,6 +23,12 @@ export interface RoundSample {
   datadir_phases: Record<string, number>
   /** The warm `restore` phase by podman's, runc's and CRIU's own clocks (each includes the next). */
   warm_restore_stats?: Record<string, number>
+  /**
+   * Scenarios that measure throughput (jvm-jit): requests per second in the first and in the
+   * fifth second of load right after ready, per peer.
+   */
+  rps_1s?: PeerValues
+  rps_5s?: PeerValues
 }
 
 /** What was made once, before the rounds. */
@@ -73,6 +79,9 @@ export interface BenchResult {
   datadir_phases: Record<string, number>
   /** Medians of the warm restore's own clocks: podman, runc (runtime), CRIU. */
   warm_restore_stats: Record<string, number>
+  /** Medians of the requests per second in the first and fifth second after ready (jvm-jit). */
+  rps_1s?: PeerValues
+  rps_5s?: PeerValues
   host: HostInfo
   date: string
   samples: RoundSample[]
@@ -157,10 +166,24 @@ export function summarize(input: {
     warm_phases: phaseMedians(rounds.map((r) => r.warm_phases)),
     datadir_phases: phaseMedians(rounds.map((r) => r.datadir_phases)),
     warm_restore_stats: phaseMedians(rounds.map((r) => r.warm_restore_stats ?? {})),
+    ...peerMedians('rps_1s', rounds),
+    ...peerMedians('rps_5s', rounds),
     host: input.host,
     date: input.date.toISOString(),
     samples: rounds
   }
+}
+
+/** `{ [field]: per-peer medians }` when every round measured `field`; nothing otherwise. */
+function peerMedians(
+  field: 'rps_1s' | 'rps_5s',
+  rounds: RoundSample[]
+): Partial<Record<'rps_1s' | 'rps_5s', PeerValues>> {
+  const samples = rounds.map((r) => r[field])
+  if (samples.length === 0 || samples.some((sample) => sample === undefined)) return {}
+  const values = samples as PeerValues[]
+  const peer = (name: ServicePeer): number => round(median(values.map((v) => v[name])), 1)
+  return { [field]: { cold: peer('cold'), datadir: peer('datadir'), warm: peer('warm') } }
 }
 
 export function formatSeconds(seconds: number): string {
@@ -211,6 +234,18 @@ export function renderTable(result: BenchResult): string {
     ['warm phases', formatPhases(result.warm_phases)],
     ['datadir phases', formatPhases(result.datadir_phases)],
     ['warm restore by its own clocks', formatPhases(result.warm_restore_stats ?? {})],
+    ...(result.rps_1s && result.rps_5s
+      ? [
+          [
+            'requests/s in the 1st second after ready',
+            `cold ${result.rps_1s.cold}, datadir ${result.rps_1s.datadir}, warm ${result.rps_1s.warm}`
+          ],
+          [
+            'requests/s in the 5th second after ready',
+            `cold ${result.rps_5s.cold}, datadir ${result.rps_5s.datadir}, warm ${result.rps_5s.warm}`
+          ]
+        ]
+      : []),
     [
       'data directory',
       `${formatBytes(result.datadir_unpacked_bytes)} on disk, ${formatBytes(result.datadir_bytes)} tar.zst`

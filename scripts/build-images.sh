@@ -4,7 +4,8 @@
 # `podman import`. An image is rebuilt only when it is missing or its recipe changed (the recipe's
 # hash is stored in the image label io.warmstart.recipe).
 #
-# Usage: scripts/build-images.sh [redis|mariadb|postgres|redis-official|... ...]   (default: all)
+# Usage: scripts/build-images.sh [redis|mariadb|postgres|memcached|tomcat|redis-official|... ...]
+#        (default: all)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,7 +14,7 @@ cache_dir=/var/cache/warmstart/debootstrap
 suite=bookworm
 
 declare -A tags=([redis]=7 [mariadb]=10.11 [postgres]=15 [redis-official]=7 [mariadb-official]=10.11
-  [postgres-official]=15)
+  [postgres-official]=15 [memcached]=1.6 [tomcat]=10)
 
 die() { echo "build-images: $*" >&2; exit 1; }
 
@@ -39,7 +40,7 @@ debian_mirror() {
 recipe_hash() {
   local svc=$1
   # The recipe files and this script: a change to either rebuilds the image.
-  cat "$recipes/$svc"/* "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16
+  find "$recipes/$svc" -type f | LC_ALL=C sort | xargs cat "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16
 }
 
 build_one() {
@@ -72,6 +73,8 @@ build_one() {
   install -m 0755 "$recipes/$svc/entry.sh" "$rootfs/usr/local/bin/warmstart-entry"
   mkdir -p "$rootfs/etc/warmstart"
   [ -f "$recipes/$svc/init.sql" ] && install -m 0644 "$recipes/$svc/init.sql" "$rootfs/etc/warmstart/mariadb-init.sql"
+  # A recipe's files/ tree lands at the image's root (Tomcat's page).
+  [ ! -d "$recipes/$svc/files" ] || cp -R "$recipes/$svc/files/." "$rootfs/"
   if [ "$USER" != root ]; then
     # The service user owns its data and socket directories.
     chroot "$rootfs" sh -c "mkdir -p /var/lib/postgresql/data /var/run/postgresql &&
@@ -100,6 +103,6 @@ build_one() {
   echo "$name: built in $(($(date +%s) - started)) s, $(podman image inspect --format '{{.Size}}' "$name" | numfmt --to=iec)"
 }
 
-for svc in "${@:-redis mariadb postgres redis-official mariadb-official postgres-official}"; do
+for svc in "${@:-redis mariadb postgres redis-official mariadb-official postgres-official memcached tomcat}"; do
   for one in $svc; do build_one "$one"; done
 done

@@ -14,7 +14,7 @@ containers_conf=/etc/containers/containers.conf
 ownership_marker="# Managed by warmstart (scripts/setup-host.sh)"
 criu_suite=${WARMSTART_CRIU_SUITE:-sid}
 
-packages=(podman runc conmon netavark aardvark-dns containernetworking-plugins iptables uidmap skopeo
+packages=(podman runc conmon netavark aardvark-dns containernetworking-plugins iptables uidmap skopeo netcat-openbsd
   debootstrap zstd python3 sudo shellcheck redis-tools mariadb-client postgresql-client docker-registry)
 
 say() { echo "setup: $*"; }

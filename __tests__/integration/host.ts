@@ -16,6 +16,8 @@ export const IMAGES = {
   redis: 'localhost/warmstart/redis:7',
   mariadb: 'localhost/warmstart/mariadb:10.11',
   postgres: 'localhost/warmstart/postgres:15',
+  memcached: 'localhost/warmstart/memcached:1.6',
+  tomcat: 'localhost/warmstart/tomcat:10',
   /** Like the official images: root in the image, gosu to the service's user at start. */
   postgresOfficial: 'localhost/warmstart/postgres-official:15',
   redisOfficial: 'localhost/warmstart/redis-official:7',
