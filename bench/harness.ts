@@ -119,7 +119,8 @@ export async function runScenario(
         checkpoint_s: warm.checkpointSeconds,
         prime_cold_s: warm.coldSeconds,
         datadir_bytes: datadir.bytes,
-        datadir_unpacked_bytes: datadir.unpackedBytes
+        datadir_unpacked_bytes: datadir.unpackedBytes,
+        memory_bytes: warm.memoryBytes
       },
       rounds,
       host,

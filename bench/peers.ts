@@ -6,6 +6,7 @@
 //   floor    read and decompress warmstart's stored archive to nowhere
 // Each service peer ends with the scenario's first query and removes its container.
 import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { down, up, type EngineOptions, type UpResult } from '../src/engine/engine.js'
 import type { Logger } from '../src/logger.js'
@@ -43,6 +44,8 @@ export interface PeerRun {
 }
 
 export interface WarmPrimed {
+  /** The service's memory when it was checkpointed: the sum of its processes' PSS. */
+  memoryBytes: number
   store: LocalDirectoryStore
   archivePath: string
   archiveBytes: number
@@ -70,6 +73,8 @@ const CHECKPOINT_PHASES = [
 export async function primeWarm(ctx: BenchContext): Promise<WarmPrimed> {
   const store = new LocalDirectoryStore({ dir: join(ctx.workDir, 'warm-store') })
   const result = await serviceUp(ctx, ctx.names.warm, {}, { store })
+  // What the checkpoint had to hold of process memory (the container runs on, resumed).
+  const memoryBytes = await processMemory(ctx.podman, ctx.names.warm)
   await down(ctx.names.warm, ctx)
   if (result.restored || !result.saved) {
     throw new Error(`the priming run stored no checkpoint: ${describeWarnings(result)}`)
@@ -78,12 +83,32 @@ export async function primeWarm(ctx: BenchContext): Promise<WarmPrimed> {
   if (!entry) throw new Error(`the priming run's checkpoint is not in ${store.description}`)
   const checkpointSeconds = CHECKPOINT_PHASES.reduce((sum, p) => sum + (result.timings[p] ?? 0), 0)
   return {
+    memoryBytes,
     store,
     archivePath: entry.archivePath,
     archiveBytes: entry.bytes,
     checkpointSeconds,
     coldSeconds: result.startupSeconds
   }
+}
+
+/**
+ * The memory of a container's processes: the sum of their proportional set sizes (PSS, from
+ * /proc/PID/smaps_rollup on this host), so that memory shared between processes (PostgreSQL's
+ * shared buffers) counts once.
+ */
+async function processMemory(podman: Podman, name: string): Promise<number> {
+  const pids = (await podman.podman(['top', name, 'hpid']))
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim())
+    .filter((line) => /^\d+$/.test(line))
+  let kib = 0
+  for (const pid of pids) {
+    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '')
+    kib += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0)
+  }
+  return kib * 1024
 }
 
 /** `down`, then `up` from the primed store; it must restore. */

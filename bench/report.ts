@@ -43,6 +43,8 @@ export interface Priming {
   datadir_bytes: number
   /** Size of the data directory on disk. */
   datadir_unpacked_bytes: number
+  /** The service's process memory when checkpointed (sum of PSS). */
+  memory_bytes?: number
 }
 
 export interface HostInfo {
@@ -72,6 +74,10 @@ export interface BenchResult {
   datadir_unpacked_bytes: number
   checkpoint_s: number
   prime_cold_s: number
+  /** The service's process memory when checkpointed (sum of its processes' PSS). */
+  memory_bytes?: number
+  /** The warm `restore` phase (podman's import and CRIU) per GiB of that memory. */
+  restore_s_per_gib?: number
   speedup_vs_cold: number
   speedup_vs_datadir: number
   warm_over_floor: number
@@ -160,6 +166,15 @@ export function summarize(input: {
     datadir_unpacked_bytes: priming.datadir_unpacked_bytes,
     checkpoint_s: round(priming.checkpoint_s),
     prime_cold_s: round(priming.prime_cold_s),
+    ...(priming.memory_bytes
+      ? {
+          memory_bytes: priming.memory_bytes,
+          restore_s_per_gib: ratio(
+            median(rounds.map((r) => r.warm_phases.restore ?? 0)),
+            priming.memory_bytes / 2 ** 30
+          )
+        }
+      : {}),
     speedup_vs_cold: ratio(cold, warm),
     speedup_vs_datadir: ratio(datadir, warm),
     warm_over_floor: ratio(warm, floor),
@@ -243,6 +258,14 @@ export function renderTable(result: BenchResult): string {
           [
             'requests/s in the 5th second after ready',
             `cold ${result.rps_5s.cold}, datadir ${result.rps_5s.datadir}, warm ${result.rps_5s.warm}`
+          ]
+        ]
+      : []),
+    ...(result.memory_bytes
+      ? [
+          [
+            'process memory checkpointed',
+            `${formatBytes(result.memory_bytes)}; restore ${formatSeconds(result.restore_s_per_gib ?? 0)} per GiB of it`
           ]
         ]
       : []),

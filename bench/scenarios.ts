@@ -175,14 +175,14 @@ const mariadbFixtures: Scenario = {
 /** A big cache in memory: what restoring costs per gigabyte, against reloading it. */
 const memcachedBulk: Scenario = {
   name: 'memcached-bulk',
-  description: `memcached 1.6, ${MEMCACHED_KEYS.toLocaleString('en')} items of 400 bytes loaded through one connection (examples/memcached/warmup.sh)`,
+  description: `memcached 1.6, ${MEMCACHED_KEYS.toLocaleString('en')} items of 400 bytes (base64 of a fixed pseudo-random stream) loaded through one connection (examples/memcached/warmup.sh)`,
   spec: (name, port) => ({
     image: MEMCACHED,
     name,
     ports: [`127.0.0.1:${port}:11211`],
     env: [`MEMCACHED_MEMORY=${MEMCACHED_MEGABYTES}`],
     warmup: `KEYS=${MEMCACHED_KEYS} sh '${join(repoRoot(), 'examples', 'memcached', 'warmup.sh')}'`,
-    key: 'bench-memcached-bulk-v1'
+    key: 'bench-memcached-bulk-v2'
   }),
   // memcached's restartable cache (-e, since 1.5.18): its memory in a file, kept on SIGUSR1.
   datadir: {

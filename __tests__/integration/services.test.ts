@@ -87,7 +87,7 @@ test('memcached: a loaded cache restores warm with every item and its counters',
   // The server's own counters came back: a fresh memcached would count no item stored.
   expect(Number(await stat(port, 'total_items'))).toBe(50000)
   const value = await memcached(port, 'get key:49999')
-  expect(value).toMatch(/^VALUE key:49999 0 400\r\nvalue:49999:x+\r\nEND\r\n/)
+  expect(value).toMatch(/^VALUE key:49999 0 400\r\nvalue:49999:[A-Za-z0-9+/]+\r\nEND\r\n$/)
 })
 
 test('Tomcat: a JVM warmed by load restores warm and serves the compiled page at once', async () => {

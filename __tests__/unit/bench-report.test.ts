@@ -186,3 +186,66 @@ describe('markdownTable', () => {
     ).toEqual(['| a | b |', '| --- | --: |', '| 1 | 2 |'])
   })
 })
+
+describe('throughput and memory (jvm-jit, memcached-bulk)', () => {
+  const rps = (round: number, cold: number, datadir: number, warm: number): RoundSample => ({
+    ...sample(round, 60, 3, 2),
+    rps_1s: { cold, datadir, warm },
+    rps_5s: { cold: cold * 2, datadir: datadir * 4, warm: warm * 2 }
+  })
+  const jvm = summarize({
+    scenario: 'jvm-jit',
+    description: 'Tomcat',
+    priming: {
+      archive_bytes: 50 * 1024 ** 2,
+      checkpoint_s: 5,
+      prime_cold_s: 60,
+      datadir_bytes: 5000,
+      datadir_unpacked_bytes: 40000,
+      memory_bytes: 2 * 2 ** 30
+    },
+    rounds: [rps(1, 1600, 300, 1800), rps(2, 2000, 370, 1450), rps(3, 1650, 330, 1500)],
+    host,
+    date: new Date(0)
+  })
+
+  test('rps_1s and rps_5s are per-peer medians', () => {
+    expect(jvm.rps_1s).toEqual({ cold: 1650, datadir: 330, warm: 1500 })
+    expect(jvm.rps_5s).toEqual({ cold: 3300, datadir: 1320, warm: 3000 })
+  })
+
+  test('restore seconds per GiB of process memory: the restore phase over the memory', () => {
+    // restore = warm - 1.5 = 0.5 s in every round; 2 GiB of memory.
+    expect(jvm).toMatchObject({ memory_bytes: 2 * 2 ** 30, restore_s_per_gib: 0.25 })
+  })
+
+  test('the table shows both, and scenarios without them show neither', () => {
+    const table = renderTable(jvm)
+    expect(table).toContain(
+      '| requests/s in the 1st second after ready | cold 1650, datadir 330, warm 1500 |'
+    )
+    expect(table).toContain(
+      '| requests/s in the 5th second after ready | cold 3300, datadir 1320, warm 3000 |'
+    )
+    expect(table).toContain(
+      '| process memory checkpointed | 2.0 GiB; restore 0.25 s per GiB of it |'
+    )
+    expect(result.rps_1s).toBeUndefined()
+    expect(renderTable(result)).not.toContain('requests/s')
+  })
+
+  test('a round without throughput leaves the medians out rather than counting zeros', () => {
+    const mixed = summarize({ ...jvmInput(), rounds: [rps(1, 1, 1, 1), sample(2, 1, 1, 1)] })
+    expect(mixed.rps_1s).toBeUndefined()
+  })
+
+  function jvmInput() {
+    return {
+      scenario: 'jvm-jit',
+      description: 'Tomcat',
+      priming: { ...result, prime_cold_s: 1 },
+      host,
+      date: new Date(0)
+    }
+  }
+})
