@@ -85,9 +85,17 @@ export async function runScenario(
       step('datadir', fromDatadir.seconds, fromDatadir.query.ms, fromDatadir.throughput)
       const restored = await runWarm(ctx, warm)
       step('warm', restored.seconds, restored.query.ms, restored.throughput)
+      // The same restore the way hosts without warmstart's runtime wrapper do it.
+      const imported = await runWarm(ctx, warm, 'podman')
+      step('warm (podman imports it all)', imported.seconds, imported.query.ms)
       const floor = await runFloor(warm.archivePath)
       step('floor', floor)
-      const answers = { cold: cold.query, datadir: fromDatadir.query, warm: restored.query }
+      const answers = {
+        cold: cold.query,
+        datadir: fromDatadir.query,
+        warm: restored.query,
+        imported: imported.query
+      }
       if (new Set(Object.values(answers).map((query) => query.answer)).size !== 1) {
         throw new Error(
           `the peers answered the first query differently: ${JSON.stringify(answers)}`
@@ -98,6 +106,7 @@ export async function runScenario(
         cold_s: round3(cold.seconds),
         datadir_s: round3(fromDatadir.seconds),
         warm_s: round3(restored.seconds),
+        warm_podman_import_s: round3(imported.seconds),
         floor_s: round3(floor),
         warm_restored: restored.restored === true,
         first_query_ms: {
@@ -106,6 +115,7 @@ export async function runScenario(
           warm: round3(restored.query.ms)
         },
         warm_phases: roundAll(restored.phases),
+        warm_podman_import_phases: roundAll(imported.phases),
         datadir_phases: roundAll(fromDatadir.phases),
         warm_restore_stats: roundAll(restored.restoreStats ?? {}),
         ...throughputFields(cold.throughput, fromDatadir.throughput, restored.throughput)

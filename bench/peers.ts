@@ -111,11 +111,18 @@ async function processMemory(podman: Podman, name: string): Promise<number> {
   return kib * 1024
 }
 
-/** `down`, then `up` from the primed store; it must restore. */
-export async function runWarm(ctx: BenchContext, primed: WarmPrimed): Promise<PeerRun> {
+/**
+ * `down`, then `up` from the primed store; it must restore. `restoreImages: 'podman'` restores
+ * the way hosts without warmstart's runtime wrapper do (podman imports the whole checkpoint).
+ */
+export async function runWarm(
+  ctx: BenchContext,
+  primed: WarmPrimed,
+  restoreImages?: 'podman'
+): Promise<PeerRun> {
   await down(ctx.names.warm, ctx)
   return withService(ctx, ctx.names.warm, async () => {
-    const result = await serviceUp(ctx, ctx.names.warm, {}, { store: primed.store })
+    const result = await serviceUp(ctx, ctx.names.warm, {}, { store: primed.store, restoreImages })
     if (!result.restored) {
       throw new Error(`the warm run started cold instead of restoring: ${describeWarnings(result)}`)
     }
@@ -243,7 +250,7 @@ async function serviceUp(
   ctx: BenchContext,
   name: string,
   overrides: Partial<RawSpec>,
-  options: Pick<EngineOptions, 'store' | 'checkpoint'>
+  options: Pick<EngineOptions, 'store' | 'checkpoint' | 'restoreImages'>
 ): Promise<UpResult> {
   const spec = parseSpec({ ...ctx.scenario.spec(name, ctx.port), ...overrides })
   return up(spec, {

@@ -13,6 +13,8 @@ export interface RoundSample {
   cold_s: number
   datadir_s: number
   warm_s: number
+  /** The warm restore with podman importing the whole checkpoint (no in-memory CRIU images). */
+  warm_podman_import_s?: number
   floor_s: number
   /** Whether the warm peer's `up` restored the checkpoint (it must). */
   warm_restored: boolean
@@ -21,6 +23,7 @@ export interface RoundSample {
   warm_phases: Record<string, number>
   /** Seconds per phase of the datadir peer (unpack, then the `up`'s prepare, start, ready). */
   datadir_phases: Record<string, number>
+  warm_podman_import_phases?: Record<string, number>
   /** The warm `restore` phase by podman's, runc's and CRIU's own clocks (each includes the next). */
   warm_restore_stats?: Record<string, number>
   /**
@@ -67,6 +70,12 @@ export interface BenchResult {
   datadir_s: number
   warm_s: number
   floor_s: number
+  /**
+   * The same restore with podman importing the whole checkpoint onto its storage, as on hosts
+   * without warmstart's runtime wrapper; and how much faster the in-memory CRIU images make it.
+   */
+  warm_podman_import_s?: number
+  images_in_memory_speedup?: number
   /** Median latency of the scenario's fixed first query on each peer's fresh service. */
   first_query_ms: PeerValues
   archive_bytes: number
@@ -156,6 +165,7 @@ export function summarize(input: {
     datadir_s: datadir,
     warm_s: warm,
     floor_s: floor,
+    ...importedMedians(rounds, warm),
     first_query_ms: {
       cold: med((r) => r.first_query_ms.cold),
       datadir: med((r) => r.first_query_ms.datadir),
@@ -187,6 +197,17 @@ export function summarize(input: {
     date: input.date.toISOString(),
     samples: rounds
   }
+}
+
+/** The podman-import restore's median and its ratio to warm's, when every round measured it. */
+function importedMedians(
+  rounds: RoundSample[],
+  warm: number
+): Pick<BenchResult, 'warm_podman_import_s' | 'images_in_memory_speedup'> {
+  const values = rounds.map((r) => r.warm_podman_import_s)
+  if (values.length === 0 || values.some((value) => value === undefined)) return {}
+  const imported = round(median(values as number[]))
+  return { warm_podman_import_s: imported, images_in_memory_speedup: ratio(imported, warm) }
 }
 
 /** `{ [field]: per-peer medians }` when every round measured `field`; nothing otherwise. */
@@ -238,6 +259,16 @@ export function renderTable(result: BenchResult): string {
       formatMs(q.warm),
       `restore warmstart's checkpoint (${formatBytes(result.archive_bytes)} tar.zst)`
     ],
+    ...(result.warm_podman_import_s === undefined
+      ? []
+      : [
+          [
+            'warm, podman importing',
+            formatSeconds(result.warm_podman_import_s),
+            '',
+            'the same restore with podman importing the whole checkpoint onto its storage (hosts without warmstart’s runtime wrapper)'
+          ]
+        ]),
     ['floor', formatSeconds(result.floor_s), '', '`zstd -dc` of that archive to /dev/null']
   ]
   const figures: string[][] = [
@@ -245,6 +276,11 @@ export function renderTable(result: BenchResult): string {
     ['warm speed-up vs cold', times(result.speedup_vs_cold)],
     ['warm speed-up vs datadir', times(result.speedup_vs_datadir)],
     ['warm / floor', times(result.warm_over_floor)],
+    ...(result.images_in_memory_speedup === undefined
+      ? []
+      : [
+          ['CRIU images in memory vs podman importing them', times(result.images_in_memory_speedup)]
+        ]),
     ['checkpoint cost (once, on a cold run)', formatSeconds(result.checkpoint_s)],
     ['warm phases', formatPhases(result.warm_phases)],
     ['datadir phases', formatPhases(result.datadir_phases)],

@@ -181,12 +181,12 @@ fi
 # Writes a file warmstart owns when its content differs, atomically: two jobs on one self-hosted
 # runner may write it at once.
 write_file() {
-  local path=$1 content=$2
+  local path=$1 content=$2 mode=${3:-0644}
   [ "$(cat "$path" 2>/dev/null)" != "$content" ] || return 0
   say "writing $path"
   mkdir -p "$(dirname "$path")"
   printf '%s\n' "$content" >"$path.$$.tmp"
-  chmod 0644 "$path.$$.tmp"
+  chmod "$mode" "$path.$$.tmp"
   mv -f "$path.$$.tmp" "$path"
 }
 
@@ -230,25 +230,30 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- 2. podman's configuration for warmstart's calls ----------------------------------------------
-# runc, because Ubuntu's crun is built without CRIU; cgroupfs and file events, because that is
-# how podman runs on this project's own machines, where every checkpoint test passes: the one
-# configuration verified. Only warmstart's podman calls read this file, through the variable
-# conf_variable_for names: the runner's /etc/containers stays as it is, and with podman >= 4.5
-# its drop-ins still apply. A machine whose podman already runs runc with cgroupfs (such as one
+# runc, because Ubuntu's crun is built without CRIU, through warmstart's runtime wrapper
+# (scripts/lib/runtime-wrapper.sh: CRIU's image directory made traversable for user namespaces,
+# and restores from CRIU images warmstart unpacked in memory); cgroupfs and file events, because
+# that is how podman runs on this project's own machines, where every checkpoint test passes: the
+# one configuration verified. Only warmstart's podman calls read this file, through the variable
+# conf_variable_for names: the runner's /etc/containers stays as it is, and with podman >= 4.5 its
+# drop-ins still apply. A machine whose podman already runs the wrapper with cgroupfs (such as one
 # prepared by setup-host.sh) keeps its own configuration.
 # Only podman's stdout is compared: podman 5 warns on stderr (cgroups v1 is deprecated, ...), and
 # a warning read as the answer once made this check fail on a podman that worked.
+wrapper=/usr/local/lib/warmstart/runc
 podman_says() { "$@" 2>"$podman_err"; }
 podman_error() { tail -n 3 "$podman_err" | tr '\n' ' '; }
 if [ -n "$containers_conf" ]; then
   real_runc=$(command -v runc) || die "runc is not installed: pass --apt runc, or install runc (on Ubuntu it comes with Docker's containerd.io)"
+  write_file "$wrapper" "$(sed "s|@REAL_RUNC@|$real_runc|g" "$(dirname "${BASH_SOURCE[0]}")/lib/runtime-wrapper.sh")" 0755
   podman_version=$(podman_says podman version --format '{{.Client.Version}}') ||
     die "podman version fails: $(podman_error); check the podman installation, or set install: false"
   conf_variable=$(conf_variable_for "$podman_version")
-  current=$(podman_says env -u CONTAINERS_CONF -u CONTAINERS_CONF_OVERRIDE podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}') ||
+  runtime_and_manager() { podman_says env -u CONTAINERS_CONF -u CONTAINERS_CONF_OVERRIDE "$@" podman info --format '{{.Host.OCIRuntime.Path}} {{.Host.CgroupManager}}'; }
+  current=$(runtime_and_manager) ||
     die "podman info fails: $(podman_error); check the podman installation, or set install: false"
-  if [ "$current" = "runc cgroupfs" ]; then
-    say "podman already uses runc and cgroupfs: keeping its configuration"
+  if [ "$current" = "$wrapper cgroupfs" ]; then
+    say "podman already uses warmstart's runtime wrapper and cgroupfs: keeping its configuration"
   else
     write_file "$containers_conf" "$marker: podman $podman_version reads it for warmstart's calls through $conf_variable.
 [engine]
@@ -257,11 +262,11 @@ cgroup_manager = \"cgroupfs\"
 events_logger = \"file\"
 
 [engine.runtimes]
-runc = [\"$real_runc\"]"
-    check=$(podman_says env -u CONTAINERS_CONF -u CONTAINERS_CONF_OVERRIDE "$conf_variable=$containers_conf" podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}') ||
+runc = [\"$wrapper\"]"
+    check=$(runtime_and_manager "$conf_variable=$containers_conf") ||
       die "podman rejects $containers_conf: $(podman_error); services keep podman's own configuration ($current)"
-    [ "$check" = "runc cgroupfs" ] || die "podman with $conf_variable=$containers_conf runs '$check', not 'runc cgroupfs'"
-    say "podman $podman_version was running '$current'; warmstart's podman calls use runc and cgroupfs from $containers_conf"
+    [ "$check" = "$wrapper cgroupfs" ] || die "podman with $conf_variable=$containers_conf runs '$check', not '$wrapper cgroupfs'"
+    say "podman $podman_version was running '$current'; warmstart's podman calls use runc (through $wrapper) and cgroupfs from $containers_conf"
     # The action reads these lines: from here on its podman calls set that variable.
     say "containers-conf-variable=$conf_variable"
     say "containers-conf=$containers_conf"

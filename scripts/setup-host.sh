@@ -116,22 +116,8 @@ fi
 real_runc=$(command -v runc) || die "runc is not installed"
 mkdir -p "$libexec"
 runtime_wrapper="$libexec/runc"
-cat >"$runtime_wrapper.tmp" <<WRAPPER
-#!/bin/sh
-# OCI runtime wrapper installed by warmstart: runc, with two fixes for checkpoint/restore.
-# 1. The CRIU that warmstart installed comes first on PATH (runc looks criu up on PATH).
-# 2. runc creates the checkpoint image directory mode 0600; CRIU restoring into a user namespace
-#    needs to traverse it, so it is made 0711 before runc starts.
-PATH=/usr/local/sbin:/usr/local/bin:\$PATH
-export PATH
-previous=
-for arg in "\$@"; do
-  case "\$previous" in --image-path) [ -d "\$arg" ] && chmod 0711 "\$arg" ;; esac
-  case "\$arg" in --image-path=*) [ -d "\${arg#--image-path=}" ] && chmod 0711 "\${arg#--image-path=}" ;; esac
-  previous=\$arg
-done
-exec $real_runc "\$@"
-WRAPPER
+# The wrapper's source, scripts/lib/runtime-wrapper.sh, says what it adds to runc and why.
+sed "s|@REAL_RUNC@|$real_runc|g" "$(dirname "${BASH_SOURCE[0]}")/lib/runtime-wrapper.sh" >"$runtime_wrapper.tmp"
 chmod 0755 "$runtime_wrapper.tmp"
 if cmp -s "$runtime_wrapper.tmp" "$runtime_wrapper"; then rm "$runtime_wrapper.tmp"; else mv "$runtime_wrapper.tmp" "$runtime_wrapper"; fi
 

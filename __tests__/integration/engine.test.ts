@@ -701,6 +701,22 @@ info.size = len(data); t.addfile(info, io.BytesIO(data)); t.close()`,
       /the archive holds what a checkpoint must not: \.\.\/escaped: leaves the archive/
     ],
     [
+      // Were it honoured, the runtime wrapper would point runc at a directory the archive chose.
+      'an archive carrying the marker of the in-memory restore',
+      (archive: string, metadata: EntryMetadata) =>
+        rewriteCheckpointPart(archive, metadata, (plainTar) =>
+          execFileSync('python3', [
+            '-c',
+            `import io, sys, tarfile
+t = tarfile.open(sys.argv[1], "a"); info = tarfile.TarInfo("checkpoint/warmstart-image-path")
+data = b"/dev/shm/warmstart-images/restore.planted/images\\n"
+info.size = len(data); t.addfile(info, io.BytesIO(data)); t.close()`,
+            plainTar
+          ])
+        ),
+      /checkpoint\/warmstart-image-path: the marker of warmstart's in-memory restore/
+    ],
+    [
       'a manifest from another host',
       (archive: string, metadata: EntryMetadata) => ({
         archive,

@@ -237,6 +237,11 @@ describe('the runner twin', () => {
       'cache-key': coldJob.outputs['cache-key']
     })
     expect(warmRead).toBe('the cold job')
+    // Through warmstart's runtime wrapper, which install put in place: the CRIU images were
+    // unpacked in memory and podman was handed the slim archive.
+    expect(warmJob.main.stdout).toMatch(
+      /podman container restore --import \/dev\/shm\/warmstart-images\/restore\.\w+\/slim\.tar/
+    )
     expect(warmJob.post.status).toBe(0)
     expect(await leftovers(warm)).toEqual({ containers: '', mounts: [] })
     console.log(

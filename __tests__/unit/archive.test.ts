@@ -369,6 +369,22 @@ describe('entries that must not reach podman', () => {
     ])
   })
 
+  test.each(['checkpoint/warmstart-image-path', './checkpoint/warmstart-image-path'])(
+    "the in-memory restore's marker (%s): no stored archive may name the CRIU images' directory",
+    async (name) => {
+      const archive = pythonTar([
+        { name: 'config.dump', size: 100 },
+        { name: 'checkpoint', type: 'dir' },
+        { name, size: 40 },
+        { name: 'checkpoint/warmstart-image-path.txt', size: 3 }
+      ])
+      const inspection = await inspectArchive(archive)
+      expect(archiveProblems(inspection, 1024 * 1024)).toEqual([
+        `${name}: the marker of warmstart's in-memory restore, which no archive may carry`
+      ])
+    }
+  )
+
   test('a pax path with a newline before its ../ components is detected', async () => {
     // Regression (was a bug): parsePax splits the pax body on '\n', but pax records are
     // length-prefixed and a value may hold newlines. The walker reads only 'xxx…x' here, GNU tar

@@ -249,3 +249,33 @@ describe('throughput and memory (jvm-jit, memcached-bulk)', () => {
     }
   }
 })
+
+describe('the restore with podman importing everything, beside the in-memory one', () => {
+  const rounds = [1, 2, 3].map((round) => ({
+    ...sample(round, 40, 5, 2),
+    warm_podman_import_s: 2 + round
+  }))
+  const withImport = summarize({
+    scenario: 'memcached-bulk',
+    description: 'memcached',
+    priming: { ...result, prime_cold_s: 1 },
+    rounds,
+    host,
+    date: new Date(0)
+  })
+  test('its median, and the in-memory speed-up over it', () => {
+    expect(withImport).toMatchObject({
+      warm_s: 2,
+      warm_podman_import_s: 4,
+      images_in_memory_speedup: 2
+    })
+    expect(renderTable(withImport)).toContain(
+      '| CRIU images in memory vs podman importing them | 2.0x |'
+    )
+    expect(renderTable(withImport)).toMatch(/\| warm, podman importing \| 4\.00 s \|/)
+  })
+  test('absent from results that did not measure it', () => {
+    expect(result.warm_podman_import_s).toBeUndefined()
+    expect(renderTable(result)).not.toContain('podman importing')
+  })
+})

@@ -2,7 +2,13 @@ import { describe, expect, test } from '@jest/globals'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HostReader, parseCpuinfo, parseCriuVersion } from '../../src/host/host.js'
+import {
+  HostReader,
+  parseCpuinfo,
+  parseCriuVersion,
+  parseRuntimeWrapperVersion
+} from '../../src/host/host.js'
+import { restoreImagesWhere } from '../../src/engine/decide.js'
 import { Podman, type CommandResult, type CommandRunner } from '../../src/podman.js'
 
 const fixture = (name: string): string =>
@@ -218,5 +224,26 @@ describe('HostReader.podmanFacts', () => {
       else process.env.CONTAINERS_CONF = saved
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe("warmstart's runtime wrapper and where a restore's CRIU images go", () => {
+  const source = readFileSync(
+    new URL('../../scripts/lib/runtime-wrapper.sh', import.meta.url),
+    'utf8'
+  )
+  test('the wrapper this checkout installs says version 2, which restores from memory', () => {
+    expect(parseRuntimeWrapperVersion(source.slice(0, 200))).toBe(2)
+    expect(restoreImagesWhere(parseRuntimeWrapperVersion(source.slice(0, 200)))).toBe('memory')
+  })
+  test('the first wrapper (no version line), plain runc or another wrapper: podman imports it all', () => {
+    const first = '#!/bin/sh\n# OCI runtime wrapper installed by warmstart: runc, with two fixes\n'
+    expect(parseRuntimeWrapperVersion(first)).toBe(0)
+    expect(parseRuntimeWrapperVersion('\u007fELF\u0002\u0001\u0001')).toBe(0)
+    expect(parseRuntimeWrapperVersion('#!/bin/sh\n# someone-elses-wrapper 7\n')).toBe(0)
+    expect(parseRuntimeWrapperVersion('#!/bin/bash\n# warmstart-runtime-wrapper 2\n')).toBe(0)
+    expect(restoreImagesWhere(0)).toBe('podman')
+    expect(restoreImagesWhere(1)).toBe('podman')
+    expect(restoreImagesWhere(3)).toBe('memory')
   })
 })

@@ -2369,7 +2369,7 @@ var reflection_scalar_default_1 = __nccwpck_require__(9526);
 Object.defineProperty(exports, "reflectionScalarDefault", ({ enumerable: true, get: function () { return reflection_scalar_default_1.reflectionScalarDefault; } }));
 var reflection_merge_partial_1 = __nccwpck_require__(8044);
 Object.defineProperty(exports, "reflectionMergePartial", ({ enumerable: true, get: function () { return reflection_merge_partial_1.reflectionMergePartial; } }));
-var reflection_equals_1 = __nccwpck_require__(4827);
+var reflection_equals_1 = __nccwpck_require__(7208);
 Object.defineProperty(exports, "reflectionEquals", ({ enumerable: true, get: function () { return reflection_equals_1.reflectionEquals; } }));
 var reflection_binary_reader_1 = __nccwpck_require__(9611);
 Object.defineProperty(exports, "ReflectionBinaryReader", ({ enumerable: true, get: function () { return reflection_binary_reader_1.ReflectionBinaryReader; } }));
@@ -2558,7 +2558,7 @@ const reflection_create_1 = __nccwpck_require__(5726);
 const reflection_merge_partial_1 = __nccwpck_require__(8044);
 const json_typings_1 = __nccwpck_require__(9999);
 const json_format_contract_1 = __nccwpck_require__(9367);
-const reflection_equals_1 = __nccwpck_require__(4827);
+const reflection_equals_1 = __nccwpck_require__(7208);
 const binary_writer_1 = __nccwpck_require__(3957);
 const binary_reader_1 = __nccwpck_require__(2889);
 const baseDescriptors = Object.getOwnPropertyDescriptors(Object.getPrototypeOf({}));
@@ -3679,7 +3679,7 @@ exports.reflectionCreate = reflectionCreate;
 
 /***/ }),
 
-/***/ 4827:
+/***/ 7208:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 240:
+/***/ 4827:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -99575,10 +99575,21 @@ function inspect_isZstd(chunk) {
     return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
 }
 /** Every reason the archive must not be imported; empty when it may. */
+/**
+ * The file by which warmstart's in-memory restore tells the runtime wrapper where the CRIU images
+ * are (src/engine/image-dir.ts, scripts/lib/runtime-wrapper.sh). warmstart writes it at restore
+ * time; a stored checkpoint that carries one is refused, so no archive can name a directory.
+ */
+const inspect_IMAGE_PATH_MARKER = 'warmstart-image-path';
 function inspect_archiveProblems(inspection, maxUnpackedBytes) {
     const problems = inspection.entries
         .map(entryProblem)
         .filter((problem) => Boolean(problem));
+    for (const entry of inspection.entries) {
+        if (entry.path.replace(/^\.\//, '').replace(/\/+$/, '') === `checkpoint/${inspect_IMAGE_PATH_MARKER}`) {
+            problems.push(`${entry.path}: the marker of warmstart's in-memory restore, which no archive may carry`);
+        }
+    }
     if (inspection.unreadable)
         problems.push(inspection.unreadable);
     if (!inspection.entries.length)
@@ -100531,6 +100542,7 @@ function decide_decidePlan(spec, facts) {
         restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
         checkUidsBeforeCheckpoint: variant === 'plain-check-uids',
         loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
+        restoreImages: restoreImagesWhere(facts.runtimeWrapper),
         checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
         serviceEnv: serviceEnvironment(spec),
         criuConfig
@@ -100557,6 +100569,14 @@ function serviceEnvironment(spec) {
     for (const port of ports)
         env[`WARMSTART_PORT_${port.container}`] = String(port.host);
     return env;
+}
+/**
+ * The oldest runtime wrapper (scripts/lib/runtime-wrapper.sh) that points runc at CRIU images
+ * unpacked in memory. An older wrapper, or plain runc, gets podman's whole import, as always.
+ */
+const WRAPPER_WITH_IMAGE_REDIRECT = 2;
+function restoreImagesWhere(runtimeWrapper) {
+    return runtimeWrapper >= WRAPPER_WITH_IMAGE_REDIRECT ? 'memory' : 'podman';
 }
 
 ;// CONCATENATED MODULE: ./src/host/host.ts
@@ -100733,9 +100753,25 @@ class host_HostReader {
         const result = await this.runner([...this.prefix, 'sh', '-c', script]);
         return parseAppArmor(result.stdout);
     }
+    /**
+     * The version of warmstart's runtime wrapper (scripts/lib/runtime-wrapper.sh) when podman's
+     * runtime is one: its second line says `# warmstart-runtime-wrapper N`. 0 for anything else.
+     */
+    async runtimeWrapperVersion() {
+        const { runtimePath } = await this.podmanFacts();
+        if (!runtimePath)
+            return 0;
+        const result = await this.runner(['head', '-c', '200', runtimePath]);
+        return parseRuntimeWrapperVersion(result.exitCode === 0 ? result.stdout : '');
+    }
     canDumpOtherUsers() {
         return hostCanDumpOtherUsers();
     }
+}
+/** The wrapper's version from the start of the runtime's file; 0 when it is not warmstart's. */
+function parseRuntimeWrapperVersion(head) {
+    const match = /^#!\/bin\/sh\n# warmstart-runtime-wrapper (\d+)\n/.exec(head);
+    return match ? Number(match[1]) : 0;
 }
 /** runc reads CRIU options from this one file. */
 const CRIU_RUNC_CONF = '/etc/criu/runc.conf';
@@ -100761,10 +100797,11 @@ function firstLine(text) {
 
 async function facts_gatherFacts(spec, sources) {
     const host = sources.host ?? new HostReader({ podman: sources.podman });
-    const [image, criu, appArmor] = await Promise.all([
+    const [image, criu, appArmor, runtimeWrapper] = await Promise.all([
         readImage(sources.podman, spec.image),
         host.criuStatus(),
-        host.appArmor()
+        host.appArmor(),
+        host.runtimeWrapperVersion()
     ]);
     return {
         image,
@@ -100773,6 +100810,7 @@ async function facts_gatherFacts(spec, sources) {
         canDumpOtherUsers: host.canDumpOtherUsers(),
         appArmor,
         runcCriuConfig: readRuncCriuConfig(),
+        runtimeWrapper,
         warmupScript: warmupScriptContents(spec.warmup)
     };
 }
@@ -100792,11 +100830,79 @@ function warmupScriptContents(warmup) {
     return file ? readFileSync(file, 'utf8') : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/engine/image-dir.ts
+// The in-memory restore: the checkpoint's CRIU images are unpacked (as root) into a directory of
+// warmstart's tmpfs area, and podman is given a slim archive: everything but the images, plus
+// checkpoint/inventory.img and descriptors.json (podman and runc look for them) and a marker
+// naming the directory. podman extracts that small archive; the runtime wrapper
+// (scripts/lib/runtime-wrapper.sh) finds the marker and points runc's --image-path at the
+// directory, which it refuses unless it is this area's. The pages are then written once, to
+// memory, instead of a second time onto podman's storage on the disk and read back from it.
+
+
+/** warmstart's area for CRIU images: root's, mode 0711; the wrapper accepts nothing else. */
+const IMAGE_AREA = '/dev/shm/warmstart-images';
+/**
+ * As root: checks the area (made if missing), unpacks the checked checkpoint tar into a new
+ * directory there, moves the CRIU images aside and packs the rest with the marker. Fails, leaving
+ * nothing, when the area is not root's with mode 0711 (someone else made it: not used).
+ */
+const PREPARE = (/* unused pure expression or super */ null && (`set -eu
+area=$1 tar_file=$2 marker=$3
+umask 077
+[ -e "$area" ] || { mkdir -p "$area" && chmod 0711 "$area"; }
+if [ -L "$area" ] || [ "$(stat -c %u:%a "$area")" != 0:711 ]; then
+  echo "$area is not root's with mode 0711; not using it" >&2
+  exit 3
+fi
+dir=$(mktemp -d "$area/restore.XXXXXXXX")
+trap 'rm -rf "$dir"' EXIT
+chmod 0711 "$dir"
+mkdir "$dir/slim"
+tar -C "$dir/slim" -xf "$tar_file"
+[ -f "$dir/slim/checkpoint/inventory.img" ] || { echo "the checkpoint has no checkpoint/inventory.img" >&2; exit 4; }
+mv "$dir/slim/checkpoint" "$dir/images"
+mkdir "$dir/slim/checkpoint"
+for file in inventory.img descriptors.json; do
+  [ ! -f "$dir/images/$file" ] || cp -p "$dir/images/$file" "$dir/slim/checkpoint/"
+done
+printf '%s\\n' "$dir/images" >"$dir/slim/checkpoint/$marker"
+tar -C "$dir/slim" -cf "$dir/slim.tar" .
+rm -rf "$dir/slim"
+trap - EXIT
+echo "$dir"`));
+async function image_dir_prepareImageDir(podman, checkpointTar) {
+    const argv = podman.asRoot([
+        'sh',
+        '-c',
+        PREPARE,
+        'sh',
+        IMAGE_AREA,
+        checkpointTar,
+        IMAGE_PATH_MARKER
+    ]);
+    const dir = (await collectOutput(argv, 'unpacking the CRIU images into memory'))
+        .toString('utf8')
+        .trim();
+    if (!dir.startsWith(`${IMAGE_AREA}/restore.`)) {
+        throw new Error(`unpacking the CRIU images into memory said '${dir}', not a directory`);
+    }
+    return { slimArchive: `${dir}/slim.tar`, images: `${dir}/images` };
+}
+/** Removes what prepareImageDir made (as root); a directory already gone is fine. */
+async function image_dir_removeImageDir(podman, imageDir) {
+    const dir = imageDir.images.replace(/\/images$/, '');
+    if (!dir.startsWith(`${IMAGE_AREA}/restore.`))
+        return;
+    await collectOutput(podman.asRoot(['rm', '-rf', '--', dir]), `removing ${dir}`);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/restore.ts
 // The warm path: from a stored archive to a restored service. The manifest is checked against this
 // host and run first; then the volumes are unpacked straight into place while the checkpoint part
 // decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
 // processes onto them.
+
 
 
 
@@ -100833,6 +100939,7 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
     const checkpoint = parts[0];
     const volumes = volumeGroups(parts);
     const scratch = mkdtempSync(join(scratchParent(checkpoint, options), 'warmstart-restore-'));
+    let imageDir;
     try {
         const importPath = await timings.time('unpack', async () => {
             const unpackedBytes = volumes.flat().reduce((sum, part) => sum + part.unpackedBytes, 0);
@@ -100863,11 +100970,15 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
         await imageReady.catch((error) => {
             throw new Error(`the image could not be pulled by digest: ${message(error)}`);
         });
+        imageDir =
+            plan.restoreImages === 'memory'
+                ? await timings.time('images', () => imagesInMemory(importPath, scratch, options))
+                : undefined;
         const restored = await timings.time('restore', async () => {
             if (plan.loadAppArmorProfile)
                 await loadAppArmorProfile(plan, options);
             return podman.restore({
-                importPath,
+                importPath: imageDir?.slimArchive ?? importPath,
                 // podman rejects --tcp-established with --name (podman 4.3: "cannot be used with
                 // --name"); the checkpoint was made of a container of this name, which it keeps.
                 name: plan.spec.tcpEstablished ? undefined : plan.spec.name,
@@ -100883,6 +100994,25 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
     }
     finally {
         rmSync(scratch, { recursive: true, force: true });
+        if (imageDir)
+            await removeImageDir(podman, imageDir).catch(() => undefined);
+    }
+}
+/**
+ * The checked checkpoint, unpacked into memory for the runtime wrapper (src/engine/image-dir.ts);
+ * its decompressed tar is then removed, so that memory holds the pages once. Any failure here
+ * only costs speed: podman imports the whole checkpoint, as without the wrapper.
+ */
+async function imagesInMemory(importPath, scratch, options) {
+    try {
+        const imageDir = await prepareImageDir(options.podman, importPath);
+        if (importPath.startsWith(`${scratch}/`))
+            rmSync(importPath, { force: true });
+        return imageDir;
+    }
+    catch (error) {
+        options.logger.info(`the CRIU images stay with podman's import (${message(error)}): restoring the slower way`);
+        return undefined;
     }
 }
 /**
@@ -101140,7 +101270,10 @@ async function up(spec, options) {
     const { plan, imageReady } = await logger.group(`Prepare ${spec.name}`, async () => {
         await clearName(spec, options);
         const facts = await readFacts(spec, options, timings);
-        const plan = decidePlan(spec, facts);
+        const decided = decidePlan(spec, facts);
+        const plan = options.restoreImages
+            ? { ...decided, restoreImages: options.restoreImages }
+            : decided;
         // Before any start or restore: runc hands CRIU this file for the container (see
         // src/host/criu-config.ts). Without it CRIU runs with its defaults: said, not fatal.
         await podman
@@ -101658,7 +101791,7 @@ async function writeSummary(state, uploaded) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(240);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4827);
 // Entry point of the action's post step.
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

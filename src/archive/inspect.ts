@@ -263,10 +263,24 @@ export function isZstd(chunk: Buffer): boolean {
 }
 
 /** Every reason the archive must not be imported; empty when it may. */
+/**
+ * The file by which warmstart's in-memory restore tells the runtime wrapper where the CRIU images
+ * are (src/engine/image-dir.ts, scripts/lib/runtime-wrapper.sh). warmstart writes it at restore
+ * time; a stored checkpoint that carries one is refused, so no archive can name a directory.
+ */
+export const IMAGE_PATH_MARKER = 'warmstart-image-path'
+
 export function archiveProblems(inspection: Inspection, maxUnpackedBytes: number): string[] {
   const problems = inspection.entries
     .map(entryProblem)
     .filter((problem): problem is string => Boolean(problem))
+  for (const entry of inspection.entries) {
+    if (entry.path.replace(/^\.\//, '').replace(/\/+$/, '') === `checkpoint/${IMAGE_PATH_MARKER}`) {
+      problems.push(
+        `${entry.path}: the marker of warmstart's in-memory restore, which no archive may carry`
+      )
+    }
+  }
   if (inspection.unreadable) problems.push(inspection.unreadable)
   if (!inspection.entries.length) problems.push('the archive holds no tar entries')
   if (inspection.unpackedBytes > maxUnpackedBytes) {

@@ -62,6 +62,7 @@ export function decidePlan(spec: ServiceSpec, facts: Facts): Plan {
     restore: criuProblem ? { ok: false, reason: criuProblem } : { ok: true },
     checkUidsBeforeCheckpoint: variant === 'plain-check-uids',
     loadAppArmorProfile: mustLoadPodmanProfile(facts.appArmor),
+    restoreImages: restoreImagesWhere(facts.runtimeWrapper),
     checkpoint: checkpointProblem ? { ok: false, reason: checkpointProblem } : { ok: true },
     serviceEnv: serviceEnvironment(spec),
     criuConfig
@@ -88,4 +89,14 @@ export function serviceEnvironment(spec: ServiceSpec): Record<string, string> {
   if (ports[0]) env.WARMSTART_PORT = String(ports[0].host)
   for (const port of ports) env[`WARMSTART_PORT_${port.container}`] = String(port.host)
   return env
+}
+
+/**
+ * The oldest runtime wrapper (scripts/lib/runtime-wrapper.sh) that points runc at CRIU images
+ * unpacked in memory. An older wrapper, or plain runc, gets podman's whole import, as always.
+ */
+export const WRAPPER_WITH_IMAGE_REDIRECT = 2
+
+export function restoreImagesWhere(runtimeWrapper: number): Plan['restoreImages'] {
+  return runtimeWrapper >= WRAPPER_WITH_IMAGE_REDIRECT ? 'memory' : 'podman'
 }

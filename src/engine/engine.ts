@@ -94,7 +94,10 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
   const { plan, imageReady } = await logger.group(`Prepare ${spec.name}`, async () => {
     await clearName(spec, options)
     const facts = await readFacts(spec, options, timings)
-    const plan = decidePlan(spec, facts)
+    const decided = decidePlan(spec, facts)
+    const plan = options.restoreImages
+      ? { ...decided, restoreImages: options.restoreImages }
+      : decided
     // Before any start or restore: runc hands CRIU this file for the container (see
     // src/host/criu-config.ts). Without it CRIU runs with its defaults: said, not fatal.
     await podman

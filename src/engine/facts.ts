@@ -23,6 +23,8 @@ export interface Facts {
   appArmor: AppArmorState
   /** The text of /etc/criu/runc.conf ('' if none): the CRIU options runc passes by default. */
   runcCriuConfig: string
+  /** The version of warmstart's runtime wrapper podman runs (0: plain runc, or another). */
+  runtimeWrapper: number
   /** The contents of a script file the warm-up names, if it names one. */
   warmupScript?: string
 }
@@ -35,10 +37,11 @@ export interface FactSources {
 
 export async function gatherFacts(spec: ServiceSpec, sources: FactSources): Promise<Facts> {
   const host = sources.host ?? new HostReader({ podman: sources.podman })
-  const [image, criu, appArmor] = await Promise.all([
+  const [image, criu, appArmor, runtimeWrapper] = await Promise.all([
     readImage(sources.podman, spec.image),
     host.criuStatus(),
-    host.appArmor()
+    host.appArmor(),
+    host.runtimeWrapperVersion()
   ])
   return {
     image,
@@ -47,6 +50,7 @@ export async function gatherFacts(spec: ServiceSpec, sources: FactSources): Prom
     canDumpOtherUsers: host.canDumpOtherUsers(),
     appArmor,
     runcCriuConfig: readRuncCriuConfig(),
+    runtimeWrapper,
     warmupScript: warmupScriptContents(spec.warmup)
   }
 }

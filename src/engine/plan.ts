@@ -25,6 +25,11 @@ export interface EngineOptions {
   compress?: 'zstd' | 'none'
   /** Reads the host; tests substitute one that plays a host without CRIU. */
   host?: HostReader
+  /**
+   * 'podman' makes a restore import the whole checkpoint even where the runtime wrapper could
+   * take the CRIU images from memory: the benchmark measures both ways side by side.
+   */
+  restoreImages?: 'podman'
 }
 
 /** `up` failed: the service could not be started. `exitCode` is the warm-up's when it failed. */
@@ -58,6 +63,12 @@ export interface Plan {
   checkUidsBeforeCheckpoint: boolean
   /** Load podman's AppArmor profile before a restore: AppArmor is on and it is not loaded yet. */
   loadAppArmorProfile: boolean
+  /**
+   * Where a restore's CRIU images go: 'memory' (unpacked into warmstart's tmpfs area, podman
+   * given a slim archive, the runtime wrapper pointing runc there: src/engine/image-dir.ts) or
+   * 'podman' (podman imports the whole checkpoint onto its storage on the disk).
+   */
+  restoreImages: 'memory' | 'podman'
   /** Whether a checkpoint can be made here (CRIU works, and the service's ports allow it). */
   checkpoint: Possible
   serviceEnv: Record<string, string>

@@ -23,6 +23,7 @@ import {
 } from '../archive/layout.js'
 import { manifestDifferences } from '../archive/manifest.js'
 import { formatBytes, message } from '../format.js'
+import { prepareImageDir, removeImageDir, type ImageDir } from './image-dir.js'
 import { restoreTimeoutSeconds } from './limits.js'
 import { probeContext, type EngineOptions, type Plan } from './plan.js'
 import type { Podman, RestoreStats } from '../podman.js'
@@ -88,6 +89,7 @@ export async function restoreArchive(
   const checkpoint = parts[0] as CheckpointPart
   const volumes = volumeGroups(parts)
   const scratch = mkdtempSync(join(scratchParent(checkpoint, options), 'warmstart-restore-'))
+  let imageDir: ImageDir | undefined
   try {
     const importPath = await timings.time('unpack', async () => {
       const unpackedBytes = volumes.flat().reduce((sum, part) => sum + part.unpackedBytes, 0)
@@ -129,10 +131,14 @@ export async function restoreArchive(
     await imageReady.catch((error: unknown) => {
       throw new Error(`the image could not be pulled by digest: ${message(error)}`)
     })
+    imageDir =
+      plan.restoreImages === 'memory'
+        ? await timings.time('images', () => imagesInMemory(importPath, scratch, options))
+        : undefined
     const restored = await timings.time('restore', async () => {
       if (plan.loadAppArmorProfile) await loadAppArmorProfile(plan, options)
       return podman.restore({
-        importPath,
+        importPath: imageDir?.slimArchive ?? importPath,
         // podman rejects --tcp-established with --name (podman 4.3: "cannot be used with
         // --name"); the checkpoint was made of a container of this name, which it keeps.
         name: plan.spec.tcpEstablished ? undefined : plan.spec.name,
@@ -152,6 +158,29 @@ export async function restoreArchive(
     return restored
   } finally {
     rmSync(scratch, { recursive: true, force: true })
+    if (imageDir) await removeImageDir(podman, imageDir).catch(() => undefined)
+  }
+}
+
+/**
+ * The checked checkpoint, unpacked into memory for the runtime wrapper (src/engine/image-dir.ts);
+ * its decompressed tar is then removed, so that memory holds the pages once. Any failure here
+ * only costs speed: podman imports the whole checkpoint, as without the wrapper.
+ */
+async function imagesInMemory(
+  importPath: string,
+  scratch: string,
+  options: EngineOptions
+): Promise<ImageDir | undefined> {
+  try {
+    const imageDir = await prepareImageDir(options.podman, importPath)
+    if (importPath.startsWith(`${scratch}/`)) rmSync(importPath, { force: true })
+    return imageDir
+  } catch (error) {
+    options.logger.info(
+      `the CRIU images stay with podman's import (${message(error)}): restoring the slower way`
+    )
+    return undefined
   }
 }
 

@@ -240,9 +240,26 @@ export class HostReader {
     return parseAppArmor(result.stdout)
   }
 
+  /**
+   * The version of warmstart's runtime wrapper (scripts/lib/runtime-wrapper.sh) when podman's
+   * runtime is one: its second line says `# warmstart-runtime-wrapper N`. 0 for anything else.
+   */
+  async runtimeWrapperVersion(): Promise<number> {
+    const { runtimePath } = await this.podmanFacts()
+    if (!runtimePath) return 0
+    const result = await this.runner(['head', '-c', '200', runtimePath])
+    return parseRuntimeWrapperVersion(result.exitCode === 0 ? result.stdout : '')
+  }
+
   canDumpOtherUsers(): boolean {
     return hostCanDumpOtherUsers()
   }
+}
+
+/** The wrapper's version from the start of the runtime's file; 0 when it is not warmstart's. */
+export function parseRuntimeWrapperVersion(head: string): number {
+  const match = /^#!\/bin\/sh\n# warmstart-runtime-wrapper (\d+)\n/.exec(head)
+  return match ? Number(match[1]) : 0
 }
 
 /** runc reads CRIU options from this one file. */
