@@ -6,8 +6,9 @@
 //   floor    read and decompress warmstart's stored archive to nowhere
 // Each service peer ends with the scenario's first query and removes its container.
 import { mkdirSync, rmSync, statSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { decodeParts } from '../src/archive/layout.js'
+import { inspectArchive } from '../src/archive/inspect.js'
 import { down, up, type EngineOptions, type UpResult } from '../src/engine/engine.js'
 import type { Logger } from '../src/logger.js'
 import type { Podman } from '../src/podman.js'
@@ -44,7 +45,7 @@ export interface PeerRun {
 }
 
 export interface WarmPrimed {
-  /** The service's memory when it was checkpointed: the sum of its processes' PSS. */
+  /** The service's memory as the checkpoint holds it (CRIU's page images). */
   memoryBytes: number
   store: LocalDirectoryStore
   archivePath: string
@@ -73,8 +74,6 @@ const CHECKPOINT_PHASES = [
 export async function primeWarm(ctx: BenchContext): Promise<WarmPrimed> {
   const store = new LocalDirectoryStore({ dir: join(ctx.workDir, 'warm-store') })
   const result = await serviceUp(ctx, ctx.names.warm, {}, { store })
-  // What the checkpoint had to hold of process memory (the container runs on, resumed).
-  const memoryBytes = await processMemory(ctx.podman, ctx.names.warm)
   await down(ctx.names.warm, ctx)
   if (result.restored || !result.saved) {
     throw new Error(`the priming run stored no checkpoint: ${describeWarnings(result)}`)
@@ -83,7 +82,7 @@ export async function primeWarm(ctx: BenchContext): Promise<WarmPrimed> {
   if (!entry) throw new Error(`the priming run's checkpoint is not in ${store.description}`)
   const checkpointSeconds = CHECKPOINT_PHASES.reduce((sum, p) => sum + (result.timings[p] ?? 0), 0)
   return {
-    memoryBytes,
+    memoryBytes: await checkpointPageBytes(entry.archivePath, entry.metadata.parts, entry.bytes),
     store,
     archivePath: entry.archivePath,
     archiveBytes: entry.bytes,
@@ -93,22 +92,20 @@ export async function primeWarm(ctx: BenchContext): Promise<WarmPrimed> {
 }
 
 /**
- * The memory of a container's processes: the sum of their proportional set sizes (PSS, from
- * /proc/PID/smaps_rollup on this host), so that memory shared between processes (PostgreSQL's
- * shared buffers) counts once.
+ * The service's memory as the checkpoint holds it: the sizes of CRIU's page images
+ * (checkpoint/pages-*.img) in the archive's checkpoint part. Process counters would miss shared
+ * memory no live process has touched (PostgreSQL's prewarmed buffers), which CRIU still dumps.
  */
-async function processMemory(podman: Podman, name: string): Promise<number> {
-  const pids = (await podman.podman(['top', name, 'hpid']))
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim())
-    .filter((line) => /^\d+$/.test(line))
-  let kib = 0
-  for (const pid of pids) {
-    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '')
-    kib += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0)
-  }
-  return kib * 1024
+async function checkpointPageBytes(
+  archivePath: string,
+  parts: unknown,
+  bytes: number
+): Promise<number> {
+  const [checkpoint] = decodeParts(parts, bytes)
+  const listing = await inspectArchive(archivePath, { range: checkpoint })
+  return listing.entries
+    .filter((entry) => /(^|\/)checkpoint\/pages-\d+\.img$/.test(entry.path))
+    .reduce((sum, entry) => sum + entry.size, 0)
 }
 
 /**

@@ -46,7 +46,7 @@ export interface Priming {
   datadir_bytes: number
   /** Size of the data directory on disk. */
   datadir_unpacked_bytes: number
-  /** The service's process memory when checkpointed (sum of PSS). */
+  /** The service's memory as the checkpoint holds it: CRIU's page images. */
   memory_bytes?: number
 }
 
@@ -83,9 +83,9 @@ export interface BenchResult {
   datadir_unpacked_bytes: number
   checkpoint_s: number
   prime_cold_s: number
-  /** The service's process memory when checkpointed (sum of its processes' PSS). */
+  /** The service's memory as the checkpoint holds it: the sizes of CRIU's page images. */
   memory_bytes?: number
-  /** The warm `restore` phase (podman's import and CRIU) per GiB of that memory. */
+  /** The warm `restore` phase (podman and CRIU) per GiB of that memory. */
   restore_s_per_gib?: number
   speedup_vs_cold: number
   speedup_vs_datadir: number
@@ -179,6 +179,8 @@ export function summarize(input: {
     ...(priming.memory_bytes
       ? {
           memory_bytes: priming.memory_bytes,
+          // podman's restore: what the warm path spends on the service's memory once its
+          // images are unpacked (which `unpack` does beside the volumes).
           restore_s_per_gib: ratio(
             median(rounds.map((r) => r.warm_phases.restore ?? 0)),
             priming.memory_bytes / 2 ** 30
@@ -300,7 +302,7 @@ export function renderTable(result: BenchResult): string {
     ...(result.memory_bytes
       ? [
           [
-            'process memory checkpointed',
+            'memory in the checkpoint (CRIU pages)',
             `${formatBytes(result.memory_bytes)}; restore ${formatSeconds(result.restore_s_per_gib ?? 0)} per GiB of it`
           ]
         ]

@@ -4,8 +4,6 @@ export type Phase =
   | 'pull'
   | 'lookup'
   | 'unpack'
-  // Unpacking the CRIU images into memory for the runtime wrapper (src/engine/image-dir.ts).
-  | 'images'
   | 'restore'
   | 'start'
   | 'ready'

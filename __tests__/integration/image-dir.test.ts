@@ -112,7 +112,6 @@ test('a warm up unpacks the CRIU images into memory, restores from there, and le
     replace: true
   })
   expect(warm).toMatchObject({ restored: true, warnings: [] })
-  expect(warm.timings.images).toBeGreaterThan(0)
   expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
   // podman got the marker and the two files it and runc read, and no CRIU image with pages.
   const checkpointEntries = handed.filter((entry) => /^(\.\/)?checkpoint\/./.test(entry))

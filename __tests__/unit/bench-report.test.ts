@@ -214,7 +214,7 @@ describe('throughput and memory (jvm-jit, memcached-bulk)', () => {
     expect(jvm.rps_5s).toEqual({ cold: 3300, datadir: 1320, warm: 3000 })
   })
 
-  test('restore seconds per GiB of process memory: the restore phase over the memory', () => {
+  test('restore seconds per GiB of memory in the checkpoint: the restore phase over it', () => {
     // restore = warm - 1.5 = 0.5 s in every round; 2 GiB of memory.
     expect(jvm).toMatchObject({ memory_bytes: 2 * 2 ** 30, restore_s_per_gib: 0.25 })
   })
@@ -228,7 +228,7 @@ describe('throughput and memory (jvm-jit, memcached-bulk)', () => {
       '| requests/s in the 5th second after ready | cold 3300, datadir 1320, warm 3000 |'
     )
     expect(table).toContain(
-      '| process memory checkpointed | 2.0 GiB; restore 0.25 s per GiB of it |'
+      '| memory in the checkpoint (CRIU pages) | 2.0 GiB; restore 0.25 s per GiB of it |'
     )
     expect(result.rps_1s).toBeUndefined()
     expect(renderTable(result)).not.toContain('requests/s')

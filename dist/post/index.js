@@ -99342,9 +99342,12 @@ function image_fetchImage(podman, image, facts, timings) {
     return ready;
 }
 
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/archive/inspect.ts
+
 
 
 
@@ -99481,6 +99484,10 @@ async function inspect_compressArchive(plain, compressed) {
  * podman imports a plain tar twice as fast as it decompresses zstd itself.
  */
 async function inspect_inspectArchive(path, options = {}) {
+    const sink = options.plainSink;
+    // A sink that quits early (its tar failed) is not fed further; its own exit status says why.
+    let sinking = sink !== undefined;
+    sink?.on('error', () => (sinking = false));
     const hash = createHash('sha256');
     const walker = new TarWalker();
     let bytes = 0;
@@ -99499,7 +99506,13 @@ async function inspect_inspectArchive(path, options = {}) {
             });
             zstd = child;
             zstdRunning = true;
-            child.stdout?.on('data', (plain) => walker.push(plain));
+            child.stdout?.on('data', (plain) => {
+                walker.push(plain);
+                if (sinking && !sink?.write(plain)) {
+                    child.stdout?.pause();
+                    sink?.once('drain', () => child.stdout?.resume());
+                }
+            });
             // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
             child.stdin?.on('error', () => (zstdRunning = false));
             child.on('close', () => (zstdRunning = false));
@@ -99508,8 +99521,11 @@ async function inspect_inspectArchive(path, options = {}) {
         }
         hash.update(chunk);
         bytes += chunk.length;
-        if (!zstd)
+        if (!zstd) {
             walker.push(chunk);
+            if (sinking && sink && !sink.write(chunk))
+                await once(sink, 'drain').catch(() => undefined);
+        }
         else if (zstdRunning && !zstd.stdin?.write(chunk)) {
             const child = zstd;
             await new Promise((resume) => {
@@ -99526,6 +99542,7 @@ async function inspect_inspectArchive(path, options = {}) {
     }
     zstd?.stdin?.end();
     const problem = await unreadable;
+    sink?.end();
     if (output !== undefined) {
         closeSync(output);
         if (!problem)
@@ -100831,24 +100848,33 @@ function warmupScriptContents(warmup) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/image-dir.ts
-// The in-memory restore: the checkpoint's CRIU images are unpacked (as root) into a directory of
-// warmstart's tmpfs area, and podman is given a slim archive: everything but the images, plus
-// checkpoint/inventory.img and descriptors.json (podman and runc look for them) and a marker
-// naming the directory. podman extracts that small archive; the runtime wrapper
-// (scripts/lib/runtime-wrapper.sh) finds the marker and points runc's --image-path at the
-// directory, which it refuses unless it is this area's. The pages are then written once, to
-// memory, instead of a second time onto podman's storage on the disk and read back from it.
+// The in-memory restore: the checkpoint part streams from the archive through zstd into a root
+// `tar -x` in a directory of warmstart's tmpfs area, while its bytes are hashed and its tar
+// entries checked (src/archive/inspect.ts) as for podman's import; podman is then given a slim
+// archive: everything but CRIU's images, plus checkpoint/inventory.img and descriptors.json
+// (podman and runc read them) and a marker naming the directory. podman extracts that small
+// archive; the runtime wrapper (scripts/lib/runtime-wrapper.sh) finds the marker and points
+// runc's --image-path at the directory, which it refuses unless it is this area's. The pages are
+// written once, to memory, instead of to a decompressed tar and then again onto podman's storage
+// on the disk, and read back from there.
+//
+// What a tar unpacks is checked after it ran: one GNU tar, in a fresh directory only root can
+// write, does not write outside it (it drops leading / and .. and never writes through a link it
+// made), as with the volumes (src/volumes.ts); a checkpoint that fails a check is removed before
+// podman or CRIU sees it.
 
 
 /** warmstart's area for CRIU images: root's, mode 0711; the wrapper accepts nothing else. */
 const IMAGE_AREA = '/dev/shm/warmstart-images';
+/** The largest unpacked size accepted for a checkpoint part (as for podman's import). */
+const MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 1024 ** 3));
 /**
- * As root: checks the area (made if missing), unpacks the checked checkpoint tar into a new
- * directory there, moves the CRIU images aside and packs the rest with the marker. Fails, leaving
- * nothing, when the area is not root's with mode 0711 (someone else made it: not used).
+ * As root: checks the area (made if missing) and makes a new restore directory in it, with an
+ * empty `slim/` to unpack into. Fails when the area is not root's with mode 0711: someone else
+ * made it, and it is not used.
  */
-const PREPARE = (/* unused pure expression or super */ null && (`set -eu
-area=$1 tar_file=$2 marker=$3
+const CREATE = (/* unused pure expression or super */ null && (`set -eu
+area=$1
 umask 077
 [ -e "$area" ] || { mkdir -p "$area" && chmod 0711 "$area"; }
 if [ -L "$area" ] || [ "$(stat -c %u:%a "$area")" != 0:711 ]; then
@@ -100856,10 +100882,15 @@ if [ -L "$area" ] || [ "$(stat -c %u:%a "$area")" != 0:711 ]; then
   exit 3
 fi
 dir=$(mktemp -d "$area/restore.XXXXXXXX")
-trap 'rm -rf "$dir"' EXIT
 chmod 0711 "$dir"
 mkdir "$dir/slim"
-tar -C "$dir/slim" -xf "$tar_file"
+echo "$dir"`));
+/**
+ * As root, after the checkpoint part is unpacked into `slim/` and checked: CRIU's images move to
+ * `images/`, and what podman needs is packed with the marker into `slim.tar`.
+ */
+const FINISH = (/* unused pure expression or super */ null && (`set -eu
+dir=$1 marker=$2
 [ -f "$dir/slim/checkpoint/inventory.img" ] || { echo "the checkpoint has no checkpoint/inventory.img" >&2; exit 4; }
 mv "$dir/slim/checkpoint" "$dir/images"
 mkdir "$dir/slim/checkpoint"
@@ -100868,30 +100899,45 @@ for file in inventory.img descriptors.json; do
 done
 printf '%s\\n' "$dir/images" >"$dir/slim/checkpoint/$marker"
 tar -C "$dir/slim" -cf "$dir/slim.tar" .
-rm -rf "$dir/slim"
-trap - EXIT
-echo "$dir"`));
-async function image_dir_prepareImageDir(podman, checkpointTar) {
-    const argv = podman.asRoot([
-        'sh',
-        '-c',
-        PREPARE,
-        'sh',
-        IMAGE_AREA,
-        checkpointTar,
-        IMAGE_PATH_MARKER
-    ]);
-    const dir = (await collectOutput(argv, 'unpacking the CRIU images into memory'))
+rm -rf "$dir/slim"`));
+/** A new restore directory in the area; throws (nothing made) when the area is not warmstart's. */
+async function image_dir_createImageDir(podman) {
+    const argv = podman.asRoot(['sh', '-c', CREATE, 'sh', IMAGE_AREA]);
+    const dir = (await collectOutput(argv, `making a directory in ${IMAGE_AREA}`))
         .toString('utf8')
         .trim();
     if (!dir.startsWith(`${IMAGE_AREA}/restore.`)) {
-        throw new Error(`unpacking the CRIU images into memory said '${dir}', not a directory`);
+        throw new Error(`making a directory in ${IMAGE_AREA} said '${dir}', not a directory`);
     }
+    return dir;
+}
+/**
+ * Streams the checkpoint part into `dir` (made by createImageDir), checks its SHA-256 and its tar
+ * entries, and makes the slim archive. Throws when anything is wrong; the caller removes `dir`.
+ */
+async function image_dir_unpackImages(podman, archivePath, part, dir) {
+    const untar = startPipeline(podman.asRoot(['tar', '-x', '--numeric-owner', '-C', `${dir}/slim`]), 'unpacking the checkpoint into memory', { stdin: 'pipe', stdout: 'ignore' });
+    const inspection = await inspectArchive(archivePath, {
+        range: part,
+        plainSink: untar.child.stdin ?? undefined
+    });
+    // Whatever the checks say, tar has finished writing before anyone removes the directory.
+    const untarFailed = await untar.exited.then(() => undefined, (error) => error);
+    if (inspection.sha256 !== part.sha256) {
+        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
+    }
+    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
+    if (problems.length) {
+        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
+    }
+    if (untarFailed)
+        throw untarFailed;
+    const argv = podman.asRoot(['sh', '-c', FINISH, 'sh', dir, IMAGE_PATH_MARKER]);
+    await collectOutput(argv, 'packing what podman needs of the checkpoint');
     return { slimArchive: `${dir}/slim.tar`, images: `${dir}/images` };
 }
-/** Removes what prepareImageDir made (as root); a directory already gone is fine. */
-async function image_dir_removeImageDir(podman, imageDir) {
-    const dir = imageDir.images.replace(/\/images$/, '');
+/** Removes a restore directory (as root); one already gone is fine. */
+async function image_dir_removeImageDir(podman, dir) {
     if (!dir.startsWith(`${IMAGE_AREA}/restore.`))
         return;
     await collectOutput(podman.asRoot(['rm', '-rf', '--', dir]), `removing ${dir}`);
@@ -100949,7 +100995,7 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
             }
             // The checkpoint part takes longest to decompress: it starts first, while the volumes are
             // made, side by side.
-            const checkpointPath = checkCheckpointPart(archivePath, checkpoint, join(scratch, 'checkpoint.tar'));
+            const checkpointPath = checkpointForPodman(plan, archivePath, checkpoint, scratch, options, (dir) => (imageDir = dir));
             checkpointPath.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
             const created = await Promise.allSettled(volumes.map(([first]) => createVolumeFor(podman, first, plan.spec.name, storage)));
             const notCreated = created.find((result) => result.status === 'rejected');
@@ -100970,15 +101016,11 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
         await imageReady.catch((error) => {
             throw new Error(`the image could not be pulled by digest: ${message(error)}`);
         });
-        imageDir =
-            plan.restoreImages === 'memory'
-                ? await timings.time('images', () => imagesInMemory(importPath, scratch, options))
-                : undefined;
         const restored = await timings.time('restore', async () => {
             if (plan.loadAppArmorProfile)
                 await loadAppArmorProfile(plan, options);
             return podman.restore({
-                importPath: imageDir?.slimArchive ?? importPath,
+                importPath,
                 // podman rejects --tcp-established with --name (podman 4.3: "cannot be used with
                 // --name"); the checkpoint was made of a container of this name, which it keeps.
                 name: plan.spec.tcpEstablished ? undefined : plan.spec.name,
@@ -100999,21 +101041,25 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
     }
 }
 /**
- * The checked checkpoint, unpacked into memory for the runtime wrapper (src/engine/image-dir.ts);
- * its decompressed tar is then removed, so that memory holds the pages once. Any failure here
- * only costs speed: podman imports the whole checkpoint, as without the wrapper.
+ * Where the checkpoint part goes for podman: with warmstart's runtime wrapper, CRIU's images into
+ * a directory of its memory area and a slim archive for podman (src/engine/image-dir.ts); else,
+ * or when that area cannot be used, the whole tar decompressed for podman's import.
  */
-async function imagesInMemory(importPath, scratch, options) {
-    try {
-        const imageDir = await prepareImageDir(options.podman, importPath);
-        if (importPath.startsWith(`${scratch}/`))
-            rmSync(importPath, { force: true });
-        return imageDir;
+async function checkpointForPodman(plan, archivePath, checkpoint, scratch, options, made) {
+    if (plan.restoreImages === 'memory') {
+        let dir;
+        try {
+            dir = await createImageDir(options.podman);
+        }
+        catch (error) {
+            options.logger.info(`CRIU's images go through podman's import (${message(error)}): the slower way`);
+        }
+        if (dir) {
+            made(dir);
+            return (await unpackImages(options.podman, archivePath, checkpoint, dir)).slimArchive;
+        }
     }
-    catch (error) {
-        options.logger.info(`the CRIU images stay with podman's import (${message(error)}): restoring the slower way`);
-        return undefined;
-    }
+    return checkCheckpointPart(archivePath, checkpoint, join(scratch, 'checkpoint.tar'));
 }
 /**
  * Initialises a throwaway container of the image, which makes podman load its AppArmor profile
@@ -101060,7 +101106,7 @@ async function checkCheckpointPart(archivePath, part, decompressTo) {
     if (inspection.sha256 !== part.sha256) {
         throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
     }
-    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
+    const problems = archiveProblems(inspection, restore_MAX_UNPACKED_BYTES);
     if (problems.length) {
         throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
     }
@@ -101102,7 +101148,7 @@ async function unpackChecked(podman, archivePath, part, mountpoint) {
     }
 }
 /** The largest unpacked size accepted for a checkpoint archive's top level. */
-const MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 1024 ** 3));
+const restore_MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (32 * 1024 ** 3));
 
 ;// CONCATENATED MODULE: ./src/engine/service.ts
 

@@ -4,8 +4,10 @@
 // archive, no `..`, no absolute paths, no links, no device nodes, and a bound on the unpacked size.
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
 import { closeSync, createReadStream, openSync } from 'node:fs'
 import { open } from 'node:fs/promises'
+import type { Writable } from 'node:stream'
 import { startPipeline } from '../process.js'
 
 export interface ArchiveEntry {
@@ -159,8 +161,20 @@ export async function compressArchive(plain: string, compressed: string): Promis
  */
 export async function inspectArchive(
   path: string,
-  options: { decompressTo?: string; range?: ByteRange } = {}
+  options: {
+    decompressTo?: string
+    range?: ByteRange
+    /**
+     * Also receives the plain tar as it goes by (a `tar -x` unpacking it), and is ended after the
+     * last byte; not with `decompressTo`.
+     */
+    plainSink?: Writable
+  } = {}
 ): Promise<Inspection> {
+  const sink = options.plainSink
+  // A sink that quits early (its tar failed) is not fed further; its own exit status says why.
+  let sinking = sink !== undefined
+  sink?.on('error', () => (sinking = false))
   const hash = createHash('sha256')
   const walker = new TarWalker()
   let bytes = 0
@@ -178,7 +192,13 @@ export async function inspectArchive(
       })
       zstd = child
       zstdRunning = true
-      child.stdout?.on('data', (plain: Buffer) => walker.push(plain))
+      child.stdout?.on('data', (plain: Buffer) => {
+        walker.push(plain)
+        if (sinking && !sink?.write(plain)) {
+          child.stdout?.pause()
+          sink?.once('drain', () => child.stdout?.resume())
+        }
+      })
       // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
       child.stdin?.on('error', () => (zstdRunning = false))
       child.on('close', () => (zstdRunning = false))
@@ -191,8 +211,10 @@ export async function inspectArchive(
     }
     hash.update(chunk)
     bytes += chunk.length
-    if (!zstd) walker.push(chunk)
-    else if (zstdRunning && !zstd.stdin?.write(chunk)) {
+    if (!zstd) {
+      walker.push(chunk)
+      if (sinking && sink && !sink.write(chunk)) await once(sink, 'drain').catch(() => undefined)
+    } else if (zstdRunning && !zstd.stdin?.write(chunk)) {
       const child = zstd
       await new Promise<void>((resume) => {
         // Whichever comes first; the other listener goes, or they pile up over a long archive.
@@ -208,6 +230,7 @@ export async function inspectArchive(
   }
   zstd?.stdin?.end()
   const problem = await unreadable
+  sink?.end()
   if (output !== undefined) {
     closeSync(output)
     if (!problem) await walkTarFile(options.decompressTo as string, walker)

@@ -1,13 +1,21 @@
-// The in-memory restore: the checkpoint's CRIU images are unpacked (as root) into a directory of
-// warmstart's tmpfs area, and podman is given a slim archive: everything but the images, plus
-// checkpoint/inventory.img and descriptors.json (podman and runc look for them) and a marker
-// naming the directory. podman extracts that small archive; the runtime wrapper
-// (scripts/lib/runtime-wrapper.sh) finds the marker and points runc's --image-path at the
-// directory, which it refuses unless it is this area's. The pages are then written once, to
-// memory, instead of a second time onto podman's storage on the disk and read back from it.
-import { IMAGE_PATH_MARKER } from '../archive/inspect.js'
+// The in-memory restore: the checkpoint part streams from the archive through zstd into a root
+// `tar -x` in a directory of warmstart's tmpfs area, while its bytes are hashed and its tar
+// entries checked (src/archive/inspect.ts) as for podman's import; podman is then given a slim
+// archive: everything but CRIU's images, plus checkpoint/inventory.img and descriptors.json
+// (podman and runc read them) and a marker naming the directory. podman extracts that small
+// archive; the runtime wrapper (scripts/lib/runtime-wrapper.sh) finds the marker and points
+// runc's --image-path at the directory, which it refuses unless it is this area's. The pages are
+// written once, to memory, instead of to a decompressed tar and then again onto podman's storage
+// on the disk, and read back from there.
+//
+// What a tar unpacks is checked after it ran: one GNU tar, in a fresh directory only root can
+// write, does not write outside it (it drops leading / and .. and never writes through a link it
+// made), as with the volumes (src/volumes.ts); a checkpoint that fails a check is removed before
+// podman or CRIU sees it.
+import { archiveProblems, IMAGE_PATH_MARKER, inspectArchive } from '../archive/inspect.js'
+import type { CheckpointPart } from '../archive/layout.js'
 import type { Podman } from '../podman.js'
-import { collectOutput } from '../process.js'
+import { collectOutput, startPipeline } from '../process.js'
 
 /** warmstart's area for CRIU images: root's, mode 0711; the wrapper accepts nothing else. */
 export const IMAGE_AREA = '/dev/shm/warmstart-images'
@@ -19,13 +27,16 @@ export interface ImageDir {
   images: string
 }
 
+/** The largest unpacked size accepted for a checkpoint part (as for podman's import). */
+const MAX_UNPACKED_BYTES = 32 * 1024 ** 3
+
 /**
- * As root: checks the area (made if missing), unpacks the checked checkpoint tar into a new
- * directory there, moves the CRIU images aside and packs the rest with the marker. Fails, leaving
- * nothing, when the area is not root's with mode 0711 (someone else made it: not used).
+ * As root: checks the area (made if missing) and makes a new restore directory in it, with an
+ * empty `slim/` to unpack into. Fails when the area is not root's with mode 0711: someone else
+ * made it, and it is not used.
  */
-const PREPARE = `set -eu
-area=$1 tar_file=$2 marker=$3
+const CREATE = `set -eu
+area=$1
 umask 077
 [ -e "$area" ] || { mkdir -p "$area" && chmod 0711 "$area"; }
 if [ -L "$area" ] || [ "$(stat -c %u:%a "$area")" != 0:711 ]; then
@@ -33,10 +44,16 @@ if [ -L "$area" ] || [ "$(stat -c %u:%a "$area")" != 0:711 ]; then
   exit 3
 fi
 dir=$(mktemp -d "$area/restore.XXXXXXXX")
-trap 'rm -rf "$dir"' EXIT
 chmod 0711 "$dir"
 mkdir "$dir/slim"
-tar -C "$dir/slim" -xf "$tar_file"
+echo "$dir"`
+
+/**
+ * As root, after the checkpoint part is unpacked into `slim/` and checked: CRIU's images move to
+ * `images/`, and what podman needs is packed with the marker into `slim.tar`.
+ */
+const FINISH = `set -eu
+dir=$1 marker=$2
 [ -f "$dir/slim/checkpoint/inventory.img" ] || { echo "the checkpoint has no checkpoint/inventory.img" >&2; exit 4; }
 mv "$dir/slim/checkpoint" "$dir/images"
 mkdir "$dir/slim/checkpoint"
@@ -45,32 +62,63 @@ for file in inventory.img descriptors.json; do
 done
 printf '%s\\n' "$dir/images" >"$dir/slim/checkpoint/$marker"
 tar -C "$dir/slim" -cf "$dir/slim.tar" .
-rm -rf "$dir/slim"
-trap - EXIT
-echo "$dir"`
+rm -rf "$dir/slim"`
 
-export async function prepareImageDir(podman: Podman, checkpointTar: string): Promise<ImageDir> {
-  const argv = podman.asRoot([
-    'sh',
-    '-c',
-    PREPARE,
-    'sh',
-    IMAGE_AREA,
-    checkpointTar,
-    IMAGE_PATH_MARKER
-  ])
-  const dir = (await collectOutput(argv, 'unpacking the CRIU images into memory'))
+/** A new restore directory in the area; throws (nothing made) when the area is not warmstart's. */
+export async function createImageDir(podman: Podman): Promise<string> {
+  const argv = podman.asRoot(['sh', '-c', CREATE, 'sh', IMAGE_AREA])
+  const dir = (await collectOutput(argv, `making a directory in ${IMAGE_AREA}`))
     .toString('utf8')
     .trim()
   if (!dir.startsWith(`${IMAGE_AREA}/restore.`)) {
-    throw new Error(`unpacking the CRIU images into memory said '${dir}', not a directory`)
+    throw new Error(`making a directory in ${IMAGE_AREA} said '${dir}', not a directory`)
   }
+  return dir
+}
+
+/**
+ * Streams the checkpoint part into `dir` (made by createImageDir), checks its SHA-256 and its tar
+ * entries, and makes the slim archive. Throws when anything is wrong; the caller removes `dir`.
+ */
+export async function unpackImages(
+  podman: Podman,
+  archivePath: string,
+  part: CheckpointPart,
+  dir: string
+): Promise<ImageDir> {
+  const untar = startPipeline(
+    podman.asRoot(['tar', '-x', '--numeric-owner', '-C', `${dir}/slim`]),
+    'unpacking the checkpoint into memory',
+    { stdin: 'pipe', stdout: 'ignore' }
+  )
+  const inspection = await inspectArchive(archivePath, {
+    range: part,
+    plainSink: untar.child.stdin ?? undefined
+  })
+  // Whatever the checks say, tar has finished writing before anyone removes the directory.
+  const untarFailed = await untar.exited.then(
+    () => undefined,
+    (error: unknown) => error
+  )
+  if (inspection.sha256 !== part.sha256) {
+    throw new Error(
+      `the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`
+    )
+  }
+  const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES)
+  if (problems.length) {
+    throw new Error(
+      `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
+    )
+  }
+  if (untarFailed) throw untarFailed
+  const argv = podman.asRoot(['sh', '-c', FINISH, 'sh', dir, IMAGE_PATH_MARKER])
+  await collectOutput(argv, 'packing what podman needs of the checkpoint')
   return { slimArchive: `${dir}/slim.tar`, images: `${dir}/images` }
 }
 
-/** Removes what prepareImageDir made (as root); a directory already gone is fine. */
-export async function removeImageDir(podman: Podman, imageDir: ImageDir): Promise<void> {
-  const dir = imageDir.images.replace(/\/images$/, '')
+/** Removes a restore directory (as root); one already gone is fine. */
+export async function removeImageDir(podman: Podman, dir: string): Promise<void> {
   if (!dir.startsWith(`${IMAGE_AREA}/restore.`)) return
   await collectOutput(podman.asRoot(['rm', '-rf', '--', dir]), `removing ${dir}`)
 }

@@ -23,7 +23,7 @@ import {
 } from '../archive/layout.js'
 import { manifestDifferences } from '../archive/manifest.js'
 import { formatBytes, message } from '../format.js'
-import { prepareImageDir, removeImageDir, type ImageDir } from './image-dir.js'
+import { createImageDir, removeImageDir, unpackImages } from './image-dir.js'
 import { restoreTimeoutSeconds } from './limits.js'
 import { probeContext, type EngineOptions, type Plan } from './plan.js'
 import type { Podman, RestoreStats } from '../podman.js'
@@ -89,7 +89,7 @@ export async function restoreArchive(
   const checkpoint = parts[0] as CheckpointPart
   const volumes = volumeGroups(parts)
   const scratch = mkdtempSync(join(scratchParent(checkpoint, options), 'warmstart-restore-'))
-  let imageDir: ImageDir | undefined
+  let imageDir: string | undefined
   try {
     const importPath = await timings.time('unpack', async () => {
       const unpackedBytes = volumes.flat().reduce((sum, part) => sum + part.unpackedBytes, 0)
@@ -101,10 +101,13 @@ export async function restoreArchive(
       }
       // The checkpoint part takes longest to decompress: it starts first, while the volumes are
       // made, side by side.
-      const checkpointPath = checkCheckpointPart(
+      const checkpointPath = checkpointForPodman(
+        plan,
         archivePath,
         checkpoint,
-        join(scratch, 'checkpoint.tar')
+        scratch,
+        options,
+        (dir) => (imageDir = dir)
       )
       checkpointPath.catch(() => undefined) // awaited below; never an unhandled rejection meanwhile
       const created = await Promise.allSettled(
@@ -131,14 +134,10 @@ export async function restoreArchive(
     await imageReady.catch((error: unknown) => {
       throw new Error(`the image could not be pulled by digest: ${message(error)}`)
     })
-    imageDir =
-      plan.restoreImages === 'memory'
-        ? await timings.time('images', () => imagesInMemory(importPath, scratch, options))
-        : undefined
     const restored = await timings.time('restore', async () => {
       if (plan.loadAppArmorProfile) await loadAppArmorProfile(plan, options)
       return podman.restore({
-        importPath: imageDir?.slimArchive ?? importPath,
+        importPath,
         // podman rejects --tcp-established with --name (podman 4.3: "cannot be used with
         // --name"); the checkpoint was made of a container of this name, which it keeps.
         name: plan.spec.tcpEstablished ? undefined : plan.spec.name,
@@ -163,25 +162,33 @@ export async function restoreArchive(
 }
 
 /**
- * The checked checkpoint, unpacked into memory for the runtime wrapper (src/engine/image-dir.ts);
- * its decompressed tar is then removed, so that memory holds the pages once. Any failure here
- * only costs speed: podman imports the whole checkpoint, as without the wrapper.
+ * Where the checkpoint part goes for podman: with warmstart's runtime wrapper, CRIU's images into
+ * a directory of its memory area and a slim archive for podman (src/engine/image-dir.ts); else,
+ * or when that area cannot be used, the whole tar decompressed for podman's import.
  */
-async function imagesInMemory(
-  importPath: string,
+async function checkpointForPodman(
+  plan: Plan,
+  archivePath: string,
+  checkpoint: CheckpointPart,
   scratch: string,
-  options: EngineOptions
-): Promise<ImageDir | undefined> {
-  try {
-    const imageDir = await prepareImageDir(options.podman, importPath)
-    if (importPath.startsWith(`${scratch}/`)) rmSync(importPath, { force: true })
-    return imageDir
-  } catch (error) {
-    options.logger.info(
-      `the CRIU images stay with podman's import (${message(error)}): restoring the slower way`
-    )
-    return undefined
+  options: EngineOptions,
+  made: (dir: string) => void
+): Promise<string> {
+  if (plan.restoreImages === 'memory') {
+    let dir: string | undefined
+    try {
+      dir = await createImageDir(options.podman)
+    } catch (error) {
+      options.logger.info(
+        `CRIU's images go through podman's import (${message(error)}): the slower way`
+      )
+    }
+    if (dir) {
+      made(dir)
+      return (await unpackImages(options.podman, archivePath, checkpoint, dir)).slimArchive
+    }
   }
+  return checkCheckpointPart(archivePath, checkpoint, join(scratch, 'checkpoint.tar'))
 }
 
 /**
