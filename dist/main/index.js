@@ -42804,6 +42804,21 @@ function isZstd(chunk) {
  * time; a stored checkpoint that carries one is refused, so no archive can name a directory.
  */
 const IMAGE_PATH_MARKER = 'warmstart-image-path';
+/** The largest unpacked size accepted for a checkpoint part. */
+const MAX_CHECKPOINT_UNPACKED_BYTES = 32 * 1024 ** 3;
+/**
+ * Throws unless an inspected checkpoint part is the one stored (its SHA-256) and holds only what
+ * a checkpoint may (archiveProblems): the checks before podman or CRIU may see it.
+ */
+function assertCheckpointPart(inspection, stored) {
+    if (inspection.sha256 !== stored.sha256) {
+        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${stored.sha256} was stored (damaged?)`);
+    }
+    const problems = archiveProblems(inspection, MAX_CHECKPOINT_UNPACKED_BYTES);
+    if (problems.length) {
+        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
+    }
+}
 function archiveProblems(inspection, maxUnpackedBytes) {
     const problems = inspection.entries
         .map(entryProblem)
@@ -44125,8 +44140,6 @@ function warmupScriptContents(warmup) {
 
 /** warmstart's area for CRIU images: root's, mode 0711; the wrapper accepts nothing else. */
 const IMAGE_AREA = '/dev/shm/warmstart-images';
-/** The largest unpacked size accepted for a checkpoint part (as for podman's import). */
-const MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
 /**
  * As root: checks the area (made if missing) and makes a new restore directory in it, with an
  * empty `slim/` to unpack into. Fails when the area is not root's with mode 0711: someone else
@@ -44182,13 +44195,7 @@ async function unpackImages(podman, archivePath, part, dir) {
     });
     // Whatever the checks say, tar has finished writing before anyone removes the directory.
     const untarFailed = await untar.exited.then(() => undefined, (error) => error);
-    if (inspection.sha256 !== part.sha256) {
-        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
-    }
-    const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES);
-    if (problems.length) {
-        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
-    }
+    assertCheckpointPart(inspection, part);
     if (untarFailed)
         throw untarFailed;
     const argv = podman.asRoot(['sh', '-c', FINISH, 'sh', dir, IMAGE_PATH_MARKER]);
@@ -44362,13 +44369,7 @@ const SHM = '/dev/shm';
 /** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
 async function checkCheckpointPart(archivePath, part, decompressTo) {
     const inspection = await inspectArchive(archivePath, { decompressTo, range: part });
-    if (inspection.sha256 !== part.sha256) {
-        throw new Error(`the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`);
-    }
-    const problems = archiveProblems(inspection, restore_MAX_UNPACKED_BYTES);
-    if (problems.length) {
-        throw new Error(`the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`);
-    }
+    assertCheckpointPart(inspection, part);
     if (inspection.importPath === decompressTo)
         return decompressTo;
     // A plain part: podman imports a file, so a part inside a larger file is copied out.
@@ -44406,8 +44407,6 @@ async function unpackChecked(podman, archivePath, part, mountpoint) {
         throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
     }
 }
-/** The largest unpacked size accepted for a checkpoint archive's top level. */
-const restore_MAX_UNPACKED_BYTES = 32 * 1024 ** 3;
 
 ;// CONCATENATED MODULE: ./src/engine/service.ts
 

@@ -293,6 +293,27 @@ export function isZstd(chunk: Buffer): boolean {
  */
 export const IMAGE_PATH_MARKER = 'warmstart-image-path'
 
+/** The largest unpacked size accepted for a checkpoint part. */
+export const MAX_CHECKPOINT_UNPACKED_BYTES = 32 * 1024 ** 3
+
+/**
+ * Throws unless an inspected checkpoint part is the one stored (its SHA-256) and holds only what
+ * a checkpoint may (archiveProblems): the checks before podman or CRIU may see it.
+ */
+export function assertCheckpointPart(inspection: Inspection, stored: { sha256: string }): void {
+  if (inspection.sha256 !== stored.sha256) {
+    throw new Error(
+      `the checkpoint part's SHA-256 is ${inspection.sha256}, ${stored.sha256} was stored (damaged?)`
+    )
+  }
+  const problems = archiveProblems(inspection, MAX_CHECKPOINT_UNPACKED_BYTES)
+  if (problems.length) {
+    throw new Error(
+      `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
+    )
+  }
+}
+
 export function archiveProblems(inspection: Inspection, maxUnpackedBytes: number): string[] {
   const problems = inspection.entries
     .map(entryProblem)

@@ -12,7 +12,7 @@
 // write, does not write outside it (it drops leading / and .. and never writes through a link it
 // made), as with the volumes (src/volumes.ts); a checkpoint that fails a check is removed before
 // podman or CRIU sees it.
-import { archiveProblems, IMAGE_PATH_MARKER, inspectArchive } from '../archive/inspect.js'
+import { assertCheckpointPart, IMAGE_PATH_MARKER, inspectArchive } from '../archive/inspect.js'
 import type { CheckpointPart } from '../archive/layout.js'
 import type { Podman } from '../podman.js'
 import { collectOutput, startPipeline } from '../process.js'
@@ -26,9 +26,6 @@ export interface ImageDir {
   /** The directory of CRIU images the wrapper points runc at. */
   images: string
 }
-
-/** The largest unpacked size accepted for a checkpoint part (as for podman's import). */
-const MAX_UNPACKED_BYTES = 32 * 1024 ** 3
 
 /**
  * As root: checks the area (made if missing) and makes a new restore directory in it, with an
@@ -100,17 +97,7 @@ export async function unpackImages(
     () => undefined,
     (error: unknown) => error
   )
-  if (inspection.sha256 !== part.sha256) {
-    throw new Error(
-      `the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`
-    )
-  }
-  const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES)
-  if (problems.length) {
-    throw new Error(
-      `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
-    )
-  }
+  assertCheckpointPart(inspection, part)
   if (untarFailed) throw untarFailed
   const argv = podman.asRoot(['sh', '-c', FINISH, 'sh', dir, IMAGE_PATH_MARKER])
   await collectOutput(argv, 'packing what podman needs of the checkpoint')

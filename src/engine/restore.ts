@@ -13,7 +13,7 @@ import {
 import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { archiveProblems, inspectArchive, streamRange } from '../archive/inspect.js'
+import { assertCheckpointPart, inspectArchive, streamRange } from '../archive/inspect.js'
 import {
   decodeParts,
   volumeGroups,
@@ -236,17 +236,7 @@ async function checkCheckpointPart(
   decompressTo: string
 ): Promise<string> {
   const inspection = await inspectArchive(archivePath, { decompressTo, range: part })
-  if (inspection.sha256 !== part.sha256) {
-    throw new Error(
-      `the checkpoint part's SHA-256 is ${inspection.sha256}, ${part.sha256} was stored (damaged?)`
-    )
-  }
-  const problems = archiveProblems(inspection, MAX_UNPACKED_BYTES)
-  if (problems.length) {
-    throw new Error(
-      `the archive holds what a checkpoint must not: ${problems.slice(0, 5).join('; ')}`
-    )
-  }
+  assertCheckpointPart(inspection, part)
   if (inspection.importPath === decompressTo) return decompressTo
   // A plain part: podman imports a file, so a part inside a larger file is copied out.
   if (part.offset === 0 && part.bytes === statSync(archivePath).size) return archivePath
@@ -302,6 +292,3 @@ async function unpackChecked(
     )
   }
 }
-
-/** The largest unpacked size accepted for a checkpoint archive's top level. */
-const MAX_UNPACKED_BYTES = 32 * 1024 ** 3
