@@ -101050,10 +101050,12 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
 /**
  * Where the checkpoint part goes for podman: with warmstart's runtime wrapper, CRIU's images into
  * a directory of its memory area and a slim archive for podman (src/engine/image-dir.ts); else,
- * or when that area cannot be used, the whole tar decompressed for podman's import.
+ * or when /dev/shm is short of room or that area cannot be used, the whole tar decompressed for
+ * podman's import.
  */
 async function checkpointForPodman(plan, archivePath, checkpoint, scratch, options, made) {
-    if (plan.restoreImages === 'memory') {
+    // In memory only where /dev/shm has room to spare (scratchParent chose it for the scratch).
+    if (plan.restoreImages === 'memory' && scratch.startsWith(`${SHM}/`)) {
         let dir;
         try {
             dir = await createImageDir(options.podman);

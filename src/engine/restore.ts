@@ -164,7 +164,8 @@ export async function restoreArchive(
 /**
  * Where the checkpoint part goes for podman: with warmstart's runtime wrapper, CRIU's images into
  * a directory of its memory area and a slim archive for podman (src/engine/image-dir.ts); else,
- * or when that area cannot be used, the whole tar decompressed for podman's import.
+ * or when /dev/shm is short of room or that area cannot be used, the whole tar decompressed for
+ * podman's import.
  */
 async function checkpointForPodman(
   plan: Plan,
@@ -174,7 +175,8 @@ async function checkpointForPodman(
   options: EngineOptions,
   made: (dir: string) => void
 ): Promise<string> {
-  if (plan.restoreImages === 'memory') {
+  // In memory only where /dev/shm has room to spare (scratchParent chose it for the scratch).
+  if (plan.restoreImages === 'memory' && scratch.startsWith(`${SHM}/`)) {
     let dir: string | undefined
     try {
       dir = await createImageDir(options.podman)
