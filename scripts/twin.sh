@@ -17,7 +17,7 @@
 # state under /run live on from one step to the next, as on a runner.
 #
 # Usage (root):
-#   twin.sh build                     build the base if needed; print its versions' recipe
+#   twin.sh build                     build the base if needed; print its directory
 #   twin.sh start DIR                 start a session in DIR (must not exist); print its pid
 #   twin.sh exec DIR [--user NAME] [--cwd DIR] [--env NAME=VALUE]... -- COMMAND...
 #                                     run COMMAND in the session (as NAME, in DIR, with only that
