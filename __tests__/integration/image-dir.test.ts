@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFile, spawnSync } from 'node:child_process'
 import {
+  chmodSync,
   chownSync,
   existsSync,
   mkdirSync,
@@ -242,4 +243,55 @@ test('a restore whose image directory was swapped for a link is refused: the ser
   expect(logger.warnings.join('\n')).toMatch(/refusing the image directory .*: a link, or missing/)
   expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
   expect(inArea().filter((entry) => entry.startsWith('restore.'))).toEqual([])
+})
+
+/** A Podman that records the archive each restore is handed, then restores. */
+class Recording extends Podman {
+  handed: string[] = []
+  override async restore(options: RestoreOptions) {
+    this.handed.push(options.importPath ?? '')
+    return super.restore(options)
+  }
+}
+
+test('a plain (uncompressed) checkpoint part streams into memory the same way', async () => {
+  const port = await freePort()
+  const checkpoints = store()
+  const options = { store: checkpoints, logger: quiet(), replace: true, compress: 'none' as const }
+  await up(redisSpec(port), { podman, ...options })
+  await down(name, { podman })
+
+  const recording = new Recording()
+  const warm = await up(redisSpec(port), { ...options, podman: recording })
+  expect(warm).toMatchObject({ restored: true, warnings: [] })
+  expect(recording.handed).toEqual([
+    expect.stringMatching(/^\/dev\/shm\/warmstart-images\/restore\.\w+\/slim\.tar$/)
+  ])
+  expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+})
+
+test('an area that is not warmstart’s (mode 0755) is not used: podman imports it all, and the restore succeeds', async () => {
+  const port = await freePort()
+  const checkpoints = store()
+  await up(redisSpec(port), { podman, store: checkpoints, logger: quiet(), replace: true })
+  await down(name, { podman })
+
+  mkdirSync(IMAGE_AREA, { recursive: true, mode: 0o711 })
+  chmodSync(IMAGE_AREA, 0o755)
+  try {
+    const recording = new Recording()
+    const warm = await up(redisSpec(port), {
+      podman: recording,
+      store: checkpoints,
+      logger: quiet(),
+      replace: true
+    })
+    expect(warm).toMatchObject({ restored: true, warnings: [] })
+    expect(recording.handed).toHaveLength(1)
+    expect(recording.handed[0]).not.toMatch(/warmstart-images/)
+    expect(await redisCli(port, 'get', 'warmed')).toBe('yes')
+    expect(inArea().filter((entry) => entry.startsWith('restore.'))).toEqual([])
+  } finally {
+    chmodSync(IMAGE_AREA, 0o711)
+  }
 })

@@ -44212,8 +44212,9 @@ async function removeImageDir(podman, dir) {
 ;// CONCATENATED MODULE: ./src/engine/restore.ts
 // The warm path: from a stored archive to a restored service. The manifest is checked against this
 // host and run first; then the volumes are unpacked straight into place while the checkpoint part
-// decompresses beside them, every part's SHA-256 checked on the way, and podman restores the
-// processes onto them.
+// decompresses beside them (its CRIU images straight into memory where warmstart's runtime
+// wrapper can point runc there: src/engine/image-dir.ts), every part's SHA-256 checked on the
+// way, and podman restores the processes onto them.
 
 
 
