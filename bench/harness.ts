@@ -74,6 +74,7 @@ export async function runScenario(
     say(`primed: data directory ${datadir.unpackedBytes} bytes, archive ${datadir.bytes} bytes`)
 
     const rounds: RoundSample[] = []
+    let workloadRequests = 0
     for (let round = 1; round <= runs; round++) {
       const step = (peer: string, seconds: number, ms?: number, rps?: number[]): void =>
         say(
@@ -81,7 +82,7 @@ export async function runScenario(
         )
       const cold = await runCold(ctx, round)
       step('cold', cold.seconds, cold.query.ms, cold.throughput)
-      const fromDatadir = await runDatadir(ctx, datadir, round)
+      const fromDatadir = await runDatadir(ctx, datadir, round, warm.volumeStorage)
       step('datadir', fromDatadir.seconds, fromDatadir.query.ms, fromDatadir.throughput)
       const restored = await runWarm(ctx, warm)
       step('warm', restored.seconds, restored.query.ms, restored.throughput)
@@ -101,6 +102,21 @@ export async function runScenario(
           `the peers answered the first query differently: ${JSON.stringify(answers)}`
         )
       }
+      const workloads = {
+        cold: cold.workload,
+        datadir: fromDatadir.workload,
+        warm: restored.workload,
+        imported: imported.workload
+      }
+      if (new Set(Object.values(workloads).map((workload) => workload.answer)).size !== 1) {
+        throw new Error(
+          `the peers answered the first workload differently: ${JSON.stringify(workloads)}`
+        )
+      }
+      workloadRequests = restored.workload.requests
+      say(
+        `round ${round}/${runs} first workload (${restored.workload.requests} requests): cold ${formatSeconds(cold.workload.seconds)}, datadir ${formatSeconds(fromDatadir.workload.seconds)}, warm ${formatSeconds(restored.workload.seconds)}`
+      )
       rounds.push({
         round,
         cold_s: round3(cold.seconds),
@@ -113,6 +129,11 @@ export async function runScenario(
           cold: round3(cold.query.ms),
           datadir: round3(fromDatadir.query.ms),
           warm: round3(restored.query.ms)
+        },
+        workload_s: {
+          cold: round3(cold.workload.seconds),
+          datadir: round3(fromDatadir.workload.seconds),
+          warm: round3(restored.workload.seconds)
         },
         warm_phases: roundAll(restored.phases),
         warm_podman_import_phases: roundAll(imported.phases),
@@ -130,7 +151,9 @@ export async function runScenario(
         prime_cold_s: warm.coldSeconds,
         datadir_bytes: datadir.bytes,
         datadir_unpacked_bytes: datadir.unpackedBytes,
-        memory_bytes: warm.memoryBytes
+        memory_bytes: warm.memoryBytes,
+        volume_storage: warm.volumeStorage,
+        workload_requests: workloadRequests
       },
       rounds,
       host,

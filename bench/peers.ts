@@ -1,13 +1,17 @@
 // The peers, each on real Podman and CRIU through warmstart's own engine, so that every peer
 // pays the same `up` overhead (reading the host and image, the readiness probe):
 //   cold     `up` without a checkpoint: start, ready, warm-up (what a workflow does today)
-//   datadir  unpack a tar.zst of the warmed-up data directory, `up` with it bind-mounted
+//   datadir  unpack a tar.zst of the warmed-up data directory, `up` with it bind-mounted; onto
+//            the storage warm's volumes get (a tmpfs when warm's are in memory), so neither
+//            wins on storage
 //   warm     `up` restored from a store primed once by a checkpointing cold run
 //   floor    read and decompress warmstart's stored archive to nowhere
-// Each service peer ends with the scenario's first query and removes its container.
+// Each service peer ends with the scenario's first query and first workload, and removes its
+// container.
 import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { totalmem } from 'node:os'
 import { join } from 'node:path'
-import { decodeParts } from '../src/archive/layout.js'
+import { decodeParts, isVolumePart } from '../src/archive/layout.js'
 import { inspectArchive } from '../src/archive/inspect.js'
 import { down, up, type EngineOptions, type UpResult } from '../src/engine/engine.js'
 import type { Logger } from '../src/logger.js'
@@ -15,10 +19,12 @@ import type { Podman } from '../src/podman.js'
 import { startPipeline } from '../src/process.js'
 import { parseSpec, type RawSpec } from '../src/spec.js'
 import { LocalDirectoryStore } from '../src/store/local.js'
+import { chooseVolumeStorage, type VolumeStorage } from '../src/volumes.js'
 import type { QueryResult } from './clients.js'
 import { withPrepare } from './report.js'
 import type { Scenario } from './scenarios.js'
 import { bash, timed } from './system.js'
+import type { WorkloadResult } from './workloads.js'
 
 export interface BenchContext {
   scenario: Scenario
@@ -40,7 +46,9 @@ export interface PeerRun {
   restored: boolean
   /** The warm peer's restore by podman's, runc's and CRIU's own clocks (seconds, each includes the next). */
   restoreStats?: Record<string, number>
-  /** Requests per second, second by second, right after the first query (scenarios that measure it). */
+  /** The scenario's fixed first workload, right after the first query. */
+  workload: WorkloadResult
+  /** Requests per second, second by second, after the workload (scenarios that measure it). */
   throughput?: number[]
 }
 
@@ -52,6 +60,8 @@ export interface WarmPrimed {
   archiveBytes: number
   checkpointSeconds: number
   coldSeconds: number
+  /** Where a warm restore puts the volumes, as the engine decides it for this archive. */
+  volumeStorage: VolumeStorage
 }
 
 export interface DatadirPrimed {
@@ -81,13 +91,18 @@ export async function primeWarm(ctx: BenchContext): Promise<WarmPrimed> {
   const [entry] = await store.list()
   if (!entry) throw new Error(`the priming run's checkpoint is not in ${store.description}`)
   const checkpointSeconds = CHECKPOINT_PHASES.reduce((sum, p) => sum + (result.timings[p] ?? 0), 0)
+  const parts = decodeParts(entry.metadata.parts, entry.bytes)
+  const volumeBytes = parts.filter(isVolumePart).reduce((sum, p) => sum + p.unpackedBytes, 0)
+  const spec = parseSpec(ctx.scenario.spec(ctx.names.warm, ctx.port))
   return {
     memoryBytes: await checkpointPageBytes(entry.archivePath, entry.metadata.parts, entry.bytes),
     store,
     archivePath: entry.archivePath,
     archiveBytes: entry.bytes,
     checkpointSeconds,
-    coldSeconds: result.startupSeconds
+    coldSeconds: result.startupSeconds,
+    // The engine's own rule (src/engine/restore.ts), so the datadir peer can follow it.
+    volumeStorage: chooseVolumeStorage(spec.volumeStorage, volumeBytes, totalmem())
   }
 }
 
@@ -183,22 +198,31 @@ export async function primeDatadir(ctx: BenchContext): Promise<DatadirPrimed> {
   }
 }
 
-/** Unpacks a fresh copy of the data directory and starts the service on it (no warm-up). */
+/**
+ * Unpacks a fresh copy of the data directory and starts the service on it (no warm-up). The copy
+ * goes where warm's volumes go: into a tmpfs of its own when `storage` is memory (mounting it is
+ * part of the unpack's time), else onto the work directory's disk.
+ */
 export async function runDatadir(
   ctx: BenchContext,
   primed: DatadirPrimed,
-  round: number
+  round: number,
+  storage: VolumeStorage
 ): Promise<PeerRun> {
   const copy = join(ctx.workDir, `datadir-${round}`)
+  let mounted = false
   try {
     return await withService(ctx, ctx.names.datadir, async () => {
       // Numeric owners as archived: the service's user, mapped as the container maps it.
-      const unpack = await timed(() =>
-        bash('mkdir -m 0700 "$2" && zstd -dcq "$1" | tar --numeric-owner -xf - -C "$2"', [
-          primed.archivePath,
-          copy
-        ])
-      )
+      const unpack = await timed(async () => {
+        mkdirSync(copy, { mode: 0o700 })
+        if (storage === 'memory') {
+          // A tmpfs may grow to half the memory, as warm's memory volumes may.
+          await bash('mount -t tmpfs -o size=50%,mode=0700 warmstart-bench-datadir "$1"', [copy])
+          mounted = true
+        }
+        await bash('zstd -dcq "$1" | tar --numeric-owner -xf - -C "$2"', [primed.archivePath, copy])
+      })
       const result = await serviceUp(
         ctx,
         ctx.names.datadir,
@@ -212,6 +236,8 @@ export async function runDatadir(
       }
     })
   } finally {
+    // withService removed the container: nothing holds the tmpfs any more.
+    if (mounted) await bash('umount "$1"', [copy])
     rmSync(copy, { recursive: true, force: true })
   }
 }
@@ -227,17 +253,21 @@ export async function runFloor(archivePath: string): Promise<number> {
   return seconds
 }
 
-/** Brings a peer's service up, sends the first query, and always removes the container. */
+/**
+ * Brings a peer's service up, sends the first query, then the first workload (and the
+ * throughput load, where the scenario has one), and always removes the container.
+ */
 async function withService(
   ctx: BenchContext,
   name: string,
-  start: () => Promise<Omit<PeerRun, 'query' | 'throughput'>>
+  start: () => Promise<Omit<PeerRun, 'query' | 'workload' | 'throughput'>>
 ): Promise<PeerRun> {
   try {
     const started = await start()
     const query = await ctx.scenario.firstQuery(ctx.port)
+    const workload = await ctx.scenario.workload(ctx.port)
     const throughput = await ctx.scenario.throughput?.(ctx.port)
-    return { ...started, query, ...(throughput ? { throughput } : {}) }
+    return { ...started, query, workload, ...(throughput ? { throughput } : {}) }
   } finally {
     await down(name, ctx)
   }

@@ -19,6 +19,8 @@ export interface RoundSample {
   /** Whether the warm peer's `up` restored the checkpoint (it must). */
   warm_restored: boolean
   first_query_ms: PeerValues
+  /** Seconds of the scenario's fixed first workload, right after the first query. */
+  workload_s?: PeerValues
   /** Seconds per phase of the warm `up` (lookup, unpack, restore, ready; prepare is the rest). */
   warm_phases: Record<string, number>
   /** Seconds per phase of the datadir peer (unpack, then the `up`'s prepare, start, ready). */
@@ -48,6 +50,10 @@ export interface Priming {
   datadir_unpacked_bytes: number
   /** The service's memory as the checkpoint holds it: CRIU's page images. */
   memory_bytes?: number
+  /** Where warm's volumes (and so the datadir peer's copy) were unpacked. */
+  volume_storage?: 'memory' | 'disk'
+  /** Requests in the first workload. */
+  workload_requests?: number
 }
 
 export interface HostInfo {
@@ -78,6 +84,16 @@ export interface BenchResult {
   images_in_memory_speedup?: number
   /** Median latency of the scenario's fixed first query on each peer's fresh service. */
   first_query_ms: PeerValues
+  /** Until ready, per peer (the same medians as cold_s, datadir_s, warm_s). */
+  ready_s: PeerValues
+  /** The fixed first workload's seconds, and until ready plus them (per-round sums), per peer. */
+  workload_s?: PeerValues
+  ready_plus_workload_s?: PeerValues
+  /** datadir's ready_plus_workload_s over warm's. */
+  workload_speedup_vs_datadir?: number
+  workload_requests?: number
+  /** Where warm's volumes and the datadir peer's copy were unpacked: a tmpfs, or the disk. */
+  volume_storage?: 'memory' | 'disk'
   archive_bytes: number
   datadir_bytes: number
   datadir_unpacked_bytes: number
@@ -171,6 +187,10 @@ export function summarize(input: {
       datadir: med((r) => r.first_query_ms.datadir),
       warm: med((r) => r.first_query_ms.warm)
     },
+    ready_s: { cold, datadir, warm },
+    ...workloadMedians(rounds),
+    ...(priming.workload_requests ? { workload_requests: priming.workload_requests } : {}),
+    ...(priming.volume_storage ? { volume_storage: priming.volume_storage } : {}),
     archive_bytes: priming.archive_bytes,
     datadir_bytes: priming.datadir_bytes,
     datadir_unpacked_bytes: priming.datadir_unpacked_bytes,
@@ -212,6 +232,27 @@ function importedMedians(
   return { warm_podman_import_s: imported, images_in_memory_speedup: ratio(imported, warm) }
 }
 
+/**
+ * The first workload's medians per peer, until ready plus the workload (each round's sum, then
+ * the median), and datadir's over warm's; nothing when a round did not measure it.
+ */
+function workloadMedians(
+  rounds: RoundSample[]
+): Pick<BenchResult, 'workload_s' | 'ready_plus_workload_s' | 'workload_speedup_vs_datadir'> {
+  if (rounds.length === 0 || rounds.some((r) => r.workload_s === undefined)) return {}
+  const per = (pick: (r: RoundSample, peer: ServicePeer) => number): PeerValues => {
+    const peer = (name: ServicePeer): number => round(median(rounds.map((r) => pick(r, name))))
+    return { cold: peer('cold'), datadir: peer('datadir'), warm: peer('warm') }
+  }
+  const workload = per((r, peer) => (r.workload_s as PeerValues)[peer])
+  const total = per((r, peer) => r[`${peer}_s`] + (r.workload_s as PeerValues)[peer])
+  return {
+    workload_s: workload,
+    ready_plus_workload_s: total,
+    workload_speedup_vs_datadir: ratio(total.datadir, total.warm)
+  }
+}
+
 /** `{ [field]: per-peer medians }` when every round measured `field`; nothing otherwise. */
 function peerMedians(
   field: 'rps_1s' | 'rps_5s',
@@ -246,19 +287,30 @@ function times(value: number): string {
 export function renderTable(result: BenchResult): string {
   const q = result.first_query_ms
   const runs = result.runs === 1 ? '1 run' : `medians of ${result.runs} runs`
+  const total = result.ready_plus_workload_s
+  const plus = (peer: ServicePeer): string => (total ? formatSeconds(total[peer]) : '')
+  const storage = result.volume_storage === 'memory' ? ' into a tmpfs' : ''
   const rows: string[][] = [
-    ['peer', 'until ready', 'first query', 'what it does'],
-    ['cold', formatSeconds(result.cold_s), formatMs(q.cold), 'start, wait until ready, warm up'],
+    ['peer', 'until ready', 'first query', 'ready + first workload', 'what it does'],
+    [
+      'cold',
+      formatSeconds(result.cold_s),
+      formatMs(q.cold),
+      plus('cold'),
+      'start, wait until ready, warm up'
+    ],
     [
       'datadir',
       formatSeconds(result.datadir_s),
       formatMs(q.datadir),
-      `unpack the data directory (${formatBytes(result.datadir_bytes)} tar.zst), start, wait until ready`
+      plus('datadir'),
+      `unpack the data directory (${formatBytes(result.datadir_bytes)} tar.zst)${storage}, start, wait until ready`
     ],
     [
       'warm',
       formatSeconds(result.warm_s),
       formatMs(q.warm),
+      plus('warm'),
       `restore warmstart's checkpoint (${formatBytes(result.archive_bytes)} tar.zst)`
     ],
     ...(result.warm_podman_import_s === undefined
@@ -268,15 +320,24 @@ export function renderTable(result: BenchResult): string {
             'warm, podman importing',
             formatSeconds(result.warm_podman_import_s),
             '',
+            '',
             'the same restore with podman importing the whole checkpoint onto its storage (hosts without warmstart’s runtime wrapper)'
           ]
         ]),
-    ['floor', formatSeconds(result.floor_s), '', '`zstd -dc` of that archive to /dev/null']
+    ['floor', formatSeconds(result.floor_s), '', '', '`zstd -dc` of that archive to /dev/null']
   ]
   const figures: string[][] = [
     ['figure', 'value'],
     ['warm speed-up vs cold', times(result.speedup_vs_cold)],
     ['warm speed-up vs datadir', times(result.speedup_vs_datadir)],
+    ...(result.workload_speedup_vs_datadir === undefined
+      ? []
+      : [
+          [
+            `warm speed-up vs datadir, until ready + first workload (${result.workload_requests ?? '?'} requests)`,
+            times(result.workload_speedup_vs_datadir)
+          ]
+        ]),
     ['warm / floor', times(result.warm_over_floor)],
     ...(result.images_in_memory_speedup === undefined
       ? []
@@ -319,7 +380,7 @@ export function renderTable(result: BenchResult): string {
   return [
     `### ${result.scenario}: ${result.description} (${runs})`,
     '',
-    ...markdownTable(rows, ['---', '--:', '--:', '---']),
+    ...markdownTable(rows, ['---', '--:', '--:', '--:', '---']),
     '',
     ...markdownTable(figures, ['---', '---'])
   ].join('\n')

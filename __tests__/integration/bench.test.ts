@@ -52,7 +52,22 @@ test('redis-tiny, one round: every figure measured, the warm run restored, nothi
   expect(result.runs).toBe(1)
   for (const peer of ['cold', 'datadir', 'warm'] as const) {
     expect([peer, result.first_query_ms[peer] > 0]).toEqual([peer, true])
+    expect([peer, (result.workload_s?.[peer] ?? 0) > 0]).toEqual([peer, true])
+    expect(result.ready_plus_workload_s?.[peer]).toBeCloseTo(
+      result.samples[0]![`${peer}_s`] + result.samples[0]!.workload_s![peer],
+      2
+    )
   }
+  expect(result.ready_s).toEqual({
+    cold: result.cold_s,
+    datadir: result.datadir_s,
+    warm: result.warm_s
+  })
+  expect(result.workload_speedup_vs_datadir).toBeGreaterThan(0)
+  expect(result.workload_requests).toBe(300)
+  expect(['memory', 'disk']).toContain(result.volume_storage)
+  // The peers agreed on every answer of the first workload (the run fails otherwise), and said so.
+  expect(progress.some((line) => /first workload \(300 requests\)/.test(line))).toBe(true)
   for (const phase of ['prepare', 'unpack', 'restore']) {
     expect([phase, (result.warm_phases[phase] ?? 0) > 0]).toEqual([phase, true])
   }

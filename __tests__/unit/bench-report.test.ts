@@ -74,6 +74,7 @@ function sample(round: number, cold: number, datadir: number, warm: number): Rou
     floor_s: warm / 5,
     warm_restored: true,
     first_query_ms: { cold: 3, datadir: 9, warm: 2 * round },
+    workload_s: { cold: 2, datadir: 1 + round, warm: 0.5 },
     warm_phases: { prepare: 0.5, verify: 1, restore: warm - 1.5 },
     datadir_phases: { unpack: 1, start: 0.3, ready: datadir - 1.3 }
   }
@@ -97,7 +98,9 @@ const result = summarize({
     checkpoint_s: 6.25,
     prime_cold_s: 44,
     datadir_bytes: 90 * 1024 ** 2,
-    datadir_unpacked_bytes: 600 * 1024 ** 2
+    datadir_unpacked_bytes: 600 * 1024 ** 2,
+    volume_storage: 'memory',
+    workload_requests: 300
   },
   rounds: [sample(1, 40, 6, 3), sample(2, 50, 4, 2), sample(3, 45, 5, 4)],
   host,
@@ -125,6 +128,30 @@ describe('summarize', () => {
     })
   })
 
+  test('ready plus the first workload: per-round sums, then medians; datadir over warm', () => {
+    expect(result.ready_s).toEqual({ cold: 45, datadir: 5, warm: 3 })
+    expect(result.workload_s).toEqual({ cold: 2, datadir: 3, warm: 0.5 })
+    // datadir: 6+2, 4+3, 5+4 -> 8, 7, 9; warm: 3.5, 2.5, 4.5
+    expect(result.ready_plus_workload_s).toEqual({ cold: 47, datadir: 8, warm: 3.5 })
+    expect(result.workload_speedup_vs_datadir).toBe(2.29)
+    expect(result).toMatchObject({ workload_requests: 300, volume_storage: 'memory' })
+  })
+
+  test('no workload fields when a round did not measure it', () => {
+    const old = sample(1, 40, 6, 3)
+    delete old.workload_s
+    const without = summarize({
+      scenario: 's',
+      description: 'd',
+      priming: { ...result, prime_cold_s: 1 },
+      rounds: [old],
+      host,
+      date: new Date(0)
+    })
+    expect(without.workload_s).toBeUndefined()
+    expect(without.workload_speedup_vs_datadir).toBeUndefined()
+  })
+
   test('takes per-phase medians and keeps every round', () => {
     expect(result.warm_phases).toEqual({ prepare: 0.5, verify: 1, restore: 1.5 })
     expect(result.datadir_phases).toEqual({ unpack: 1, start: 0.3, ready: 3.7 })
@@ -139,20 +166,27 @@ describe('renderTable', () => {
     expect(table).toContain(
       '### postgres-migrate: PostgreSQL 15, 300 migrations (medians of 3 runs)'
     )
-    expect(table).toContain('| peer | until ready | first query | what it does |')
-    expect(table).toContain('| cold | 45.0 s | 3.00 ms | start, wait until ready, warm up |')
-    expect(table).toMatch(
-      /\| datadir \| 5\.00 s \| 9\.00 ms \| unpack the data directory \(90\.0 MiB/
+    expect(table).toContain(
+      '| peer | until ready | first query | ready + first workload | what it does |'
+    )
+    expect(table).toContain(
+      '| cold | 45.0 s | 3.00 ms | 47.0 s | start, wait until ready, warm up |'
     )
     expect(table).toMatch(
-      /\| warm \| 3\.00 s \| 4\.00 ms \| restore warmstart's checkpoint \(75\.0 MiB/
+      /\| datadir \| 5\.00 s \| 9\.00 ms \| 8\.00 s \| unpack the data directory \(90\.0 MiB tar\.zst\) into a tmpfs/
     )
-    expect(table).toMatch(/\| floor \| 0\.60 s \| {2}\|/)
+    expect(table).toMatch(
+      /\| warm \| 3\.00 s \| 4\.00 ms \| 3\.50 s \| restore warmstart's checkpoint \(75\.0 MiB/
+    )
+    expect(table).toMatch(/\| floor \| 0\.60 s \| {2}\| {2}\|/)
   })
 
   test('has the derived figures', () => {
     expect(table).toContain('| warm speed-up vs cold | 15.0x |')
     expect(table).toContain('| warm speed-up vs datadir | 1.7x |')
+    expect(table).toContain(
+      '| warm speed-up vs datadir, until ready + first workload (300 requests) | 2.3x |'
+    )
     expect(table).toContain('| warm / floor | 5.0x |')
     expect(table).toContain('| checkpoint cost (once, on a cold run) | 6.25 s |')
     expect(table).toContain('| warm phases | prepare 0.50 s, verify 1.00 s, restore 1.50 s |')
