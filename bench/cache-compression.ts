@@ -1,4 +1,4 @@
-// `npm run bench:cache`: which archive compression makes the Action faster end to end, measured
+// `npm run bench:compression`: which archive compression makes the Action faster end to end, measured
 // through the real @actions/cache client against the local cache service double (v2: Twirp +
 // azurite). For each choice, interleaved: a cold `up` that checkpoints and uploads, then a warm
 // `up` on an empty cache directory that downloads and restores. @actions/cache compresses what it
@@ -85,6 +85,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench:cache failed: ${(error as Error).stack ?? String(error)}\n`)
+  process.stderr.write(`bench:compression failed: ${(error as Error).stack ?? String(error)}\n`)
   process.exit(1)
 })

@@ -15,7 +15,7 @@ ownership_marker="# Managed by warmstart (scripts/setup-host.sh)"
 criu_suite=${WARMSTART_CRIU_SUITE:-sid}
 
 packages=(podman runc conmon netavark aardvark-dns containernetworking-plugins iptables uidmap skopeo netcat-openbsd
-  debootstrap zstd python3 sudo shellcheck redis-tools mariadb-client postgresql-client docker-registry)
+  debootstrap zstd python3 sudo shellcheck redis-tools mariadb-client postgresql-client docker-registry apache2-utils)
 
 say() { echo "setup: $*"; }
 die() {

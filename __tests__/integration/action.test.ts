@@ -19,6 +19,9 @@ import { join } from 'node:path'
 import { runJob as runJobOn, type Job, type Runner, type StepResult } from '../runner-job.js'
 import { childEnv } from '../../tools/cache-double/env.js'
 import { startCacheDouble, type CacheDouble } from '../../tools/cache-double/server.js'
+import { startTestRegistry } from '../../tools/registry/server.js'
+import { parseOciLocation } from '../../src/store/oci/artifact.js'
+import { OciRegistryStore } from '../../src/store/oci-registry.js'
 import { down } from '../../src/engine/engine.js'
 import { Podman } from '../../src/podman.js'
 import {
@@ -296,4 +299,65 @@ test('without a cache service the service starts cold with a warning', async () 
   expect(job.main.status).toBe(0)
   expect(job.outputs.restored).toBe('false')
   expect(job.main.stdout).toMatch(/::warning::the GitHub Actions cache service is not available/)
+})
+
+test('a registry as the store: the cold job pushes in post, a fresh job restores warm from it', async () => {
+  const registry = await startTestRegistry()
+  try {
+    const runnerTemp = runnerDir('runner-temp')
+    const port = await freePort()
+    // No Actions cache service at all: the registry is the only store.
+    const noCache = {
+      env: { ACTIONS_CACHE_URL: '', ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_SERVICE_V2: '' }
+    } as unknown as CacheDouble
+    const store = `oci://${registry.host}/warmstart/action`
+    const inputs = {
+      ...redisInputs(port, 'registry-store'),
+      store,
+      'registry-token': registry.password
+    }
+    const withActor = (during?: () => Promise<void>): Promise<Job> =>
+      runJobOn(
+        here,
+        {
+          ...(childEnv(noCache.env) as Record<string, string>),
+          RUNNER_TEMP: runnerTemp.path,
+          HOME: runner.home,
+          USER: runner.name,
+          GITHUB_ACTOR: registry.username
+        },
+        inputs,
+        during
+      )
+
+    const cold = await withActor()
+    expect(cold.main.status).toBe(0)
+    expect(cold.post.status).toBe(0)
+    expect(cold.outputs).toMatchObject({ restored: 'false' })
+    expect(cold.post.stdout).toMatch(/saved .* under warmstart-warmstart-it-action-/)
+    // The token is masked, and never printed otherwise.
+    expect(cold.main.stdout).toMatch(new RegExp(`^::add-mask::${registry.password}$`, 'm'))
+    const logged = (cold.main.stdout + cold.post.stdout).replace(/^::add-mask::.*$/gm, '')
+    expect(logged).not.toContain(registry.password)
+    expect(existsSync(join(runnerTemp.path, 'warmstart-cache'))).toBe(false)
+    const entries = await new OciRegistryStore({
+      location: parseOciLocation(store),
+      credentials: { username: registry.username, password: registry.password },
+      downloadDir: join(runnerTemp.path, 'unused')
+    }).list()
+    expect(entries.map((entry) => entry.key)).toEqual([cold.outputs['cache-key']])
+
+    let served = ''
+    const warm = await withActor(async () => {
+      served = await redisCli(port, 'get', 'warmed-by')
+    })
+    expect(warm.main.status).toBe(0)
+    expect(warm.outputs).toMatchObject({ 'cache-hit': 'true', restored: 'true' })
+    expect(served).toBe('the cold job')
+    expect(warm.post.status).toBe(0)
+    expect(await podman.containerExists(name)).toBe(false)
+    expect(existsSync(join(runnerTemp.path, 'warmstart-cache'))).toBe(false)
+  } finally {
+    await registry.stop()
+  }
 })

@@ -71,7 +71,24 @@ describe('getInputs', () => {
       tcpEstablished: false
     })
     expect(result).toMatchObject({ save: 'auto', install: true })
+    expect(result.store).toBeUndefined()
     expect(secrets.sort()).toEqual(['app', 'throwaway'])
+  })
+
+  test('a registry store, and its token masked', () => {
+    setInputs({
+      image: 'redis',
+      store: 'oci://ghcr.io/acme/checkpoints',
+      'registry-token': 'ghs_not-a-real-token'
+    })
+    const result = getInputs()
+    expect(result.store).toEqual({
+      registry: 'ghcr.io',
+      repository: 'acme/checkpoints',
+      baseUrl: 'https://ghcr.io'
+    })
+    expect(result.registryToken).toBe('ghs_not-a-real-token')
+    expect(secrets).toContain('ghs_not-a-real-token')
   })
 
   test.each([
@@ -83,7 +100,9 @@ describe('getInputs', () => {
       /^input file-locks: "yes please" is not true or false/
     ],
     [{ image: 'redis', save: 'sometimes' }, /^input save: "sometimes" is not true, false or auto/],
-    [{ image: 'redis', env: 'password' }, /^input env: "password" is not NAME=value/]
+    [{ image: 'redis', env: 'password' }, /^input env: "password" is not NAME=value/],
+    [{ image: 'redis', store: 's3://bucket' }, /^input store: "s3:\/\/bucket" is not a store/],
+    [{ image: 'redis', store: 'oci://ghcr.io' }, /^input store: .*no repository/]
   ])('%j fails naming the input', (values, message) => {
     setInputs(values)
     expect(() => getInputs()).toThrow(InputError)

@@ -137,6 +137,7 @@ describe('parseCommand', () => {
         name: 'prune',
         store: undefined,
         maxSize: 500 * MiB,
+        maxAgeMs: undefined,
         all: false,
         dryRun: false,
         json: false
@@ -144,11 +145,39 @@ describe('parseCommand', () => {
     ],
     [
       ['prune', '--max-size=10G', '--dry-run'],
-      { name: 'prune', store: undefined, maxSize: 10 * GiB, all: false, dryRun: true, json: false }
+      {
+        name: 'prune',
+        store: undefined,
+        maxSize: 10 * GiB,
+        maxAgeMs: undefined,
+        all: false,
+        dryRun: true,
+        json: false
+      }
     ],
     [
       ['prune', '--all', '--dry-run', '--json', '--store', 'd'],
-      { name: 'prune', store: 'd', maxSize: undefined, all: true, dryRun: true, json: true }
+      {
+        name: 'prune',
+        store: 'd',
+        maxSize: undefined,
+        maxAgeMs: undefined,
+        all: true,
+        dryRun: true,
+        json: true
+      }
+    ],
+    [
+      ['prune', '--store', 'oci://ghcr.io/acme/ws', '--max-age', '14d', '--max-size', '2G'],
+      {
+        name: 'prune',
+        store: 'oci://ghcr.io/acme/ws',
+        maxSize: 2 * GiB,
+        maxAgeMs: 14 * 86_400_000,
+        all: false,
+        dryRun: false,
+        json: false
+      }
     ],
     [['version'], { name: 'version' }],
     [['--version'], { name: 'version' }]
@@ -197,6 +226,7 @@ describe('usage errors', () => {
     [['up', '--file-locks', '--no-file-locks'], /^--file-locks and --no-file-locks contradict/],
     [['prune', '--max-size', 'lots'], /^--max-size: "lots" is not a size such as 500M or 10G$/],
     [['prune', '--max-size', '-1'], /--max-size/],
+    [['prune', '--max-age', 'a week'], /^--max-age: "a week" is not an age such as 12h or 7d$/],
     [['up', '--options', '--shm-size=1g'], /'--options' argument is ambiguous/],
     [['up', '--image'], /'--image <value>' argument missing/],
     [['up', '--json=yes'], /'--json' does not take an argument/]

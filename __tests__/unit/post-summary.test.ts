@@ -3,7 +3,7 @@ import { summaryRows } from '../../src/action/post.js'
 import type { MainState } from '../../src/action/state.js'
 
 const state: MainState = {
-  version: 2,
+  version: 3,
   containerName: 'db',
   image: 'postgres:16',
   cacheKey: 'warmstart-db-0123456789ab-0123456789abcdef',

@@ -246,6 +246,18 @@ describe('list and prune', () => {
     for (const entry of removed) await expect(fs.stat(entry.archivePath)).rejects.toThrow('ENOENT')
   })
 
+  test('prune with an age removes the entries unused for longer, then applies the cap', async () => {
+    const { store, clock } = await storeWithABC()
+    clock.set(4_000)
+    await store.lookup('a') // used at 4000; b and c last at their creation
+    clock.set(10_000)
+    const stale = await store.prune({ maxAgeMs: 6_500, dryRun: true })
+    expect(stale.map((e) => e.key).sort()).toEqual(['b', 'c'])
+    const removed = await store.prune({ maxAgeMs: 6_500 })
+    expect(removed.map((e) => e.key).sort()).toEqual(['b', 'c'])
+    expect((await store.list()).map((e) => e.key)).toEqual(['a'])
+  })
+
   test('prune under the cap removes nothing', async () => {
     const { store } = await storeWithABC()
     expect(await store.prune()).toEqual([])

@@ -6,7 +6,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(197);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(602);
 // Entry point of the `warmstart` command line.
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)(process.argv.slice(2));
@@ -16,7 +16,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 197:
+/***/ 602:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -4554,7 +4554,10 @@ class LocalDirectoryStore {
     async prune(options = {}) {
         const cap = options.maxBytes ?? this.maxBytes;
         const scan = await this.scan();
-        const victims = leastRecentlyUsedBeyondCap(scan.entries, cap);
+        const now = this.now();
+        const stale = scan.entries.filter((entry) => options.maxAgeMs !== undefined && now - entry.lastUsedAt > options.maxAgeMs);
+        const fresh = scan.entries.filter((entry) => !stale.includes(entry));
+        const victims = [...stale, ...leastRecentlyUsedBeyondCap(fresh, cap)];
         if (options.dryRun)
             return victims;
         const evicted = [];
@@ -4949,6 +4952,665 @@ function reason(error) {
     return typeof message === 'string' ? message : String(error);
 }
 
+;// CONCATENATED MODULE: ./src/store/oci/artifact.ts
+// A checkpoint as an OCI artifact, pure: the store's address (`oci://REGISTRY/REPOSITORY`), the
+// tag a key is stored under, the image manifest that describes one checkpoint, and the choices
+// lookup and prune make over the entries a registry lists. No I/O here (the registry is reached
+// through registry-client.ts, the store is oci-registry.ts).
+//
+// One checkpoint = one OCI image manifest (image-spec 1.1, artifact guidance):
+//   artifactType  application/vnd.warmstart.checkpoint.v1
+//   config        the empty descriptor (application/vnd.oci.empty.v1+json, `{}`)
+//   layers        one blob per archive part, in order; a blob's digest is the part's SHA-256
+//                 from warmstart's manifest, so the registry checks every byte it is given
+//   annotations   the key, warmstart's manifest (JSON), the creation time
+//   tag           `warmstart-` + SHA-256 of the key (a tag holds 128 characters; a key up to 512)
+
+
+const ARTIFACT_TYPE = 'application/vnd.warmstart.checkpoint.v1';
+const PART_MEDIA_TYPE = 'application/vnd.warmstart.checkpoint.part.v1';
+const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+const EMPTY_CONFIG = {
+    mediaType: 'application/vnd.oci.empty.v1+json',
+    digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+    size: 2
+};
+const EMPTY_CONFIG_BYTES = '{}';
+const KEY_ANNOTATION = 'dev.warmstart.key';
+const METADATA_ANNOTATION = 'dev.warmstart.metadata';
+const CREATED_ANNOTATION = 'org.opencontainers.image.created';
+const TAG_PREFIX = 'warmstart-';
+// The distribution spec's grammar for repository names (path components, lower case).
+const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const REGISTRY = /^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
+function isOciStore(text) {
+    return text.startsWith('oci://');
+}
+/**
+ * Parses `oci://REGISTRY/REPOSITORY`. Plain HTTP only for a registry on loopback (localhost,
+ * 127.0.0.0/8, [::1]), as podman and docker allow without configuration; TLS everywhere else.
+ */
+function parseOciLocation(text) {
+    const fail = (why) => {
+        throw new Error(`store ${JSON.stringify(text)}: ${why}; expected oci://REGISTRY/REPOSITORY, e.g. oci://ghcr.io/OWNER/warmstart-checkpoints`);
+    };
+    if (!isOciStore(text))
+        fail('not an oci:// address');
+    const rest = text.slice('oci://'.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0)
+        fail('no repository after the registry');
+    const registry = rest.slice(0, slash);
+    const repository = rest.slice(slash + 1);
+    if (!REGISTRY.test(registry))
+        fail(`${JSON.stringify(registry)} is not a registry host[:port]`);
+    if (!REPOSITORY.test(repository)) {
+        fail(`${JSON.stringify(repository)} is not a repository name (lower case, a-z 0-9 . _ - /)`);
+    }
+    if (repository.includes(':') || repository.includes('@'))
+        fail('a tag or digest is not wanted');
+    const host = registry.replace(/:\d+$/, '');
+    const loopback = host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
+    return { registry, repository, baseUrl: `${loopback ? 'http' : 'https'}://${registry}` };
+}
+function tagForKey(key) {
+    return TAG_PREFIX + (0,external_node_crypto_namespaceObject.createHash)('sha256').update(key).digest('hex');
+}
+function isWarmstartTag(tag) {
+    return /^warmstart-[0-9a-f]{64}$/.test(tag);
+}
+function partDigest(part) {
+    return `sha256:${part.sha256}`;
+}
+/** The manifest of one checkpoint: its parts as layers, the key and warmstart's manifest. */
+function buildArtifactManifest(key, metadata, parts, createdAt) {
+    return {
+        schemaVersion: 2,
+        mediaType: MANIFEST_MEDIA_TYPE,
+        artifactType: ARTIFACT_TYPE,
+        config: { ...EMPTY_CONFIG },
+        layers: parts.map((part) => ({
+            mediaType: PART_MEDIA_TYPE,
+            digest: partDigest(part),
+            size: part.bytes
+        })),
+        annotations: {
+            [KEY_ANNOTATION]: key,
+            [METADATA_ANNOTATION]: JSON.stringify(metadata),
+            [CREATED_ANNOTATION]: createdAt.toISOString()
+        }
+    };
+}
+/**
+ * Reads a manifest the registry returned for `tag`, checking that it is warmstart's, that it was
+ * stored under that tag's key, and that its layers are exactly the parts its metadata lists (so
+ * that what is downloaded is what the checks after it describe). Throws saying what is wrong.
+ */
+function readArtifactManifest(body, tag, digest) {
+    let manifest;
+    try {
+        manifest = JSON.parse(body);
+    }
+    catch {
+        throw new Error(`the manifest of ${tag} is not JSON`);
+    }
+    if (manifest.artifactType !== ARTIFACT_TYPE) {
+        throw new Error(`${tag} is not a warmstart checkpoint (artifactType ${JSON.stringify(manifest.artifactType ?? null)})`);
+    }
+    const annotations = manifest.annotations ?? {};
+    const key = annotations[KEY_ANNOTATION];
+    if (typeof key !== 'string' || tagForKey(key) !== tag) {
+        throw new Error(`the key annotation of ${tag} does not match its tag`);
+    }
+    let metadata;
+    try {
+        metadata = JSON.parse(annotations[METADATA_ANNOTATION] ?? '');
+    }
+    catch {
+        throw new Error(`the metadata annotation of ${tag} is not JSON`);
+    }
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+        throw new Error(`the metadata annotation of ${tag} is not an object`);
+    }
+    const bytes = Number(metadata.bytes);
+    const parts = decodeParts(metadata.parts, bytes);
+    const layers = manifest.layers ?? [];
+    const matches = layers.length === parts.length &&
+        parts.every((part, i) => layers[i]?.digest === partDigest(part) &&
+            layers[i]?.size === part.bytes &&
+            layers[i]?.mediaType === PART_MEDIA_TYPE);
+    if (!matches)
+        throw new Error(`the layers of ${tag} are not the parts its metadata lists`);
+    const createdAt = Date.parse(annotations[CREATED_ANNOTATION] ?? '');
+    return {
+        key,
+        tag,
+        digest,
+        metadata,
+        parts,
+        bytes,
+        createdAt: Number.isFinite(createdAt) ? createdAt : 0
+    };
+}
+/** For each prefix in order, the newest entry whose key starts with it (as the other stores). */
+function newestByPrefix(entries, prefixes) {
+    const byCreation = [...entries].sort((a, b) => b.createdAt - a.createdAt);
+    for (const prefix of prefixes.filter((p) => p.length > 0)) {
+        const match = byCreation.find((entry) => entry.key.startsWith(prefix));
+        if (match)
+            return match;
+    }
+    return undefined;
+}
+/** What prune removes: every entry older than the age, then the oldest beyond the size. */
+function pruneVictims(entries, rule) {
+    const newestFirst = [...entries].sort((a, b) => b.createdAt - a.createdAt);
+    const victims = [];
+    let kept = 0;
+    for (const entry of newestFirst) {
+        const tooOld = rule.maxAgeMs !== undefined && rule.now - entry.createdAt > rule.maxAgeMs;
+        const tooBig = rule.maxBytes !== undefined && kept + entry.bytes > rule.maxBytes;
+        if (tooOld || tooBig)
+            victims.push(entry);
+        else
+            kept += entry.bytes;
+    }
+    return victims;
+}
+
+;// CONCATENATED MODULE: ./src/store/oci/credentials.ts
+// Registry credentials from where the container ecosystem keeps them: the auth file `podman
+// login` writes (REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json), the one
+// skopeo and buildah also read (~/.config/containers/auth.json), and docker's
+// (${DOCKER_CONFIG:-~/.docker}/config.json), in the order containers-auth.json(5) reads them.
+// The Action may pass a token instead (its `registry-token` input). Credentials are never
+// logged: nothing here formats them into a message.
+
+
+/** The auth files to read, first found first; `REGISTRY_AUTH_FILE` alone when it is set. */
+function authFilePaths(env, home) {
+    if (env.REGISTRY_AUTH_FILE)
+        return [env.REGISTRY_AUTH_FILE];
+    const paths = [];
+    if (env.XDG_RUNTIME_DIR)
+        paths.push((0,external_node_path_namespaceObject.join)(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+    paths.push((0,external_node_path_namespaceObject.join)(home, '.config', 'containers', 'auth.json'));
+    paths.push((0,external_node_path_namespaceObject.join)(env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(home, '.docker'), 'config.json'));
+    return paths;
+}
+/**
+ * The credentials an auth file holds for `registry` (host[:port]): `auths[registry].auth` is
+ * base64 of `user:password`. Entries may also be filed under `registry/repository` (the most
+ * specific wins, as in containers-auth.json(5)) or, in docker's files, as a URL.
+ */
+function credentialsIn(text, registry, repository) {
+    let auths;
+    try {
+        auths = JSON.parse(text).auths ?? {};
+    }
+    catch {
+        return undefined;
+    }
+    const components = repository.split('/');
+    const scopes = components.map((_, i) => `${registry}/${components.slice(0, components.length - i).join('/')}`);
+    const candidates = [...scopes, registry, `https://${registry}`, `http://${registry}`];
+    for (const candidate of candidates) {
+        const encoded = auths[candidate]?.auth;
+        if (!encoded)
+            continue;
+        const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0)
+            return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    return undefined;
+}
+/** The first credentials filed for the registry in the auth files; undefined when none are. */
+function readCredentials(registry, repository, env, home) {
+    for (const path of authFilePaths(env, home)) {
+        let text;
+        try {
+            text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+        }
+        catch {
+            continue; // absent or unreadable: the next file
+        }
+        const found = credentialsIn(text, registry, repository);
+        if (found)
+            return found;
+    }
+    return undefined;
+}
+/**
+ * The credentials the Action sends: its `registry-token` input as the password of GITHUB_ACTOR
+ * (GHCR takes any user name with a GITHUB_TOKEN), else what the runner user logged in with.
+ */
+function actionCredentials(registry, repository, token, env, home) {
+    if (token)
+        return { username: env.GITHUB_ACTOR || 'warmstart', password: token };
+    return readCredentials(registry, repository, env, home);
+}
+
+;// CONCATENATED MODULE: ./src/store/oci/registry-client.ts
+// The OCI distribution API, the few calls the registry store needs, over Node's own fetch.
+//
+// Why HTTP here rather than skopeo or oras: the warm path reads each part's blob from the
+// registry while it is written to its place in the archive, side by side, and the cold path
+// pushes each part straight from its byte range in the one archive file. skopeo copies images,
+// not artifacts of arbitrary blobs (and needs each blob as a file or a layout on disk); oras
+// needs one file per blob and is on neither GitHub's runners nor Debian 12. The calls below are
+// the distribution spec's (https://github.com/opencontainers/distribution-spec/blob/main/spec.md):
+// blobs (HEAD, GET, POST + PUT monolithic upload), manifests (GET, PUT, DELETE), tags/list.
+//
+// Authentication follows the registry's 401 challenge: Basic (a registry with htpasswd) or a
+// Bearer token fetched from the challenge's realm (GHCR, Docker Hub, Harbor, distribution with a
+// token server), with the credentials given, else anonymously. Credentials and tokens never
+// appear in an error message.
+
+
+/** A registry answered with an HTTP status warmstart did not expect. */
+class RegistryError extends Error {
+    status;
+    code;
+    constructor(message, status, code) {
+        super(message);
+        this.status = status;
+        this.code = code;
+        this.name = 'RegistryError';
+    }
+}
+class RegistryClient {
+    location;
+    credentials;
+    timeoutMs;
+    /** The Authorization header that last worked (Basic, or a Bearer token for a scope). */
+    authorization;
+    constructor(options) {
+        this.location = options.location;
+        this.credentials = options.credentials;
+        this.timeoutMs = (options.requestTimeoutSeconds ?? 60) * 1000;
+    }
+    get where() {
+        return `${this.location.registry}/${this.location.repository}`;
+    }
+    async blobExists(digest) {
+        const response = await this.request('HEAD', `blobs/${digest}`, { ok: [200, 404] });
+        return response.status === 200;
+    }
+    /** The blob's bytes as a stream; the caller checks them against the digest. */
+    async blobStream(digest) {
+        const response = await this.request('GET', `blobs/${digest}`, { ok: [200], stream: true });
+        if (!response.body)
+            throw new RegistryError(`blob ${digest}: an empty answer`, response.status);
+        return external_node_stream_namespaceObject.Readable.fromWeb(response.body);
+    }
+    /**
+     * Uploads one blob in a single PUT (POST opens the upload, PUT sends every byte and names the
+     * digest, which the registry checks). `body` makes a fresh stream of the bytes.
+     */
+    async pushBlob(digest, size, body) {
+        const opened = await this.request('POST', 'blobs/uploads/', { ok: [202] });
+        const location = opened.headers.get('location');
+        if (!location)
+            throw new RegistryError('blob upload: no Location in the answer', 202);
+        const url = new URL(location, this.location.baseUrl);
+        url.searchParams.set('digest', digest);
+        await this.request('PUT', url, {
+            ok: [201],
+            body,
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+            stream: true
+        });
+    }
+    /** The manifest under a tag or digest, with the digest of its bytes; undefined when absent. */
+    async getManifest(reference, accept) {
+        const response = await this.request('GET', `manifests/${reference}`, {
+            ok: [200, 404],
+            headers: { accept }
+        });
+        if (response.status === 404)
+            return undefined;
+        const body = await response.text();
+        return { body, digest: `sha256:${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(body).digest('hex')}` };
+    }
+    /** Stores a manifest under a tag; resolves with its digest. */
+    async putManifest(tag, mediaType, body) {
+        await this.request('PUT', `manifests/${tag}`, {
+            ok: [201],
+            body: () => body,
+            headers: { 'content-type': mediaType }
+        });
+        return `sha256:${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(body).digest('hex')}`;
+    }
+    /**
+     * Deletes a manifest by digest (every tag on it goes too). False when the registry does not
+     * allow deletes (405, or distribution's UNSUPPORTED), or it is gone already.
+     */
+    async deleteManifest(digest) {
+        const response = await this.request('DELETE', `manifests/${digest}`, { ok: [202, 404, 405] });
+        return response.status === 202;
+    }
+    /** Every tag of the repository (following the Link header's pages); none when it is new. */
+    async listTags() {
+        const tags = [];
+        let next = 'tags/list?n=1000';
+        while (next) {
+            const response = await this.request('GET', next, { ok: [200, 404] });
+            if (response.status === 404)
+                return tags;
+            const page = (await response.json());
+            tags.push(...(page.tags ?? []));
+            const link = /<([^>]+)>;\s*rel="?next"?/.exec(response.headers.get('link') ?? '')?.[1];
+            next = link ? new URL(link, this.location.baseUrl) : undefined;
+        }
+        return tags;
+    }
+    /**
+     * One call to the API, authenticating on a 401 challenge and trying once more. A status
+     * outside `ok` is a RegistryError naming the registry's error code.
+     */
+    async request(method, path, options) {
+        const url = path instanceof URL
+            ? path
+            : new URL(`/v2/${this.location.repository}/${path}`, this.location.baseUrl);
+        const what = `${method} ${url.pathname}`;
+        const send = () => {
+            const headers = { ...options.headers };
+            if (this.authorization)
+                headers.authorization = this.authorization;
+            const body = options.body?.();
+            return fetch(url, {
+                method,
+                headers,
+                body,
+                // A stream body must say so; a blob may take longer than any fixed limit.
+                ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+                ...(options.stream ? {} : { signal: AbortSignal.timeout(this.timeoutMs) })
+            }).catch((error) => {
+                throw new RegistryError(`${this.location.registry} is unreachable (${what}): ${causeOf(error)}`, 0);
+            });
+        };
+        let response = await send();
+        if (response.status === 401) {
+            const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '');
+            await response.body?.cancel();
+            const authorization = await this.authorize(challenge);
+            if (authorization && authorization !== this.authorization) {
+                this.authorization = authorization;
+                response = await send();
+            }
+        }
+        if (!options.ok.includes(response.status)) {
+            const detail = await errorDetail(response);
+            if (response.status === 401 || response.status === 403) {
+                throw new RegistryError(`${this.where}: access denied (${what}: ${response.status}${detail.text}); ${this.credentials
+                    ? 'the credentials given were refused or lack this permission'
+                    : 'no credentials were found for it: log in with `podman login ' +
+                        this.location.registry +
+                        '` (or docker login), set REGISTRY_AUTH_FILE, or in the Action pass `registry-token`'}`, response.status, detail.code);
+            }
+            throw new RegistryError(`${this.where}: ${what} answered ${response.status}${detail.text}`, response.status, detail.code);
+        }
+        return response;
+    }
+    /** The Authorization header a challenge asks for, or undefined when none can be made. */
+    async authorize(challenge) {
+        if (!challenge)
+            return undefined;
+        const basic = this.credentials
+            ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`
+            : undefined;
+        if (challenge.scheme === 'basic')
+            return basic;
+        if (challenge.scheme !== 'bearer' || !challenge.params.realm)
+            return undefined;
+        const realm = new URL(challenge.params.realm);
+        if (challenge.params.service)
+            realm.searchParams.set('service', challenge.params.service);
+        realm.searchParams.set('scope', challenge.params.scope ?? `repository:${this.location.repository}:pull,push`);
+        const response = await fetch(realm, {
+            headers: basic ? { authorization: basic } : {},
+            signal: AbortSignal.timeout(this.timeoutMs)
+        }).catch((error) => {
+            throw new RegistryError(`${this.location.registry}: its token service ${realm.host} is unreachable: ${causeOf(error)}`, 0);
+        });
+        if (!response.ok) {
+            await response.body?.cancel();
+            throw new RegistryError(`${this.where}: the token service refused ${basic ? 'the credentials' : 'an anonymous token'} (${response.status})`, response.status);
+        }
+        const answer = (await response.json());
+        const token = answer.token ?? answer.access_token;
+        return token ? `Bearer ${token}` : undefined;
+    }
+}
+/** `Bearer realm="...",service="...",scope="..."` or `Basic realm="..."`. */
+function parseChallenge(header) {
+    const match = /^\s*(\w+)\s*(.*)$/.exec(header);
+    if (!match)
+        return undefined;
+    const params = {};
+    for (const param of (match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) {
+        params[param[1].toLowerCase()] = param[2];
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+async function errorDetail(response) {
+    if (response.status === 0 || response.headers.get('content-length') === '0') {
+        await response.body?.cancel();
+        return { text: '' };
+    }
+    const text = await response.text().catch(() => '');
+    try {
+        const first = JSON.parse(text)
+            .errors?.[0];
+        if (first?.code)
+            return { text: ` ${first.code}: ${first.message ?? ''}`.trimEnd(), code: first.code };
+    }
+    catch {
+        // not the distribution spec's error body
+    }
+    return { text: '' };
+}
+function causeOf(error) {
+    const cause = error.cause;
+    return cause?.code ?? cause?.message ?? error.message;
+}
+
+;// CONCATENATED MODULE: ./src/store/oci-registry.ts
+// Checkpoints in an OCI registry (`oci://REGISTRY/REPOSITORY`): GHCR, Harbor, ECR, Artifact
+// Registry, the open-source distribution registry. One checkpoint is one artifact (see
+// oci/artifact.ts for its shape): its parts are blobs, so a push sends only the parts the
+// registry does not have yet, and the registry checks every byte against the digest it is told.
+//
+// Saving pushes every blob first and the manifest last, under the key's tag: a reader sees the
+// old entry or the new one, never a mix, and two jobs saving the same key at once leave one
+// complete entry (the last manifest written). A lookup downloads the parts side by side into one
+// archive file, each at its offset, hashing each as it arrives: a part whose bytes do not match
+// its digest fails the lookup (a warning, then a cold start) and its file is removed.
+
+
+
+
+
+
+
+
+
+/** How many blobs move at once: the parts of one archive are few, and each is one stream. */
+const PARALLEL_BLOBS = 4;
+/** How many manifests `list` reads at once. */
+const PARALLEL_MANIFESTS = 8;
+class OciRegistryStore {
+    description;
+    client;
+    downloadDir;
+    now;
+    constructor(options) {
+        const { registry, repository } = options.location;
+        this.description = `the OCI registry ${registry}/${repository}`;
+        this.client = new RegistryClient({
+            location: options.location,
+            credentials: options.credentials
+        });
+        this.downloadDir = options.downloadDir;
+        this.now = options.now ?? Date.now;
+    }
+    async lookup(key, restoreKeys = []) {
+        const entry = (await this.entryUnder(tagForKey(key))) ??
+            (restoreKeys.some((prefix) => prefix.length > 0)
+                ? newestByPrefix(await this.entries(), restoreKeys)
+                : undefined);
+        if (!entry)
+            return undefined;
+        const archivePath = await this.download(entry);
+        return { key: entry.key, archivePath, bytes: entry.bytes, metadata: entry.metadata };
+    }
+    async save(key, archivePath, metadata) {
+        const bytes = (await promises_namespaceObject.stat(archivePath)).size;
+        const parts = decodeParts(metadata.parts, bytes);
+        await inBatches(parts, PARALLEL_BLOBS, (part) => this.pushPart(archivePath, part));
+        if (!(await this.client.blobExists(EMPTY_CONFIG.digest))) {
+            await this.client.pushBlob(EMPTY_CONFIG.digest, EMPTY_CONFIG.size, () => EMPTY_CONFIG_BYTES);
+        }
+        // Last: until the tag names this manifest, readers see the entry stored before, if any.
+        const manifest = buildArtifactManifest(key, metadata, parts, new Date(this.now()));
+        await this.client.putManifest(tagForKey(key), MANIFEST_MEDIA_TYPE, JSON.stringify(manifest));
+        return { saved: true, bytes };
+    }
+    /** Deletes the entry's manifest where the registry allows it; its blobs go at the registry's GC. */
+    async discard(key) {
+        const found = await this.client.getManifest(tagForKey(key), MANIFEST_MEDIA_TYPE);
+        if (found)
+            await this.client.deleteManifest(found.digest);
+    }
+    /** Every warmstart checkpoint in the repository, newest first. */
+    async list() {
+        return (await this.entries())
+            .sort((a, b) => b.createdAt - a.createdAt)
+            .map(({ key, bytes, createdAt, tag, digest }) => ({ key, bytes, createdAt, tag, digest }));
+    }
+    /**
+     * Removes entries older than `maxAgeMs`, then the oldest beyond `maxBytes`, by deleting their
+     * manifests (the registry's garbage collection frees the blobs). A registry that does not
+     * allow deletes is an error that says how to allow them.
+     */
+    async prune(options) {
+        const victims = pruneVictims(await this.entries(), { ...options, now: this.now() });
+        if (options.dryRun)
+            return victims.map(listed);
+        const removed = [];
+        for (const victim of victims) {
+            if (!(await this.client.deleteManifest(victim.digest))) {
+                throw new Error(`${this.description} did not delete ${victim.tag} (${victim.key}): it does not allow deletes (distribution: REGISTRY_STORAGE_DELETE_ENABLED=true; GHCR: delete package versions with a token that has delete:packages)`);
+            }
+            removed.push(listed(victim));
+        }
+        return removed;
+    }
+    // --- reading ---
+    async entryUnder(tag) {
+        const found = await this.client.getManifest(tag, MANIFEST_MEDIA_TYPE);
+        return found ? readArtifactManifest(found.body, tag, found.digest) : undefined;
+    }
+    /** Every readable warmstart entry; a manifest that is not one of warmstart's is skipped. */
+    async entries() {
+        const tags = (await this.client.listTags()).filter(isWarmstartTag);
+        const entries = [];
+        await inBatches(tags, PARALLEL_MANIFESTS, async (tag) => {
+            try {
+                const entry = await this.entryUnder(tag);
+                if (entry)
+                    entries.push(entry);
+            }
+            catch {
+                // Not warmstart's, or damaged: neither a restore-keys candidate nor ours to prune.
+            }
+        });
+        return entries;
+    }
+    /**
+     * Downloads every part side by side into one archive file, each written at its offset and
+     * hashed on the way: a part that is short, long or not its digest fails the whole download.
+     */
+    async download(entry) {
+        await promises_namespaceObject.mkdir(this.downloadDir, { recursive: true, mode: 0o700 });
+        const archivePath = (0,external_node_path_namespaceObject.join)(this.downloadDir, `${entry.tag}.tar`);
+        const file = await promises_namespaceObject.open(archivePath, 'w', 0o600);
+        try {
+            await file.truncate(entry.bytes);
+        }
+        finally {
+            await file.close();
+        }
+        try {
+            await inBatches(entry.parts, PARALLEL_BLOBS, async (part) => {
+                const digest = partDigest(part);
+                const check = new DigestCheck(part);
+                await (0,external_node_stream_promises_namespaceObject.pipeline)(await this.client.blobStream(digest), check, (0,external_node_fs_namespaceObject.createWriteStream)(archivePath, { flags: 'r+', start: part.offset }));
+                check.verify(digest);
+            });
+        }
+        catch (error) {
+            await promises_namespaceObject.rm(archivePath, { force: true });
+            throw error;
+        }
+        return archivePath;
+    }
+    // --- writing ---
+    async pushPart(archivePath, part) {
+        const digest = partDigest(part);
+        if (await this.client.blobExists(digest))
+            return;
+        await this.client.pushBlob(digest, part.bytes, () => external_node_stream_namespaceObject.Readable.toWeb((0,external_node_fs_namespaceObject.createReadStream)(archivePath, { start: part.offset, end: part.offset + part.bytes - 1 })));
+    }
+}
+/** Counts and hashes a part's bytes as they pass; refuses more bytes than the part has. */
+class DigestCheck extends external_node_stream_namespaceObject.Transform {
+    part;
+    hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    seen = 0;
+    constructor(part) {
+        super();
+        this.part = part;
+    }
+    _transform(chunk, _encoding, done) {
+        this.seen += chunk.length;
+        if (this.seen > this.part.bytes) {
+            done(new Error(`blob ${partDigest(this.part)} is longer than its ${this.part.bytes} bytes`));
+            return;
+        }
+        this.hash.update(chunk);
+        done(undefined, chunk);
+    }
+    verify(digest) {
+        if (this.seen !== this.part.bytes) {
+            throw new Error(`blob ${digest} ended after ${this.seen} of its ${this.part.bytes} bytes`);
+        }
+        const actual = `sha256:${this.hash.digest('hex')}`;
+        if (actual !== digest) {
+            throw new Error(`blob ${digest} does not match its digest (its bytes hash to ${actual})`);
+        }
+    }
+}
+function listed(entry) {
+    const { key, bytes, createdAt, tag, digest } = entry;
+    return { key, bytes, createdAt, tag, digest };
+}
+/** Runs `work` over the items, at most `limit` at a time; rejects with the first failure. */
+async function inBatches(items, limit, work) {
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const item = items[next++];
+            await work(item);
+        }
+    };
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/help.ts
 // The command line's help texts: every flag, with an example.
 const spec = `Service (the names of the action's inputs; a --spec file uses the same names as JSON fields,
@@ -4978,6 +5640,9 @@ with ports, env and options as arrays of strings):
   --criu-timeout SECS    time limit of one checkpoint or restore, after which it is stopped and
                          the service starts cold (default auto: 10 min for a checkpoint, 2 min
                          plus 1 min per GiB of archive for a restore)`;
+const storeHelp = `  --store STORE the checkpoint store: a directory (default: $XDG_CACHE_HOME/warmstart/checkpoints
+                or ~/.cache/warmstart/checkpoints), or an OCI registry, oci://REGISTRY/REPOSITORY
+                (credentials from podman login / docker login, or REGISTRY_AUTH_FILE)`;
 const HELP = {
     main: `warmstart: start database-backed test services warm.
 
@@ -4987,21 +5652,20 @@ Commands:
   up      start a service: restore it from its checkpoint, or start it cold, warm it up and
           checkpoint it for next time
   down    remove a service's container
-  ls      list the checkpoints in the local store
-  prune   remove least recently used checkpoints
+  ls      list the checkpoints in a store
+  prune   remove old or least recently used checkpoints
   key     print the cache key of a service without starting anything
 
 Run warmstart COMMAND --help for its options.
 
 Exit codes: 0 success; 1 the service could not be started (or another failure); 2 bad usage or
 spec; when the warm-up fails, its own exit code.`,
-    up: `Usage: warmstart up [SERVICE OPTIONS] [--store DIR] [--json] [--replace] [-v]
+    up: `Usage: warmstart up [SERVICE OPTIONS] [--store STORE] [--json] [--replace] [-v]
 
 ${spec}
 
 Other options:
-  --store DIR   the local checkpoint store (default: $XDG_CACHE_HOME/warmstart/checkpoints or
-                ~/.cache/warmstart/checkpoints)
+${storeHelp}
   --json        print the outputs as JSON on stdout (progress stays on stderr)
   --replace     remove a container of the same name first
   -v, --verbose debug lines: podman commands, cache key components
@@ -5025,21 +5689,29 @@ Removes the container NAME, running or not (the checkpoints stay in the store).
 
 Example:
   warmstart down warmstart-postgres`,
-    ls: `Usage: warmstart ls [--store DIR] [--json]
+    ls: `Usage: warmstart ls [--store STORE] [--json]
 
-Lists the checkpoints in the local store, most recently used first.
+Lists the checkpoints in a store: a local directory's most recently used first, a registry's
+newest first.
+${storeHelp}
 
 Example:
   warmstart ls --json`,
-    prune: `Usage: warmstart prune [--store DIR] [--max-size SIZE | --all] [--dry-run] [--json]
+    prune: `Usage: warmstart prune [--store STORE] [--max-age AGE] [--max-size SIZE | --all] [--dry-run] [--json]
 
-Removes least recently used checkpoints until the store holds at most SIZE (default 10G).
+Removes the checkpoints unused (a local directory) or created (a registry) longer ago than AGE,
+then the least recently used (registry: the oldest) until the store holds at most SIZE (a local
+directory: 10G unless given). A registry must allow deletes; its garbage collection frees the
+blobs.
+  --max-age AGE     e.g. 12h, 7d, 4w
   --max-size SIZE   e.g. 500M, 10G
   --all             remove every checkpoint
   --dry-run         only say what would be removed
+${storeHelp}
 
-Example:
-  warmstart prune --max-size 2G`
+Examples:
+  warmstart prune --max-size 2G
+  warmstart prune --store oci://ghcr.io/acme/warmstart-checkpoints --max-age 14d`
 };
 
 ;// CONCATENATED MODULE: external "node:util"
@@ -5137,6 +5809,7 @@ function parseCommand(argv) {
                 ...common,
                 store: { type: 'string' },
                 'max-size': { type: 'string' },
+                'max-age': { type: 'string' },
                 all: { type: 'boolean', default: false },
                 'dry-run': { type: 'boolean', default: false }
             }, 0);
@@ -5147,6 +5820,7 @@ function parseCommand(argv) {
                 name: 'prune',
                 store: values.store,
                 maxSize,
+                maxAgeMs: values['max-age'] === undefined ? undefined : parseAge(values['max-age']),
                 all: values.all === true,
                 dryRun: values['dry-run'] === true,
                 json: values.json === true
@@ -5163,6 +5837,14 @@ function parse_parseSize(text) {
         throw new UsageError(`--max-size: "${text}" is not a size such as 500M or 10G`);
     const power = ' KMGT'.indexOf((match[2] || ' ').toUpperCase());
     return Math.round(Number(match[1]) * 1024 ** power);
+}
+/** `7d`, `12h`, `30m`, `90s` -> milliseconds. */
+function parseAge(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim());
+    if (!match)
+        throw new UsageError(`--max-age: "${text}" is not an age such as 12h or 7d`);
+    const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[match[2].toLowerCase()];
+    return Math.round(Number(match[1]) * unit * 1000);
 }
 function parse(args, options, positionals) {
     const parsed = parseWithPositionals(args, options);
@@ -5241,6 +5923,10 @@ function outputsOf(result) {
 
 
 
+
+
+
+
 const VERSION = '0.1.0';
 const processIo = {
     stdout: (text) => void process.stdout.write(text),
@@ -5272,9 +5958,19 @@ async function execute(command, io) {
             const spec = loadSpec(command.spec, command.specFile);
             const logger = consoleLogger({ verbose: command.verbose });
             const podman = new Podman({ logger });
-            const store = openStore(command.store);
-            const result = await up(spec, { podman, store, logger, replace: command.replace });
-            io.stdout(command.json ? `${JSON.stringify(outputs(result), null, 2)}\n` : describeUp(result));
+            const opened = openStore(command.store);
+            try {
+                const result = await up(spec, {
+                    podman,
+                    store: opened.store,
+                    logger,
+                    replace: command.replace
+                });
+                io.stdout(command.json ? `${JSON.stringify(outputs(result), null, 2)}\n` : describeUp(result));
+            }
+            finally {
+                opened.close();
+            }
             return 0;
         }
         case 'key': {
@@ -5298,27 +5994,42 @@ async function execute(command, io) {
             io.stderr(`removed ${command.container}\n`);
             return 0;
         case 'ls': {
-            const store = openStore(command.store);
-            const entries = await store.list();
-            if (command.json) {
-                io.stdout(`${JSON.stringify(entries, null, 2)}\n`);
-            }
-            else if (!entries.length) {
-                io.stdout(`no checkpoints in ${store.description}\n`);
-            }
-            else {
-                for (const entry of entries) {
-                    io.stdout(`${entry.key}  ${formatBytes(entry.bytes)}  last used ${new Date(entry.lastUsedAt).toISOString()}\n`);
+            const { store, close } = openStore(command.store);
+            try {
+                const entries = await store.list();
+                if (command.json) {
+                    io.stdout(`${JSON.stringify(entries, null, 2)}\n`);
                 }
+                else if (!entries.length) {
+                    io.stdout(`no checkpoints in ${store.description}\n`);
+                }
+                else {
+                    for (const entry of entries) {
+                        const when = 'lastUsedAt' in entry
+                            ? `last used ${new Date(entry.lastUsedAt).toISOString()}`
+                            : `created ${new Date(entry.createdAt).toISOString()}`;
+                        io.stdout(`${entry.key}  ${formatBytes(entry.bytes)}  ${when}\n`);
+                    }
+                }
+            }
+            finally {
+                close();
             }
             return 0;
         }
         case 'prune': {
-            const store = openStore(command.store);
-            const removed = await store.prune({
-                maxBytes: command.all ? 0 : command.maxSize,
-                dryRun: command.dryRun
-            });
+            const { store, close } = openStore(command.store);
+            let removed;
+            try {
+                removed = await store.prune({
+                    maxBytes: command.all ? 0 : command.maxSize,
+                    maxAgeMs: command.maxAgeMs,
+                    dryRun: command.dryRun
+                });
+            }
+            finally {
+                close();
+            }
             if (command.json)
                 io.stdout(`${JSON.stringify(removed, null, 2)}\n`);
             else {
@@ -5351,8 +6062,29 @@ function loadSpec(flags, file) {
     }
     return parseSpec({ ...fromFile, ...flags });
 }
-function openStore(dir) {
-    return new LocalDirectoryStore({ dir: dir ?? defaultStoreDir(process.env, (0,external_node_os_namespaceObject.homedir)()) });
+/**
+ * The store `--store` names: `oci://REGISTRY/REPOSITORY` (credentials from the auth files
+ * podman and docker keep), else a directory. `close` removes what the store downloaded.
+ */
+function openStore(text) {
+    if (text === undefined || !isOciStore(text)) {
+        const dir = text ?? defaultStoreDir(process.env, (0,external_node_os_namespaceObject.homedir)());
+        return { store: new LocalDirectoryStore({ dir }), close: () => undefined };
+    }
+    let location;
+    try {
+        location = parseOciLocation(text);
+    }
+    catch (error) {
+        throw new UsageError(`--store: ${message(error)}`);
+    }
+    const downloadDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'warmstart-oci-'));
+    const store = new OciRegistryStore({
+        location,
+        credentials: readCredentials(location.registry, location.repository, process.env, (0,external_node_os_namespaceObject.homedir)()),
+        downloadDir
+    });
+    return { store, close: () => (0,external_node_fs_namespaceObject.rmSync)(downloadDir, { recursive: true, force: true }) };
 }
 /** The action's output names, plus the phase timings and warnings. */
 function outputs(result) {

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6509:
+/***/ 2720:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -101495,6 +101495,68 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
+;// CONCATENATED MODULE: ./src/store/staging.ts
+// A checkpoint staged for a later upload: the archive and its metadata in one directory, as the
+// Action's main step leaves it for the post step (which uploads it to the Actions cache or a
+// registry, so that the job's tests start as soon as the service is warm).
+
+
+const STAGED_ARCHIVE = 'checkpoint.tar';
+const STAGED_METADATA = 'metadata.json';
+/** Moves (or copies, across file systems) the archive into `dir`, beside its metadata; its size. */
+function stageEntry(dir, archivePath, metadata) {
+    (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    const target = (0,external_node_path_namespaceObject.join)(dir, STAGED_ARCHIVE);
+    try {
+        (0,external_node_fs_namespaceObject.renameSync)(archivePath, target);
+    }
+    catch {
+        (0,external_node_fs_namespaceObject.copyFileSync)(archivePath, target); // another file system
+    }
+    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, STAGED_METADATA), JSON.stringify(metadata), { mode: 0o600 });
+    return (0,external_node_fs_namespaceObject.statSync)(target).size;
+}
+/** The staged archive's path and its metadata; throws saying which file is missing or broken. */
+function readStagedEntry(dir) {
+    const path = join(dir, STAGED_METADATA);
+    let metadata;
+    try {
+        metadata = JSON.parse(readFileSync(path, 'utf8'));
+    }
+    catch (error) {
+        throw new Error(`the staged checkpoint has no readable ${path}: ${error.message}`);
+    }
+    return { archivePath: join(dir, STAGED_ARCHIVE), metadata };
+}
+/**
+ * For the action's main step: lookups go to the store, saves only stage the archive (`stage`).
+ * The post step uploads it, so the job's tests start as soon as the service is warm.
+ */
+class DeferredUploadStore {
+    store;
+    stage;
+    description;
+    /** The key of the entry staged for upload, if any. */
+    staged;
+    constructor(store, stage) {
+        this.store = store;
+        this.stage = stage;
+        this.description = store.description;
+    }
+    lookup(key, restoreKeys) {
+        return this.store.lookup(key, restoreKeys);
+    }
+    async save(key, archivePath, metadata) {
+        const bytes = this.stage(archivePath, metadata);
+        this.staged = key;
+        return { saved: false, staged: true, bytes };
+    }
+    discard(key) {
+        return this.store.discard(key);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/store/actions-cache.ts
 // Checkpoints in the GitHub Actions cache, through @actions/cache. An entry is one directory:
 // the archive and a small metadata file beside it. @actions/cache tars and compresses it itself.
@@ -101504,8 +101566,7 @@ function saveCacheV2(paths_1, key_1, options_1) {
 
 
 
-const ARCHIVE = 'checkpoint.tar';
-const METADATA = 'metadata.json';
+
 class ActionsCacheStore {
     description = 'the GitHub Actions cache';
     dir;
@@ -101523,33 +101584,23 @@ class ActionsCacheStore {
         const matched = await restoreCache([this.dir], key, restoreKeys);
         if (!matched)
             return undefined;
-        const archivePath = (0,external_node_path_namespaceObject.join)(this.dir, ARCHIVE);
+        const archivePath = (0,external_node_path_namespaceObject.join)(this.dir, STAGED_ARCHIVE);
         let metadata;
         try {
-            metadata = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(this.dir, METADATA), 'utf8'));
+            metadata = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(this.dir, STAGED_METADATA), 'utf8'));
         }
         catch (error) {
-            throw new Error(`the cache entry ${matched} has no readable ${METADATA}: ${error.message}`);
+            throw new Error(`the cache entry ${matched} has no readable ${STAGED_METADATA}: ${error.message}`);
         }
         return { key: matched, archivePath, bytes: (0,external_node_fs_namespaceObject.statSync)(archivePath).size, metadata };
     }
     /** Puts the archive and its metadata into the entry directory, ready for upload. */
     stage(archivePath, metadata) {
-        (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
-        (0,external_node_fs_namespaceObject.mkdirSync)(this.dir, { recursive: true });
-        const target = (0,external_node_path_namespaceObject.join)(this.dir, ARCHIVE);
-        try {
-            (0,external_node_fs_namespaceObject.renameSync)(archivePath, target);
-        }
-        catch {
-            (0,external_node_fs_namespaceObject.copyFileSync)(archivePath, target); // another file system
-        }
-        (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(this.dir, METADATA), JSON.stringify(metadata));
-        return (0,external_node_fs_namespaceObject.statSync)(target).size;
+        return stageEntry(this.dir, archivePath, metadata);
     }
     /** Uploads the staged entry under `key`. Never throws for the service's troubles. */
     async upload(key) {
-        const bytes = (0,external_node_fs_namespaceObject.statSync)((0,external_node_path_namespaceObject.join)(this.dir, ARCHIVE)).size;
+        const bytes = (0,external_node_fs_namespaceObject.statSync)((0,external_node_path_namespaceObject.join)(this.dir, STAGED_ARCHIVE)).size;
         try {
             const id = await cache_saveCache([this.dir], key);
             if (id === -1) {
@@ -101576,30 +101627,664 @@ class ActionsCacheStore {
         (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
     }
 }
+
+;// CONCATENATED MODULE: ./src/store/oci/credentials.ts
+// Registry credentials from where the container ecosystem keeps them: the auth file `podman
+// login` writes (REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json), the one
+// skopeo and buildah also read (~/.config/containers/auth.json), and docker's
+// (${DOCKER_CONFIG:-~/.docker}/config.json), in the order containers-auth.json(5) reads them.
+// The Action may pass a token instead (its `registry-token` input). Credentials are never
+// logged: nothing here formats them into a message.
+
+
+/** The auth files to read, first found first; `REGISTRY_AUTH_FILE` alone when it is set. */
+function authFilePaths(env, home) {
+    if (env.REGISTRY_AUTH_FILE)
+        return [env.REGISTRY_AUTH_FILE];
+    const paths = [];
+    if (env.XDG_RUNTIME_DIR)
+        paths.push((0,external_node_path_namespaceObject.join)(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+    paths.push((0,external_node_path_namespaceObject.join)(home, '.config', 'containers', 'auth.json'));
+    paths.push((0,external_node_path_namespaceObject.join)(env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(home, '.docker'), 'config.json'));
+    return paths;
+}
 /**
- * For the action's main step: lookups go to the cache, saves only stage the archive. The post
- * step uploads it, so the job's tests start as soon as the service is warm.
+ * The credentials an auth file holds for `registry` (host[:port]): `auths[registry].auth` is
+ * base64 of `user:password`. Entries may also be filed under `registry/repository` (the most
+ * specific wins, as in containers-auth.json(5)) or, in docker's files, as a URL.
  */
-class DeferredUploadStore {
-    store;
-    description;
-    /** The key of the entry staged for upload, if any. */
-    staged;
-    constructor(store) {
-        this.store = store;
-        this.description = store.description;
+function credentialsIn(text, registry, repository) {
+    let auths;
+    try {
+        auths = JSON.parse(text).auths ?? {};
     }
-    lookup(key, restoreKeys) {
-        return this.store.lookup(key, restoreKeys);
+    catch {
+        return undefined;
+    }
+    const components = repository.split('/');
+    const scopes = components.map((_, i) => `${registry}/${components.slice(0, components.length - i).join('/')}`);
+    const candidates = [...scopes, registry, `https://${registry}`, `http://${registry}`];
+    for (const candidate of candidates) {
+        const encoded = auths[candidate]?.auth;
+        if (!encoded)
+            continue;
+        const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0)
+            return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    return undefined;
+}
+/** The first credentials filed for the registry in the auth files; undefined when none are. */
+function readCredentials(registry, repository, env, home) {
+    for (const path of authFilePaths(env, home)) {
+        let text;
+        try {
+            text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+        }
+        catch {
+            continue; // absent or unreadable: the next file
+        }
+        const found = credentialsIn(text, registry, repository);
+        if (found)
+            return found;
+    }
+    return undefined;
+}
+/**
+ * The credentials the Action sends: its `registry-token` input as the password of GITHUB_ACTOR
+ * (GHCR takes any user name with a GITHUB_TOKEN), else what the runner user logged in with.
+ */
+function actionCredentials(registry, repository, token, env, home) {
+    if (token)
+        return { username: env.GITHUB_ACTOR || 'warmstart', password: token };
+    return readCredentials(registry, repository, env, home);
+}
+
+;// CONCATENATED MODULE: ./src/store/oci/artifact.ts
+// A checkpoint as an OCI artifact, pure: the store's address (`oci://REGISTRY/REPOSITORY`), the
+// tag a key is stored under, the image manifest that describes one checkpoint, and the choices
+// lookup and prune make over the entries a registry lists. No I/O here (the registry is reached
+// through registry-client.ts, the store is oci-registry.ts).
+//
+// One checkpoint = one OCI image manifest (image-spec 1.1, artifact guidance):
+//   artifactType  application/vnd.warmstart.checkpoint.v1
+//   config        the empty descriptor (application/vnd.oci.empty.v1+json, `{}`)
+//   layers        one blob per archive part, in order; a blob's digest is the part's SHA-256
+//                 from warmstart's manifest, so the registry checks every byte it is given
+//   annotations   the key, warmstart's manifest (JSON), the creation time
+//   tag           `warmstart-` + SHA-256 of the key (a tag holds 128 characters; a key up to 512)
+
+
+const ARTIFACT_TYPE = 'application/vnd.warmstart.checkpoint.v1';
+const PART_MEDIA_TYPE = 'application/vnd.warmstart.checkpoint.part.v1';
+const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+const EMPTY_CONFIG = {
+    mediaType: 'application/vnd.oci.empty.v1+json',
+    digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+    size: 2
+};
+const EMPTY_CONFIG_BYTES = '{}';
+const KEY_ANNOTATION = 'dev.warmstart.key';
+const METADATA_ANNOTATION = 'dev.warmstart.metadata';
+const CREATED_ANNOTATION = 'org.opencontainers.image.created';
+const TAG_PREFIX = 'warmstart-';
+// The distribution spec's grammar for repository names (path components, lower case).
+const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const REGISTRY = /^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
+function isOciStore(text) {
+    return text.startsWith('oci://');
+}
+/**
+ * Parses `oci://REGISTRY/REPOSITORY`. Plain HTTP only for a registry on loopback (localhost,
+ * 127.0.0.0/8, [::1]), as podman and docker allow without configuration; TLS everywhere else.
+ */
+function parseOciLocation(text) {
+    const fail = (why) => {
+        throw new Error(`store ${JSON.stringify(text)}: ${why}; expected oci://REGISTRY/REPOSITORY, e.g. oci://ghcr.io/OWNER/warmstart-checkpoints`);
+    };
+    if (!isOciStore(text))
+        fail('not an oci:// address');
+    const rest = text.slice('oci://'.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0)
+        fail('no repository after the registry');
+    const registry = rest.slice(0, slash);
+    const repository = rest.slice(slash + 1);
+    if (!REGISTRY.test(registry))
+        fail(`${JSON.stringify(registry)} is not a registry host[:port]`);
+    if (!REPOSITORY.test(repository)) {
+        fail(`${JSON.stringify(repository)} is not a repository name (lower case, a-z 0-9 . _ - /)`);
+    }
+    if (repository.includes(':') || repository.includes('@'))
+        fail('a tag or digest is not wanted');
+    const host = registry.replace(/:\d+$/, '');
+    const loopback = host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
+    return { registry, repository, baseUrl: `${loopback ? 'http' : 'https'}://${registry}` };
+}
+function tagForKey(key) {
+    return TAG_PREFIX + (0,external_node_crypto_.createHash)('sha256').update(key).digest('hex');
+}
+function isWarmstartTag(tag) {
+    return /^warmstart-[0-9a-f]{64}$/.test(tag);
+}
+function partDigest(part) {
+    return `sha256:${part.sha256}`;
+}
+/** The manifest of one checkpoint: its parts as layers, the key and warmstart's manifest. */
+function buildArtifactManifest(key, metadata, parts, createdAt) {
+    return {
+        schemaVersion: 2,
+        mediaType: MANIFEST_MEDIA_TYPE,
+        artifactType: ARTIFACT_TYPE,
+        config: { ...EMPTY_CONFIG },
+        layers: parts.map((part) => ({
+            mediaType: PART_MEDIA_TYPE,
+            digest: partDigest(part),
+            size: part.bytes
+        })),
+        annotations: {
+            [KEY_ANNOTATION]: key,
+            [METADATA_ANNOTATION]: JSON.stringify(metadata),
+            [CREATED_ANNOTATION]: createdAt.toISOString()
+        }
+    };
+}
+/**
+ * Reads a manifest the registry returned for `tag`, checking that it is warmstart's, that it was
+ * stored under that tag's key, and that its layers are exactly the parts its metadata lists (so
+ * that what is downloaded is what the checks after it describe). Throws saying what is wrong.
+ */
+function readArtifactManifest(body, tag, digest) {
+    let manifest;
+    try {
+        manifest = JSON.parse(body);
+    }
+    catch {
+        throw new Error(`the manifest of ${tag} is not JSON`);
+    }
+    if (manifest.artifactType !== ARTIFACT_TYPE) {
+        throw new Error(`${tag} is not a warmstart checkpoint (artifactType ${JSON.stringify(manifest.artifactType ?? null)})`);
+    }
+    const annotations = manifest.annotations ?? {};
+    const key = annotations[KEY_ANNOTATION];
+    if (typeof key !== 'string' || tagForKey(key) !== tag) {
+        throw new Error(`the key annotation of ${tag} does not match its tag`);
+    }
+    let metadata;
+    try {
+        metadata = JSON.parse(annotations[METADATA_ANNOTATION] ?? '');
+    }
+    catch {
+        throw new Error(`the metadata annotation of ${tag} is not JSON`);
+    }
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+        throw new Error(`the metadata annotation of ${tag} is not an object`);
+    }
+    const bytes = Number(metadata.bytes);
+    const parts = decodeParts(metadata.parts, bytes);
+    const layers = manifest.layers ?? [];
+    const matches = layers.length === parts.length &&
+        parts.every((part, i) => layers[i]?.digest === partDigest(part) &&
+            layers[i]?.size === part.bytes &&
+            layers[i]?.mediaType === PART_MEDIA_TYPE);
+    if (!matches)
+        throw new Error(`the layers of ${tag} are not the parts its metadata lists`);
+    const createdAt = Date.parse(annotations[CREATED_ANNOTATION] ?? '');
+    return {
+        key,
+        tag,
+        digest,
+        metadata,
+        parts,
+        bytes,
+        createdAt: Number.isFinite(createdAt) ? createdAt : 0
+    };
+}
+/** For each prefix in order, the newest entry whose key starts with it (as the other stores). */
+function newestByPrefix(entries, prefixes) {
+    const byCreation = [...entries].sort((a, b) => b.createdAt - a.createdAt);
+    for (const prefix of prefixes.filter((p) => p.length > 0)) {
+        const match = byCreation.find((entry) => entry.key.startsWith(prefix));
+        if (match)
+            return match;
+    }
+    return undefined;
+}
+/** What prune removes: every entry older than the age, then the oldest beyond the size. */
+function pruneVictims(entries, rule) {
+    const newestFirst = [...entries].sort((a, b) => b.createdAt - a.createdAt);
+    const victims = [];
+    let kept = 0;
+    for (const entry of newestFirst) {
+        const tooOld = rule.maxAgeMs !== undefined && rule.now - entry.createdAt > rule.maxAgeMs;
+        const tooBig = rule.maxBytes !== undefined && kept + entry.bytes > rule.maxBytes;
+        if (tooOld || tooBig)
+            victims.push(entry);
+        else
+            kept += entry.bytes;
+    }
+    return victims;
+}
+
+;// CONCATENATED MODULE: ./src/store/oci/registry-client.ts
+// The OCI distribution API, the few calls the registry store needs, over Node's own fetch.
+//
+// Why HTTP here rather than skopeo or oras: the warm path reads each part's blob from the
+// registry while it is written to its place in the archive, side by side, and the cold path
+// pushes each part straight from its byte range in the one archive file. skopeo copies images,
+// not artifacts of arbitrary blobs (and needs each blob as a file or a layout on disk); oras
+// needs one file per blob and is on neither GitHub's runners nor Debian 12. The calls below are
+// the distribution spec's (https://github.com/opencontainers/distribution-spec/blob/main/spec.md):
+// blobs (HEAD, GET, POST + PUT monolithic upload), manifests (GET, PUT, DELETE), tags/list.
+//
+// Authentication follows the registry's 401 challenge: Basic (a registry with htpasswd) or a
+// Bearer token fetched from the challenge's realm (GHCR, Docker Hub, Harbor, distribution with a
+// token server), with the credentials given, else anonymously. Credentials and tokens never
+// appear in an error message.
+
+
+/** A registry answered with an HTTP status warmstart did not expect. */
+class RegistryError extends Error {
+    status;
+    code;
+    constructor(message, status, code) {
+        super(message);
+        this.status = status;
+        this.code = code;
+        this.name = 'RegistryError';
+    }
+}
+class RegistryClient {
+    location;
+    credentials;
+    timeoutMs;
+    /** The Authorization header that last worked (Basic, or a Bearer token for a scope). */
+    authorization;
+    constructor(options) {
+        this.location = options.location;
+        this.credentials = options.credentials;
+        this.timeoutMs = (options.requestTimeoutSeconds ?? 60) * 1000;
+    }
+    get where() {
+        return `${this.location.registry}/${this.location.repository}`;
+    }
+    async blobExists(digest) {
+        const response = await this.request('HEAD', `blobs/${digest}`, { ok: [200, 404] });
+        return response.status === 200;
+    }
+    /** The blob's bytes as a stream; the caller checks them against the digest. */
+    async blobStream(digest) {
+        const response = await this.request('GET', `blobs/${digest}`, { ok: [200], stream: true });
+        if (!response.body)
+            throw new RegistryError(`blob ${digest}: an empty answer`, response.status);
+        return external_node_stream_.Readable.fromWeb(response.body);
+    }
+    /**
+     * Uploads one blob in a single PUT (POST opens the upload, PUT sends every byte and names the
+     * digest, which the registry checks). `body` makes a fresh stream of the bytes.
+     */
+    async pushBlob(digest, size, body) {
+        const opened = await this.request('POST', 'blobs/uploads/', { ok: [202] });
+        const location = opened.headers.get('location');
+        if (!location)
+            throw new RegistryError('blob upload: no Location in the answer', 202);
+        const url = new URL(location, this.location.baseUrl);
+        url.searchParams.set('digest', digest);
+        await this.request('PUT', url, {
+            ok: [201],
+            body,
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+            stream: true
+        });
+    }
+    /** The manifest under a tag or digest, with the digest of its bytes; undefined when absent. */
+    async getManifest(reference, accept) {
+        const response = await this.request('GET', `manifests/${reference}`, {
+            ok: [200, 404],
+            headers: { accept }
+        });
+        if (response.status === 404)
+            return undefined;
+        const body = await response.text();
+        return { body, digest: `sha256:${(0,external_node_crypto_.createHash)('sha256').update(body).digest('hex')}` };
+    }
+    /** Stores a manifest under a tag; resolves with its digest. */
+    async putManifest(tag, mediaType, body) {
+        await this.request('PUT', `manifests/${tag}`, {
+            ok: [201],
+            body: () => body,
+            headers: { 'content-type': mediaType }
+        });
+        return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(body).digest('hex')}`;
+    }
+    /**
+     * Deletes a manifest by digest (every tag on it goes too). False when the registry does not
+     * allow deletes (405, or distribution's UNSUPPORTED), or it is gone already.
+     */
+    async deleteManifest(digest) {
+        const response = await this.request('DELETE', `manifests/${digest}`, { ok: [202, 404, 405] });
+        return response.status === 202;
+    }
+    /** Every tag of the repository (following the Link header's pages); none when it is new. */
+    async listTags() {
+        const tags = [];
+        let next = 'tags/list?n=1000';
+        while (next) {
+            const response = await this.request('GET', next, { ok: [200, 404] });
+            if (response.status === 404)
+                return tags;
+            const page = (await response.json());
+            tags.push(...(page.tags ?? []));
+            const link = /<([^>]+)>;\s*rel="?next"?/.exec(response.headers.get('link') ?? '')?.[1];
+            next = link ? new URL(link, this.location.baseUrl) : undefined;
+        }
+        return tags;
+    }
+    /**
+     * One call to the API, authenticating on a 401 challenge and trying once more. A status
+     * outside `ok` is a RegistryError naming the registry's error code.
+     */
+    async request(method, path, options) {
+        const url = path instanceof URL
+            ? path
+            : new URL(`/v2/${this.location.repository}/${path}`, this.location.baseUrl);
+        const what = `${method} ${url.pathname}`;
+        const send = () => {
+            const headers = { ...options.headers };
+            if (this.authorization)
+                headers.authorization = this.authorization;
+            const body = options.body?.();
+            return fetch(url, {
+                method,
+                headers,
+                body,
+                // A stream body must say so; a blob may take longer than any fixed limit.
+                ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+                ...(options.stream ? {} : { signal: AbortSignal.timeout(this.timeoutMs) })
+            }).catch((error) => {
+                throw new RegistryError(`${this.location.registry} is unreachable (${what}): ${causeOf(error)}`, 0);
+            });
+        };
+        let response = await send();
+        if (response.status === 401) {
+            const challenge = registry_client_parseChallenge(response.headers.get('www-authenticate') ?? '');
+            await response.body?.cancel();
+            const authorization = await this.authorize(challenge);
+            if (authorization && authorization !== this.authorization) {
+                this.authorization = authorization;
+                response = await send();
+            }
+        }
+        if (!options.ok.includes(response.status)) {
+            const detail = await errorDetail(response);
+            if (response.status === 401 || response.status === 403) {
+                throw new RegistryError(`${this.where}: access denied (${what}: ${response.status}${detail.text}); ${this.credentials
+                    ? 'the credentials given were refused or lack this permission'
+                    : 'no credentials were found for it: log in with `podman login ' +
+                        this.location.registry +
+                        '` (or docker login), set REGISTRY_AUTH_FILE, or in the Action pass `registry-token`'}`, response.status, detail.code);
+            }
+            throw new RegistryError(`${this.where}: ${what} answered ${response.status}${detail.text}`, response.status, detail.code);
+        }
+        return response;
+    }
+    /** The Authorization header a challenge asks for, or undefined when none can be made. */
+    async authorize(challenge) {
+        if (!challenge)
+            return undefined;
+        const basic = this.credentials
+            ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`
+            : undefined;
+        if (challenge.scheme === 'basic')
+            return basic;
+        if (challenge.scheme !== 'bearer' || !challenge.params.realm)
+            return undefined;
+        const realm = new URL(challenge.params.realm);
+        if (challenge.params.service)
+            realm.searchParams.set('service', challenge.params.service);
+        realm.searchParams.set('scope', challenge.params.scope ?? `repository:${this.location.repository}:pull,push`);
+        const response = await fetch(realm, {
+            headers: basic ? { authorization: basic } : {},
+            signal: AbortSignal.timeout(this.timeoutMs)
+        }).catch((error) => {
+            throw new RegistryError(`${this.location.registry}: its token service ${realm.host} is unreachable: ${causeOf(error)}`, 0);
+        });
+        if (!response.ok) {
+            await response.body?.cancel();
+            throw new RegistryError(`${this.where}: the token service refused ${basic ? 'the credentials' : 'an anonymous token'} (${response.status})`, response.status);
+        }
+        const answer = (await response.json());
+        const token = answer.token ?? answer.access_token;
+        return token ? `Bearer ${token}` : undefined;
+    }
+}
+/** `Bearer realm="...",service="...",scope="..."` or `Basic realm="..."`. */
+function registry_client_parseChallenge(header) {
+    const match = /^\s*(\w+)\s*(.*)$/.exec(header);
+    if (!match)
+        return undefined;
+    const params = {};
+    for (const param of (match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) {
+        params[param[1].toLowerCase()] = param[2];
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+async function errorDetail(response) {
+    if (response.status === 0 || response.headers.get('content-length') === '0') {
+        await response.body?.cancel();
+        return { text: '' };
+    }
+    const text = await response.text().catch(() => '');
+    try {
+        const first = JSON.parse(text)
+            .errors?.[0];
+        if (first?.code)
+            return { text: ` ${first.code}: ${first.message ?? ''}`.trimEnd(), code: first.code };
+    }
+    catch {
+        // not the distribution spec's error body
+    }
+    return { text: '' };
+}
+function causeOf(error) {
+    const cause = error.cause;
+    return cause?.code ?? cause?.message ?? error.message;
+}
+
+;// CONCATENATED MODULE: ./src/store/oci-registry.ts
+// Checkpoints in an OCI registry (`oci://REGISTRY/REPOSITORY`): GHCR, Harbor, ECR, Artifact
+// Registry, the open-source distribution registry. One checkpoint is one artifact (see
+// oci/artifact.ts for its shape): its parts are blobs, so a push sends only the parts the
+// registry does not have yet, and the registry checks every byte against the digest it is told.
+//
+// Saving pushes every blob first and the manifest last, under the key's tag: a reader sees the
+// old entry or the new one, never a mix, and two jobs saving the same key at once leave one
+// complete entry (the last manifest written). A lookup downloads the parts side by side into one
+// archive file, each at its offset, hashing each as it arrives: a part whose bytes do not match
+// its digest fails the lookup (a warning, then a cold start) and its file is removed.
+
+
+
+
+
+
+
+
+
+/** How many blobs move at once: the parts of one archive are few, and each is one stream. */
+const PARALLEL_BLOBS = 4;
+/** How many manifests `list` reads at once. */
+const PARALLEL_MANIFESTS = 8;
+class OciRegistryStore {
+    description;
+    client;
+    downloadDir;
+    now;
+    constructor(options) {
+        const { registry, repository } = options.location;
+        this.description = `the OCI registry ${registry}/${repository}`;
+        this.client = new RegistryClient({
+            location: options.location,
+            credentials: options.credentials
+        });
+        this.downloadDir = options.downloadDir;
+        this.now = options.now ?? Date.now;
+    }
+    async lookup(key, restoreKeys = []) {
+        const entry = (await this.entryUnder(tagForKey(key))) ??
+            (restoreKeys.some((prefix) => prefix.length > 0)
+                ? newestByPrefix(await this.entries(), restoreKeys)
+                : undefined);
+        if (!entry)
+            return undefined;
+        const archivePath = await this.download(entry);
+        return { key: entry.key, archivePath, bytes: entry.bytes, metadata: entry.metadata };
     }
     async save(key, archivePath, metadata) {
-        const bytes = this.store.stage(archivePath, metadata);
-        this.staged = key;
-        return { saved: false, staged: true, bytes };
+        const bytes = (await promises_namespaceObject.stat(archivePath)).size;
+        const parts = decodeParts(metadata.parts, bytes);
+        await inBatches(parts, PARALLEL_BLOBS, (part) => this.pushPart(archivePath, part));
+        if (!(await this.client.blobExists(EMPTY_CONFIG.digest))) {
+            await this.client.pushBlob(EMPTY_CONFIG.digest, EMPTY_CONFIG.size, () => EMPTY_CONFIG_BYTES);
+        }
+        // Last: until the tag names this manifest, readers see the entry stored before, if any.
+        const manifest = buildArtifactManifest(key, metadata, parts, new Date(this.now()));
+        await this.client.putManifest(tagForKey(key), MANIFEST_MEDIA_TYPE, JSON.stringify(manifest));
+        return { saved: true, bytes };
     }
-    discard() {
-        return this.store.discard();
+    /** Deletes the entry's manifest where the registry allows it; its blobs go at the registry's GC. */
+    async discard(key) {
+        const found = await this.client.getManifest(tagForKey(key), MANIFEST_MEDIA_TYPE);
+        if (found)
+            await this.client.deleteManifest(found.digest);
     }
+    /** Every warmstart checkpoint in the repository, newest first. */
+    async list() {
+        return (await this.entries())
+            .sort((a, b) => b.createdAt - a.createdAt)
+            .map(({ key, bytes, createdAt, tag, digest }) => ({ key, bytes, createdAt, tag, digest }));
+    }
+    /**
+     * Removes entries older than `maxAgeMs`, then the oldest beyond `maxBytes`, by deleting their
+     * manifests (the registry's garbage collection frees the blobs). A registry that does not
+     * allow deletes is an error that says how to allow them.
+     */
+    async prune(options) {
+        const victims = pruneVictims(await this.entries(), { ...options, now: this.now() });
+        if (options.dryRun)
+            return victims.map(listed);
+        const removed = [];
+        for (const victim of victims) {
+            if (!(await this.client.deleteManifest(victim.digest))) {
+                throw new Error(`${this.description} did not delete ${victim.tag} (${victim.key}): it does not allow deletes (distribution: REGISTRY_STORAGE_DELETE_ENABLED=true; GHCR: delete package versions with a token that has delete:packages)`);
+            }
+            removed.push(listed(victim));
+        }
+        return removed;
+    }
+    // --- reading ---
+    async entryUnder(tag) {
+        const found = await this.client.getManifest(tag, MANIFEST_MEDIA_TYPE);
+        return found ? readArtifactManifest(found.body, tag, found.digest) : undefined;
+    }
+    /** Every readable warmstart entry; a manifest that is not one of warmstart's is skipped. */
+    async entries() {
+        const tags = (await this.client.listTags()).filter(isWarmstartTag);
+        const entries = [];
+        await inBatches(tags, PARALLEL_MANIFESTS, async (tag) => {
+            try {
+                const entry = await this.entryUnder(tag);
+                if (entry)
+                    entries.push(entry);
+            }
+            catch {
+                // Not warmstart's, or damaged: neither a restore-keys candidate nor ours to prune.
+            }
+        });
+        return entries;
+    }
+    /**
+     * Downloads every part side by side into one archive file, each written at its offset and
+     * hashed on the way: a part that is short, long or not its digest fails the whole download.
+     */
+    async download(entry) {
+        await promises_namespaceObject.mkdir(this.downloadDir, { recursive: true, mode: 0o700 });
+        const archivePath = (0,external_node_path_namespaceObject.join)(this.downloadDir, `${entry.tag}.tar`);
+        const file = await promises_namespaceObject.open(archivePath, 'w', 0o600);
+        try {
+            await file.truncate(entry.bytes);
+        }
+        finally {
+            await file.close();
+        }
+        try {
+            await inBatches(entry.parts, PARALLEL_BLOBS, async (part) => {
+                const digest = partDigest(part);
+                const check = new DigestCheck(part);
+                await (0,external_node_stream_promises_namespaceObject.pipeline)(await this.client.blobStream(digest), check, (0,external_node_fs_namespaceObject.createWriteStream)(archivePath, { flags: 'r+', start: part.offset }));
+                check.verify(digest);
+            });
+        }
+        catch (error) {
+            await promises_namespaceObject.rm(archivePath, { force: true });
+            throw error;
+        }
+        return archivePath;
+    }
+    // --- writing ---
+    async pushPart(archivePath, part) {
+        const digest = partDigest(part);
+        if (await this.client.blobExists(digest))
+            return;
+        await this.client.pushBlob(digest, part.bytes, () => external_node_stream_.Readable.toWeb((0,external_node_fs_namespaceObject.createReadStream)(archivePath, { start: part.offset, end: part.offset + part.bytes - 1 })));
+    }
+}
+/** Counts and hashes a part's bytes as they pass; refuses more bytes than the part has. */
+class DigestCheck extends external_node_stream_.Transform {
+    part;
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    seen = 0;
+    constructor(part) {
+        super();
+        this.part = part;
+    }
+    _transform(chunk, _encoding, done) {
+        this.seen += chunk.length;
+        if (this.seen > this.part.bytes) {
+            done(new Error(`blob ${partDigest(this.part)} is longer than its ${this.part.bytes} bytes`));
+            return;
+        }
+        this.hash.update(chunk);
+        done(undefined, chunk);
+    }
+    verify(digest) {
+        if (this.seen !== this.part.bytes) {
+            throw new Error(`blob ${digest} ended after ${this.seen} of its ${this.part.bytes} bytes`);
+        }
+        const actual = `sha256:${this.hash.digest('hex')}`;
+        if (actual !== digest) {
+            throw new Error(`blob ${digest} does not match its digest (its bytes hash to ${actual})`);
+        }
+    }
+}
+function listed(entry) {
+    const { key, bytes, createdAt, tag, digest } = entry;
+    return { key, bytes, createdAt, tag, digest };
+}
+/** Runs `work` over the items, at most `limit` at a time; rejects with the first failure. */
+async function inBatches(items, limit, work) {
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const item = items[next++];
+            await work(item);
+        }
+    };
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed)
+        throw failed.reason;
 }
 
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
@@ -101608,9 +102293,10 @@ class DeferredUploadStore {
 
 
 
+
 /** The spec's fields are inputs of the same names. */
 const SPEC_INPUTS = SPEC_FIELDS;
-const INPUTS = [...SPEC_INPUTS, 'save', 'install'];
+const INPUTS = [...SPEC_INPUTS, 'save', 'store', 'registry-token', 'install'];
 
 class InputError extends Error {
     constructor(input, message) {
@@ -101650,7 +102336,30 @@ function getInputs() {
     if (save !== 'true' && save !== 'false' && save !== 'auto') {
         throw new InputError('save', `"${save}" is not true, false or auto`);
     }
-    return { spec, save, install: booleanInput('install') };
+    const registryToken = getInput('registry-token') || undefined;
+    if (registryToken)
+        core_setSecret(registryToken);
+    return {
+        spec,
+        save,
+        store: storeInput(getInput('store').trim()),
+        registryToken,
+        install: booleanInput('install')
+    };
+}
+/** The `store` input: empty for the Actions cache, else an oci:// registry address. */
+function storeInput(text) {
+    if (!text)
+        return undefined;
+    if (!isOciStore(text)) {
+        throw new InputError('store', `"${text}" is not a store: leave it empty for the GitHub Actions cache, or give oci://REGISTRY/REPOSITORY`);
+    }
+    try {
+        return parseOciLocation(text);
+    }
+    catch (error) {
+        throw new InputError('store', error.message);
+    }
 }
 function booleanInput(name) {
     try {
@@ -102141,7 +102850,7 @@ const actionsLogger = {
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
 const STATE_NAME = 'warmstart';
-const VERSION = 2;
+const VERSION = 3;
 function saveMainState(state) {
     saveState(STATE_NAME, JSON.stringify({ version: VERSION, ...state }));
 }
@@ -102162,6 +102871,9 @@ function readMainState() {
 ;// CONCATENATED MODULE: ./src/action/main.ts
 // The action's main step: read the inputs, bring the service up warm or cold, set the outputs.
 // A fresh checkpoint is only staged here; the post step uploads it.
+
+
+
 
 
 
@@ -102204,17 +102916,16 @@ async function run() {
             timings: {},
             warnings: []
         });
-        const cacheStore = new ActionsCacheStore({ dir: cacheDir });
-        const deferred = new DeferredUploadStore(cacheStore);
+        const { deferred, stagedDir, available } = openStore(inputs, cacheDir);
         let store = deferred;
         let checkpoint = saving.save;
-        if (!ActionsCacheStore.available()) {
-            warning('the GitHub Actions cache service is not available to this job: the service starts cold and no checkpoint is kept');
+        if (!available) {
+            warning('the GitHub Actions cache service is not available to this job: the service starts cold and no checkpoint is kept (or give a registry as `store`)');
             store = unavailableStore;
             checkpoint = false;
         }
         else if (!saving.save) {
-            info(`this run does not write the cache: ${saving.reason}`);
+            info(`this run does not write ${deferred.description}: ${saving.reason}`);
         }
         const podman = new Podman({ logger: actionsLogger });
         const result = await up(spec, {
@@ -102225,7 +102936,7 @@ async function run() {
             checkpoint,
             // zstd parts, although @actions/cache compresses again: a plain archive makes the download
             // write every byte to disk before warmstart reads it back, and the parts cannot be
-            // decompressed side by side. `npm run bench:cache`: warm 3.6-4.6 s with zstd, 6.3-6.7 s plain.
+            // decompressed side by side. `npm run bench:compression`: warm 3.6-4.6 s with zstd, 6.3-6.7 s plain.
             compress: 'zstd',
             replace: false
         });
@@ -102241,7 +102952,10 @@ async function run() {
             checkpointBytes: result.checkpointBytes,
             timings: result.timings,
             checkpointFailure: result.checkpointFailure,
-            stagedDir: deferred.staged ? cacheDir : undefined,
+            stagedDir: deferred.staged ? stagedDir : undefined,
+            registry: inputs.store
+                ? `oci://${inputs.store.registry}/${inputs.store.repository}`
+                : undefined,
             warnings: prepared.ok ? result.warnings : [`install: ${prepared.reason}`, ...result.warnings]
         });
         info(result.restored
@@ -102251,6 +102965,28 @@ async function run() {
     catch (error) {
         setFailed(error.message);
     }
+}
+/**
+ * The store the inputs name, wrapped so that a save only stages the archive for post: the Actions
+ * cache (its entry directory is the staging directory: @actions/cache uploads that directory),
+ * or a registry (downloads and the staged archive in their own directories under `cacheDir`).
+ */
+function openStore(inputs, cacheDir) {
+    if (inputs.store) {
+        const { registry, repository } = inputs.store;
+        const credentials = actionCredentials(registry, repository, inputs.registryToken, process.env, (0,external_node_os_namespaceObject.homedir)());
+        const oci = new OciRegistryStore({
+            location: inputs.store,
+            credentials,
+            downloadDir: (0,external_node_path_namespaceObject.join)(cacheDir, 'download')
+        });
+        const stagedDir = (0,external_node_path_namespaceObject.join)(cacheDir, 'staged');
+        const deferred = new DeferredUploadStore(oci, (archive, metadata) => stageEntry(stagedDir, archive, metadata));
+        return { deferred, stagedDir, available: true };
+    }
+    const cache = new ActionsCacheStore({ dir: cacheDir });
+    const deferred = new DeferredUploadStore(cache, (archive, metadata) => cache.stage(archive, metadata));
+    return { deferred, stagedDir: cacheDir, available: ActionsCacheStore.available() };
 }
 /** No cache service: every lookup misses and nothing is kept. */
 const unavailableStore = {
@@ -102267,7 +103003,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6509);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2720);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

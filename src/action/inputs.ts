@@ -3,11 +3,12 @@
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import { parseSpec, SPEC_FIELDS, SpecError, type ServiceSpec } from '../spec.js'
+import { isOciStore, parseOciLocation, type OciLocation } from '../store/oci/artifact.js'
 
 /** The spec's fields are inputs of the same names. */
 export const SPEC_INPUTS = SPEC_FIELDS
 
-export const INPUTS = [...SPEC_INPUTS, 'save', 'install'] as const
+export const INPUTS = [...SPEC_INPUTS, 'save', 'store', 'registry-token', 'install'] as const
 
 export { OUTPUTS } from '../outputs.js'
 
@@ -16,6 +17,10 @@ export type SaveInput = 'true' | 'false' | 'auto'
 export interface Inputs {
   spec: ServiceSpec
   save: SaveInput
+  /** Undefined: the GitHub Actions cache. */
+  store?: OciLocation
+  /** The registry's password or token (registry-token), masked in the log. */
+  registryToken?: string
   install: boolean
 }
 
@@ -54,7 +59,31 @@ export function getInputs(): Inputs {
   if (save !== 'true' && save !== 'false' && save !== 'auto') {
     throw new InputError('save', `"${save}" is not true, false or auto`)
   }
-  return { spec, save, install: booleanInput('install') }
+  const registryToken = core.getInput('registry-token') || undefined
+  if (registryToken) core.setSecret(registryToken)
+  return {
+    spec,
+    save,
+    store: storeInput(core.getInput('store').trim()),
+    registryToken,
+    install: booleanInput('install')
+  }
+}
+
+/** The `store` input: empty for the Actions cache, else an oci:// registry address. */
+export function storeInput(text: string): OciLocation | undefined {
+  if (!text) return undefined
+  if (!isOciStore(text)) {
+    throw new InputError(
+      'store',
+      `"${text}" is not a store: leave it empty for the GitHub Actions cache, or give oci://REGISTRY/REPOSITORY`
+    )
+  }
+  try {
+    return parseOciLocation(text)
+  } catch (error) {
+    throw new InputError('store', (error as Error).message)
+  }
 }
 
 function booleanInput(name: string): boolean {

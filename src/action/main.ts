@@ -2,14 +2,17 @@
 // A fresh checkpoint is only staged here; the post step uploads it.
 import * as core from '@actions/core'
 import { mkdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { up } from '../engine/engine.js'
 import { outputsOf } from '../outputs.js'
 import { Podman } from '../podman.js'
-import { ActionsCacheStore, DeferredUploadStore } from '../store/actions-cache.js'
+import { ActionsCacheStore } from '../store/actions-cache.js'
+import { actionCredentials } from '../store/oci/credentials.js'
+import { OciRegistryStore } from '../store/oci-registry.js'
+import { DeferredUploadStore, stageEntry } from '../store/staging.js'
 import type { CheckpointStore, SaveResult, StoreHit } from '../store/store.js'
-import { decideSave, getInputs, readEvent } from './inputs.js'
+import { decideSave, getInputs, readEvent, type Inputs } from './inputs.js'
 import { prepareRunner } from './install.js'
 import { actionsLogger } from './logger.js'
 import { saveMainState } from './state.js'
@@ -45,18 +48,17 @@ export async function run(): Promise<void> {
       warnings: []
     })
 
-    const cacheStore = new ActionsCacheStore({ dir: cacheDir })
-    const deferred = new DeferredUploadStore(cacheStore)
+    const { deferred, stagedDir, available } = openStore(inputs, cacheDir)
     let store: CheckpointStore = deferred
     let checkpoint = saving.save
-    if (!ActionsCacheStore.available()) {
+    if (!available) {
       core.warning(
-        'the GitHub Actions cache service is not available to this job: the service starts cold and no checkpoint is kept'
+        'the GitHub Actions cache service is not available to this job: the service starts cold and no checkpoint is kept (or give a registry as `store`)'
       )
       store = unavailableStore
       checkpoint = false
     } else if (!saving.save) {
-      core.info(`this run does not write the cache: ${saving.reason}`)
+      core.info(`this run does not write ${deferred.description}: ${saving.reason}`)
     }
 
     const podman = new Podman({ logger: actionsLogger })
@@ -68,7 +70,7 @@ export async function run(): Promise<void> {
       checkpoint,
       // zstd parts, although @actions/cache compresses again: a plain archive makes the download
       // write every byte to disk before warmstart reads it back, and the parts cannot be
-      // decompressed side by side. `npm run bench:cache`: warm 3.6-4.6 s with zstd, 6.3-6.7 s plain.
+      // decompressed side by side. `npm run bench:compression`: warm 3.6-4.6 s with zstd, 6.3-6.7 s plain.
       compress: 'zstd',
       replace: false
     })
@@ -85,7 +87,10 @@ export async function run(): Promise<void> {
       checkpointBytes: result.checkpointBytes,
       timings: result.timings,
       checkpointFailure: result.checkpointFailure,
-      stagedDir: deferred.staged ? cacheDir : undefined,
+      stagedDir: deferred.staged ? stagedDir : undefined,
+      registry: inputs.store
+        ? `oci://${inputs.store.registry}/${inputs.store.repository}`
+        : undefined,
       warnings: prepared.ok ? result.warnings : [`install: ${prepared.reason}`, ...result.warnings]
     })
     core.info(
@@ -96,6 +101,42 @@ export async function run(): Promise<void> {
   } catch (error) {
     core.setFailed((error as Error).message)
   }
+}
+
+/**
+ * The store the inputs name, wrapped so that a save only stages the archive for post: the Actions
+ * cache (its entry directory is the staging directory: @actions/cache uploads that directory),
+ * or a registry (downloads and the staged archive in their own directories under `cacheDir`).
+ */
+function openStore(
+  inputs: Inputs,
+  cacheDir: string
+): { deferred: DeferredUploadStore; stagedDir: string; available: boolean } {
+  if (inputs.store) {
+    const { registry, repository } = inputs.store
+    const credentials = actionCredentials(
+      registry,
+      repository,
+      inputs.registryToken,
+      process.env,
+      homedir()
+    )
+    const oci = new OciRegistryStore({
+      location: inputs.store,
+      credentials,
+      downloadDir: join(cacheDir, 'download')
+    })
+    const stagedDir = join(cacheDir, 'staged')
+    const deferred = new DeferredUploadStore(oci, (archive, metadata) =>
+      stageEntry(stagedDir, archive, metadata)
+    )
+    return { deferred, stagedDir, available: true }
+  }
+  const cache = new ActionsCacheStore({ dir: cacheDir })
+  const deferred = new DeferredUploadStore(cache, (archive, metadata) =>
+    cache.stage(archive, metadata)
+  )
+  return { deferred, stagedDir: cacheDir, available: ActionsCacheStore.available() }
 }
 
 /** No cache service: every lookup misses and nothing is kept. */

@@ -6,7 +6,14 @@ import { rmdirSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { down, formatBytes, message } from '../engine/engine.js'
 import { Podman } from '../podman.js'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { ActionsCacheStore } from '../store/actions-cache.js'
+import { parseOciLocation } from '../store/oci/artifact.js'
+import { actionCredentials } from '../store/oci/credentials.js'
+import { OciRegistryStore } from '../store/oci-registry.js'
+import { readStagedEntry } from '../store/staging.js'
+import type { SaveResult } from '../store/store.js'
 import { describePhases } from '../timings.js'
 import { actionsLogger } from './logger.js'
 import { readMainState, type MainState } from './state.js'
@@ -26,8 +33,7 @@ export async function run(): Promise<void> {
   try {
     if (state.stagedDir && state.save && state.cacheKey) {
       uploaded = await core.group('Save the checkpoint', async () => {
-        const store = new ActionsCacheStore({ dir: state.stagedDir as string })
-        const result = await store.upload(state.cacheKey)
+        const result = await upload(state as MainState)
         if (result.saved) core.info(`saved ${formatBytes(result.bytes)} under ${state.cacheKey}`)
         else core.warning(`the checkpoint was not saved: ${result.reason}`)
         return result
@@ -58,6 +64,36 @@ export async function run(): Promise<void> {
   await writeSummary(state, uploaded).catch((error: unknown) =>
     core.warning(`could not write the job summary: ${message(error)}`)
   )
+}
+
+/**
+ * Uploads the checkpoint main staged: to the registry main used, or the Actions cache. The
+ * registry's token is read from the input here, never from the state (which is a file on the
+ * runner): post steps see the same inputs as main.
+ */
+async function upload(state: MainState): Promise<SaveResult> {
+  const dir = state.stagedDir as string
+  if (!state.registry) return new ActionsCacheStore({ dir }).upload(state.cacheKey)
+  const location = parseOciLocation(state.registry)
+  const token = core.getInput('registry-token') || undefined
+  if (token) core.setSecret(token)
+  const store = new OciRegistryStore({
+    location,
+    credentials: actionCredentials(
+      location.registry,
+      location.repository,
+      token,
+      process.env,
+      homedir()
+    ),
+    downloadDir: join(dir, 'download') // save never downloads
+  })
+  const staged = readStagedEntry(dir)
+  try {
+    return await store.save(state.cacheKey, staged.archivePath, staged.metadata)
+  } catch (error) {
+    return { saved: false, bytes: 0, reason: message(error) }
+  }
 }
 
 /** The job summary: what happened, what it cost, what a warm run should save. */

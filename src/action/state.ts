@@ -5,7 +5,7 @@ import * as core from '@actions/core'
 import type { PhaseTimings } from '../timings.js'
 
 const STATE_NAME = 'warmstart'
-const VERSION = 2
+const VERSION = 3
 
 export interface MainState {
   version: typeof VERSION
@@ -20,8 +20,10 @@ export interface MainState {
   /** Whether this run may write the cache, and why. */
   save: boolean
   saveReason: string
-  /** The cache entry directory holding a staged checkpoint to upload, if any. */
+  /** The directory holding a staged checkpoint to upload, if any. */
   stagedDir?: string
+  /** The registry store (oci://...) it goes to; the GitHub Actions cache when absent. */
+  registry?: string
   /** Directories warmstart created, to remove in post. */
   tempDirs: string[]
   /** The containers.conf warmstart's podman calls use, if the install set one. */

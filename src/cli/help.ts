@@ -28,6 +28,10 @@ with ports, env and options as arrays of strings):
                          the service starts cold (default auto: 10 min for a checkpoint, 2 min
                          plus 1 min per GiB of archive for a restore)`
 
+const storeHelp = `  --store STORE the checkpoint store: a directory (default: $XDG_CACHE_HOME/warmstart/checkpoints
+                or ~/.cache/warmstart/checkpoints), or an OCI registry, oci://REGISTRY/REPOSITORY
+                (credentials from podman login / docker login, or REGISTRY_AUTH_FILE)`
+
 export const HELP: Record<string, string> = {
   main: `warmstart: start database-backed test services warm.
 
@@ -37,21 +41,20 @@ Commands:
   up      start a service: restore it from its checkpoint, or start it cold, warm it up and
           checkpoint it for next time
   down    remove a service's container
-  ls      list the checkpoints in the local store
-  prune   remove least recently used checkpoints
+  ls      list the checkpoints in a store
+  prune   remove old or least recently used checkpoints
   key     print the cache key of a service without starting anything
 
 Run warmstart COMMAND --help for its options.
 
 Exit codes: 0 success; 1 the service could not be started (or another failure); 2 bad usage or
 spec; when the warm-up fails, its own exit code.`,
-  up: `Usage: warmstart up [SERVICE OPTIONS] [--store DIR] [--json] [--replace] [-v]
+  up: `Usage: warmstart up [SERVICE OPTIONS] [--store STORE] [--json] [--replace] [-v]
 
 ${spec}
 
 Other options:
-  --store DIR   the local checkpoint store (default: $XDG_CACHE_HOME/warmstart/checkpoints or
-                ~/.cache/warmstart/checkpoints)
+${storeHelp}
   --json        print the outputs as JSON on stdout (progress stays on stderr)
   --replace     remove a container of the same name first
   -v, --verbose debug lines: podman commands, cache key components
@@ -75,19 +78,27 @@ Removes the container NAME, running or not (the checkpoints stay in the store).
 
 Example:
   warmstart down warmstart-postgres`,
-  ls: `Usage: warmstart ls [--store DIR] [--json]
+  ls: `Usage: warmstart ls [--store STORE] [--json]
 
-Lists the checkpoints in the local store, most recently used first.
+Lists the checkpoints in a store: a local directory's most recently used first, a registry's
+newest first.
+${storeHelp}
 
 Example:
   warmstart ls --json`,
-  prune: `Usage: warmstart prune [--store DIR] [--max-size SIZE | --all] [--dry-run] [--json]
+  prune: `Usage: warmstart prune [--store STORE] [--max-age AGE] [--max-size SIZE | --all] [--dry-run] [--json]
 
-Removes least recently used checkpoints until the store holds at most SIZE (default 10G).
+Removes the checkpoints unused (a local directory) or created (a registry) longer ago than AGE,
+then the least recently used (registry: the oldest) until the store holds at most SIZE (a local
+directory: 10G unless given). A registry must allow deletes; its garbage collection frees the
+blobs.
+  --max-age AGE     e.g. 12h, 7d, 4w
   --max-size SIZE   e.g. 500M, 10G
   --all             remove every checkpoint
   --dry-run         only say what would be removed
+${storeHelp}
 
-Example:
-  warmstart prune --max-size 2G`
+Examples:
+  warmstart prune --max-size 2G
+  warmstart prune --store oci://ghcr.io/acme/warmstart-checkpoints --max-age 14d`
 }

@@ -1,6 +1,7 @@
 // The command line: parse, run the engine, print. No logic of its own beyond that.
-import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   down,
   formatBytes,
@@ -14,6 +15,9 @@ import { consoleLogger, silentLogger } from '../logger.js'
 import { Podman } from '../podman.js'
 import { parseSpec, SpecError, type RawSpec, type ServiceSpec } from '../spec.js'
 import { LocalDirectoryStore, defaultStoreDir } from '../store/local.js'
+import { isOciStore, parseOciLocation } from '../store/oci/artifact.js'
+import { readCredentials } from '../store/oci/credentials.js'
+import { OciRegistryStore } from '../store/oci-registry.js'
 import { HELP } from './help.js'
 import { parseCommand, UsageError, type Command } from './parse.js'
 import { outputsOf } from '../outputs.js'
@@ -57,9 +61,20 @@ async function execute(command: Command, io: Io): Promise<number> {
       const spec = loadSpec(command.spec, command.specFile)
       const logger = consoleLogger({ verbose: command.verbose })
       const podman = new Podman({ logger })
-      const store = openStore(command.store)
-      const result = await up(spec, { podman, store, logger, replace: command.replace })
-      io.stdout(command.json ? `${JSON.stringify(outputs(result), null, 2)}\n` : describeUp(result))
+      const opened = openStore(command.store)
+      try {
+        const result = await up(spec, {
+          podman,
+          store: opened.store,
+          logger,
+          replace: command.replace
+        })
+        io.stdout(
+          command.json ? `${JSON.stringify(outputs(result), null, 2)}\n` : describeUp(result)
+        )
+      } finally {
+        opened.close()
+      }
       return 0
     }
     case 'key': {
@@ -85,27 +100,39 @@ async function execute(command: Command, io: Io): Promise<number> {
       io.stderr(`removed ${command.container}\n`)
       return 0
     case 'ls': {
-      const store = openStore(command.store)
-      const entries = await store.list()
-      if (command.json) {
-        io.stdout(`${JSON.stringify(entries, null, 2)}\n`)
-      } else if (!entries.length) {
-        io.stdout(`no checkpoints in ${store.description}\n`)
-      } else {
-        for (const entry of entries) {
-          io.stdout(
-            `${entry.key}  ${formatBytes(entry.bytes)}  last used ${new Date(entry.lastUsedAt).toISOString()}\n`
-          )
+      const { store, close } = openStore(command.store)
+      try {
+        const entries = await store.list()
+        if (command.json) {
+          io.stdout(`${JSON.stringify(entries, null, 2)}\n`)
+        } else if (!entries.length) {
+          io.stdout(`no checkpoints in ${store.description}\n`)
+        } else {
+          for (const entry of entries) {
+            const when =
+              'lastUsedAt' in entry
+                ? `last used ${new Date(entry.lastUsedAt).toISOString()}`
+                : `created ${new Date(entry.createdAt).toISOString()}`
+            io.stdout(`${entry.key}  ${formatBytes(entry.bytes)}  ${when}\n`)
+          }
         }
+      } finally {
+        close()
       }
       return 0
     }
     case 'prune': {
-      const store = openStore(command.store)
-      const removed = await store.prune({
-        maxBytes: command.all ? 0 : command.maxSize,
-        dryRun: command.dryRun
-      })
+      const { store, close } = openStore(command.store)
+      let removed: Array<{ bytes: number }>
+      try {
+        removed = await store.prune({
+          maxBytes: command.all ? 0 : command.maxSize,
+          maxAgeMs: command.maxAgeMs,
+          dryRun: command.dryRun
+        })
+      } finally {
+        close()
+      }
       if (command.json) io.stdout(`${JSON.stringify(removed, null, 2)}\n`)
       else {
         const verb = command.dryRun ? 'would remove' : 'removed'
@@ -139,8 +166,31 @@ function loadSpec(flags: RawSpec, file?: string): ServiceSpec {
   return parseSpec({ ...fromFile, ...flags })
 }
 
-function openStore(dir?: string): LocalDirectoryStore {
-  return new LocalDirectoryStore({ dir: dir ?? defaultStoreDir(process.env, homedir()) })
+/**
+ * The store `--store` names: `oci://REGISTRY/REPOSITORY` (credentials from the auth files
+ * podman and docker keep), else a directory. `close` removes what the store downloaded.
+ */
+function openStore(text?: string): {
+  store: LocalDirectoryStore | OciRegistryStore
+  close: () => void
+} {
+  if (text === undefined || !isOciStore(text)) {
+    const dir = text ?? defaultStoreDir(process.env, homedir())
+    return { store: new LocalDirectoryStore({ dir }), close: () => undefined }
+  }
+  let location
+  try {
+    location = parseOciLocation(text)
+  } catch (error) {
+    throw new UsageError(`--store: ${message(error)}`)
+  }
+  const downloadDir = mkdtempSync(join(tmpdir(), 'warmstart-oci-'))
+  const store = new OciRegistryStore({
+    location,
+    credentials: readCredentials(location.registry, location.repository, process.env, homedir()),
+    downloadDir
+  })
+  return { store, close: () => rmSync(downloadDir, { recursive: true, force: true }) }
 }
 
 /** The action's output names, plus the phase timings and warnings. */

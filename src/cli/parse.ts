@@ -20,6 +20,8 @@ export type Command =
       name: 'prune'
       store?: string
       maxSize?: number
+      /** Milliseconds: entries not used (local) or created (registry) for longer go. */
+      maxAgeMs?: number
       all: boolean
       dryRun: boolean
       json: boolean
@@ -123,6 +125,7 @@ export function parseCommand(argv: string[]): Command {
           ...common,
           store: { type: 'string' },
           'max-size': { type: 'string' },
+          'max-age': { type: 'string' },
           all: { type: 'boolean', default: false },
           'dry-run': { type: 'boolean', default: false }
         },
@@ -135,6 +138,8 @@ export function parseCommand(argv: string[]): Command {
         name: 'prune',
         store: values.store as string | undefined,
         maxSize,
+        maxAgeMs:
+          values['max-age'] === undefined ? undefined : parseAge(values['max-age'] as string),
         all: values.all === true,
         dryRun: values['dry-run'] === true,
         json: values.json === true
@@ -153,6 +158,16 @@ export function parseSize(text: string): number {
   if (!match) throw new UsageError(`--max-size: "${text}" is not a size such as 500M or 10G`)
   const power = ' KMGT'.indexOf((match[2] || ' ').toUpperCase())
   return Math.round(Number(match[1]) * 1024 ** power)
+}
+
+/** `7d`, `12h`, `30m`, `90s` -> milliseconds. */
+export function parseAge(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim())
+  if (!match) throw new UsageError(`--max-age: "${text}" is not an age such as 12h or 7d`)
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[
+    (match[2] as string).toLowerCase() as 's' | 'm' | 'h' | 'd' | 'w'
+  ]
+  return Math.round(Number(match[1]) * unit * 1000)
 }
 
 type Options = Parameters<typeof parseArgs>[0] extends infer C

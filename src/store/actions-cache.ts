@@ -4,20 +4,10 @@
 // The directory must have the same absolute path in every job, because @actions/cache mixes the
 // paths into the entry's version: warmstart uses <RUNNER_TEMP>/warmstart-cache/<container name>.
 import * as cache from '@actions/cache'
-import {
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  copyFileSync
-} from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { stageEntry, STAGED_ARCHIVE as ARCHIVE, STAGED_METADATA as METADATA } from './staging.js'
 import type { CheckpointStore, EntryMetadata, SaveResult, StoreHit } from './store.js'
-
-const ARCHIVE = 'checkpoint.tar'
-const METADATA = 'metadata.json'
 
 export interface ActionsCacheStoreOptions {
   /** The entry directory; the same absolute path in every job. */
@@ -57,16 +47,7 @@ export class ActionsCacheStore implements CheckpointStore {
 
   /** Puts the archive and its metadata into the entry directory, ready for upload. */
   stage(archivePath: string, metadata: EntryMetadata): number {
-    rmSync(this.dir, { recursive: true, force: true })
-    mkdirSync(this.dir, { recursive: true })
-    const target = join(this.dir, ARCHIVE)
-    try {
-      renameSync(archivePath, target)
-    } catch {
-      copyFileSync(archivePath, target) // another file system
-    }
-    writeFileSync(join(this.dir, METADATA), JSON.stringify(metadata))
-    return statSync(target).size
+    return stageEntry(this.dir, archivePath, metadata)
   }
 
   /** Uploads the staged entry under `key`. Never throws for the service's troubles. */
@@ -99,33 +80,5 @@ export class ActionsCacheStore implements CheckpointStore {
   /** Removes the local entry directory. */
   clean(): void {
     rmSync(this.dir, { recursive: true, force: true })
-  }
-}
-
-/**
- * For the action's main step: lookups go to the cache, saves only stage the archive. The post
- * step uploads it, so the job's tests start as soon as the service is warm.
- */
-export class DeferredUploadStore implements CheckpointStore {
-  readonly description: string
-  /** The key of the entry staged for upload, if any. */
-  staged?: string
-
-  constructor(private readonly store: ActionsCacheStore) {
-    this.description = store.description
-  }
-
-  lookup(key: string, restoreKeys?: string[]): Promise<StoreHit | undefined> {
-    return this.store.lookup(key, restoreKeys)
-  }
-
-  async save(key: string, archivePath: string, metadata: EntryMetadata): Promise<SaveResult> {
-    const bytes = this.store.stage(archivePath, metadata)
-    this.staged = key
-    return { saved: false, staged: true, bytes }
-  }
-
-  discard(): Promise<void> {
-    return this.store.discard()
   }
 }

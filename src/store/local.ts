@@ -49,6 +49,8 @@ export interface LocalDirectoryStoreOptions {
 export interface PruneOptions {
   /** Overrides the store's cap; 0 removes every entry. */
   maxBytes?: number
+  /** Also removes every entry not used for longer than this (milliseconds). */
+  maxAgeMs?: number
   /** Report what would be removed without removing anything. */
   dryRun?: boolean
 }
@@ -157,7 +159,12 @@ export class LocalDirectoryStore implements CheckpointStore {
   async prune(options: PruneOptions = {}): Promise<LocalEntry[]> {
     const cap = options.maxBytes ?? this.maxBytes
     const scan = await this.scan()
-    const victims = leastRecentlyUsedBeyondCap(scan.entries, cap)
+    const now = this.now()
+    const stale = scan.entries.filter(
+      (entry) => options.maxAgeMs !== undefined && now - entry.lastUsedAt > options.maxAgeMs
+    )
+    const fresh = scan.entries.filter((entry) => !stale.includes(entry))
+    const victims = [...stale, ...leastRecentlyUsedBeyondCap(fresh, cap)]
     if (options.dryRun) return victims
 
     const evicted: LocalEntry[] = []
