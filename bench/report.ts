@@ -391,3 +391,45 @@ export function markdownTable(rows: string[][], alignment: string[]): string[] {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`
   return [line(header ?? []), line(alignment), ...body.map(line)]
 }
+
+/**
+ * One row per scenario, for the README: medians, the ratios the targets are about, and the
+ * first workload. From the `bench/results` JSON files of one run (`npm run bench:table`).
+ */
+export function renderSummaryTable(results: BenchResult[]): string {
+  const s = formatSeconds
+  const peers = (values: PeerValues | undefined, format: (n: number) => string): string =>
+    values ? `${format(values.cold)} / ${format(values.datadir)} / ${format(values.warm)}` : ''
+  const ms = (n: number): string => (n < 10 ? n.toFixed(1) : n.toFixed(0))
+  const rows: string[][] = [
+    [
+      'scenario',
+      'cold',
+      'datadir',
+      'warm',
+      'floor',
+      'warm vs cold',
+      'warm vs datadir',
+      'ready + first workload: cold / datadir / warm',
+      'warm vs datadir, ready + workload',
+      'warm / floor',
+      'checkpoint (once)',
+      'first query cold / datadir / warm'
+    ],
+    ...results.map((r) => [
+      `\`${r.scenario}\``,
+      s(r.cold_s),
+      s(r.datadir_s),
+      s(r.warm_s),
+      s(r.floor_s),
+      times(r.speedup_vs_cold),
+      times(r.speedup_vs_datadir),
+      peers(r.ready_plus_workload_s, (n) => n.toFixed(2)),
+      r.workload_speedup_vs_datadir === undefined ? '' : times(r.workload_speedup_vs_datadir),
+      r.warm_over_floor.toFixed(2),
+      s(r.checkpoint_s),
+      `${peers(r.first_query_ms, ms)} ms`
+    ])
+  ]
+  return markdownTable(rows, ['---', ...Array<string>(rows[0]!.length - 1).fill('--:')]).join('\n')
+}

@@ -5,11 +5,12 @@
 // `sudo -n`. Tars keep numeric owners: the container's users, mapped as its user namespace maps
 // them, are not the host's.
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, openSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { Transform, type Writable } from 'node:stream'
+import { Readable, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { isZstd, streamRange } from './archive/inspect.js'
+import { isZstd } from './archive/inspect.js'
+import type { ArchiveSource } from './archive/source.js'
 import type { VolumePart } from './archive/layout.js'
 import type { Podman } from './podman.js'
 import { collectOutput, startPipeline } from './process.js'
@@ -223,11 +224,13 @@ export function chooseVolumeStorage(
  */
 export async function unpackVolume(
   podman: Podman,
-  archivePath: string,
+  archive: ArchiveSource,
   part: VolumePart,
   mountpoint: string
 ): Promise<string> {
-  const compressed = await startsWithZstd(archivePath, part.offset)
+  // Whether the part is zstd, from its first bytes: read once, from a stream that may not rewind.
+  const { first, stream } = await peek(archive.read(part))
+  const compressed = first !== undefined && isZstd(first)
   const script = compressed
     ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
     : 'tar -x --numeric-owner -C "$1"'
@@ -243,14 +246,32 @@ export async function unpackVolume(
       done(null, chunk)
     }
   })
-  // A tar that quits early breaks the pipe; its own exit status says why, below.
-  await pipeline(
-    createReadStream(archivePath, streamRange(part)),
-    hashing,
-    child.stdin as Writable
-  ).catch(() => undefined)
-  await exited
+  // A tar that quits early breaks the pipe, and its exit status says why; a source that fails
+  // (a registry gone away) says why itself.
+  let sourceFailed: unknown
+  stream.once('error', (error) => (sourceFailed = error))
+  await pipeline(stream, hashing, child.stdin as Writable).catch(() => undefined)
+  const tarFailed = await exited.then(
+    () => undefined,
+    (error: unknown) => error
+  )
+  // The source's reason first: a tar cut short only says its input ended early.
+  if (sourceFailed) throw sourceFailed
+  if (tarFailed) throw tarFailed
   return hash.digest('hex')
+}
+
+/** The stream's first chunk, and a stream of all of it (that chunk included). */
+async function peek(source: Readable): Promise<{ first?: Buffer; stream: Readable }> {
+  const chunks = source[Symbol.asyncIterator]()
+  const head = await chunks.next()
+  const first = head.done ? undefined : (head.value as Buffer)
+  const rest = { [Symbol.asyncIterator]: () => chunks }
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first) yield first
+    for await (const chunk of rest) yield chunk as Buffer
+  }
+  return { first, stream: Readable.from(all()) }
 }
 
 /**
@@ -318,13 +339,6 @@ async function removeVolume(podman: Podman, name: string): Promise<void> {
   const { MountCount } = await podman.inspectVolume(name)
   for (let i = 0; i < (MountCount ?? 0); i++) await podman.unmountVolume(name)
   await podman.removeVolume(name)
-}
-
-async function startsWithZstd(path: string, offset: number): Promise<boolean> {
-  for await (const chunk of createReadStream(path, { start: offset, end: offset + 3 })) {
-    return isZstd(chunk as Buffer)
-  }
-  return false
 }
 
 /** Runs a command as root (through `sudo -n` when not root); resolves with its stdout, or writes it to `stdout`. */

@@ -201,7 +201,7 @@ describe.each(['v2', 'v1'] as const)('the action over the %s cache protocol', (p
     expect(job.main.status).toBe(0)
     expect(job.post.status).toBe(0)
     expect(job.outputs).toMatchObject({ restored: 'false', 'checkpoint-bytes': '0' })
-    expect(job.main.stdout).toMatch(/this run does not write the cache: save: false/)
+    expect(job.main.stdout).toMatch(/this run does not write the GitHub Actions cache: save: false/)
     expect((await double.entries()).length).toBe(before)
   })
 })
@@ -342,8 +342,7 @@ test('a registry as the store: the cold job pushes in post, a fresh job restores
     expect(existsSync(join(runnerTemp.path, 'warmstart-cache'))).toBe(false)
     const entries = await new OciRegistryStore({
       location: parseOciLocation(store),
-      credentials: { username: registry.username, password: registry.password },
-      downloadDir: join(runnerTemp.path, 'unused')
+      credentials: { username: registry.username, password: registry.password }
     }).list()
     expect(entries.map((entry) => entry.key)).toEqual([cold.outputs['cache-key']])
 

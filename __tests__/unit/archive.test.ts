@@ -775,9 +775,12 @@ describe('crashes (in a child process, so a crash fails only the test)', () => {
     childDirs.push(childDir)
     writeFileSync(
       join(childDir, 'archive.mjs'),
-      transpile('../../src/archive/inspect.ts').replace("'../process.js'", "'./process.mjs'")
+      transpile('../../src/archive/inspect.ts')
+        .replace("'../process.js'", "'./process.mjs'")
+        .replaceAll("'./source.js'", "'./source.mjs'")
     )
     writeFileSync(join(childDir, 'process.mjs'), transpile('../../src/process.ts'))
+    writeFileSync(join(childDir, 'source.mjs'), transpile('../../src/archive/source.ts'))
     driver = join(childDir, 'driver.mjs')
     writeFileSync(
       driver,

@@ -5,6 +5,7 @@ import {
   median,
   phaseMedians,
   ratio,
+  renderSummaryTable,
   renderTable,
   summarize,
   withPrepare,
@@ -311,5 +312,18 @@ describe('the restore with podman importing everything, beside the in-memory one
   test('absent from results that did not measure it', () => {
     expect(result.warm_podman_import_s).toBeUndefined()
     expect(renderTable(result)).not.toContain('podman importing')
+  })
+})
+
+describe('renderSummaryTable', () => {
+  test('one row per scenario with the ratios and the first workload', () => {
+    const table = renderSummaryTable([result]).split('\n')
+    expect(table[0]).toContain(
+      '| scenario | cold | datadir | warm | floor | warm vs cold | warm vs datadir | ready + first workload: cold / datadir / warm |'
+    )
+    expect(table[1]).toBe(`| --- |${' --: |'.repeat(11)}`)
+    expect(table[2]).toBe(
+      '| `postgres-migrate` | 45.0 s | 5.00 s | 3.00 s | 0.60 s | 15.0x | 1.7x | 47.00 / 8.00 / 3.50 | 2.3x | 5.00 | 6.25 s | 3.0 / 9.0 / 4.0 ms |'
+    )
   })
 })

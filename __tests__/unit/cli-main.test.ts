@@ -52,7 +52,7 @@ describe('help', () => {
 
   test.each([
     [['down', '--help'], 'Usage: warmstart down NAME'],
-    [['ls', '--help'], 'Usage: warmstart ls [--store DIR] [--json]'],
+    [['ls', '--help'], 'Usage: warmstart ls [--store STORE] [--json]'],
     [['prune', '--help'], '--max-size SIZE']
   ])('%j prints its own help', async (argv, text) => {
     const { code, out } = await run(argv)

@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2328:
+/***/ 7065:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -99346,7 +99346,32 @@ function image_fetchImage(podman, image, facts, timings) {
 var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/archive/source.ts
+// Where a stored archive's bytes are read from: a local file (the local directory, the Actions
+// cache's download, an archive just made), or a store that streams each part from elsewhere (an
+// OCI registry, whose parts are blobs). The restore reads every part through this, once or
+// twice (a volume's slice 0 is listed, then unpacked), and checks each part's SHA-256 itself.
+
+
+/** The options of createReadStream that read `range` (its `end` is inclusive). */
+function streamRange(range) {
+    if (!range)
+        return {};
+    return { start: range.offset, end: range.offset + range.bytes - 1 };
+}
+/** An archive in a local file. Throws (ENOENT) when there is none. */
+function source_fileSource(path) {
+    const bytes = statSync(path).size;
+    return {
+        bytes,
+        path,
+        // createReadStream has no empty range (its `end` is inclusive).
+        read: (range) => range?.bytes === 0 ? Readable.from([]) : createReadStream(path, streamRange(range))
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/archive/inspect.ts
+
 
 
 
@@ -99483,7 +99508,7 @@ async function inspect_compressArchive(plain, compressed) {
  * file afterwards (from the page cache), which costs less than passing every byte through here:
  * podman imports a plain tar twice as fast as it decompresses zstd itself.
  */
-async function inspect_inspectArchive(path, options = {}) {
+async function inspect_inspectArchive(archive, options = {}) {
     const sink = options.plainSink;
     // A sink that quits early (its tar failed) is not fed further; its own exit status says why.
     let sinking = sink !== undefined;
@@ -99495,50 +99520,61 @@ async function inspect_inspectArchive(path, options = {}) {
     let zstdRunning = false;
     let unreadable = Promise.resolve(undefined);
     let output;
-    for await (const data of createReadStream(path, inspect_streamRange(options.range))) {
-        const chunk = data;
-        if (bytes === 0 && inspect_isZstd(chunk)) {
-            if (options.decompressTo)
-                output = openSync(options.decompressTo, 'w', 0o600);
-            const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
-                stdin: 'pipe',
-                stdout: output ?? 'pipe'
-            });
-            zstd = child;
-            zstdRunning = true;
-            child.stdout?.on('data', (plain) => {
-                walker.push(plain);
-                if (sinking && !sink?.write(plain)) {
-                    child.stdout?.pause();
-                    sink?.once('drain', () => child.stdout?.resume());
-                }
-            });
-            // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
-            child.stdin?.on('error', () => (zstdRunning = false));
-            child.on('close', () => (zstdRunning = false));
-            child.on('error', () => (zstdRunning = false));
-            unreadable = exited.then(() => undefined, (error) => `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`);
+    const source = typeof archive === 'string' ? fileSource(archive) : archive;
+    try {
+        for await (const data of source.read(options.range)) {
+            const chunk = data;
+            if (bytes === 0 && inspect_isZstd(chunk)) {
+                if (options.decompressTo)
+                    output = openSync(options.decompressTo, 'w', 0o600);
+                const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
+                    stdin: 'pipe',
+                    stdout: output ?? 'pipe'
+                });
+                zstd = child;
+                zstdRunning = true;
+                child.stdout?.on('data', (plain) => {
+                    walker.push(plain);
+                    if (sinking && !sink?.write(plain)) {
+                        child.stdout?.pause();
+                        sink?.once('drain', () => child.stdout?.resume());
+                    }
+                });
+                // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
+                child.stdin?.on('error', () => (zstdRunning = false));
+                child.on('close', () => (zstdRunning = false));
+                child.on('error', () => (zstdRunning = false));
+                unreadable = exited.then(() => undefined, (error) => `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`);
+            }
+            hash.update(chunk);
+            bytes += chunk.length;
+            if (!zstd) {
+                walker.push(chunk);
+                if (sinking && sink && !sink.write(chunk))
+                    await once(sink, 'drain').catch(() => undefined);
+            }
+            else if (zstdRunning && !zstd.stdin?.write(chunk)) {
+                const child = zstd;
+                await new Promise((resume) => {
+                    // Whichever comes first; the other listener goes, or they pile up over a long archive.
+                    const done = () => {
+                        child.stdin?.off('drain', done);
+                        child.off('close', done);
+                        resume();
+                    };
+                    child.stdin?.once('drain', done);
+                    child.once('close', done);
+                });
+            }
         }
-        hash.update(chunk);
-        bytes += chunk.length;
-        if (!zstd) {
-            walker.push(chunk);
-            if (sinking && sink && !sink.write(chunk))
-                await once(sink, 'drain').catch(() => undefined);
-        }
-        else if (zstdRunning && !zstd.stdin?.write(chunk)) {
-            const child = zstd;
-            await new Promise((resume) => {
-                // Whichever comes first; the other listener goes, or they pile up over a long archive.
-                const done = () => {
-                    child.stdin?.off('drain', done);
-                    child.off('close', done);
-                    resume();
-                };
-                child.stdin?.once('drain', done);
-                child.once('close', done);
-            });
-        }
+    }
+    catch (error) {
+        // The source failed (a registry gone away): nothing downstream may wait for more bytes.
+        zstd?.kill('SIGKILL');
+        sink?.end();
+        if (output !== undefined)
+            closeSync(output);
+        throw error;
     }
     zstd?.stdin?.end();
     const problem = await unreadable;
@@ -99555,7 +99591,7 @@ async function inspect_inspectArchive(path, options = {}) {
         entries: walker.entries,
         unpackedBytes,
         unreadable: problem,
-        importPath: zstd && options.decompressTo ? options.decompressTo : path
+        importPath: zstd && options.decompressTo ? options.decompressTo : (source.path ?? '')
     };
 }
 /**
@@ -99582,12 +99618,7 @@ async function walkTarFile(path, walker) {
         await file.close();
     }
 }
-/** The options of createReadStream that read `range` (its `end` is inclusive). */
-function inspect_streamRange(range) {
-    if (!range)
-        return {};
-    return { start: range.offset, end: range.offset + range.bytes - 1 };
-}
+
 function inspect_isZstd(chunk) {
     return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528;
 }
@@ -100168,8 +100199,10 @@ function volumes_chooseVolumeStorage(setting, unpackedBytes, totalMemory) {
  * Unpacks a volume part of the archive into the volume's directory, hashing the part's bytes as
  * they go by; returns their SHA-256 (the caller compares it with the manifest's).
  */
-async function volumes_unpackVolume(podman, archivePath, part, mountpoint) {
-    const compressed = await startsWithZstd(archivePath, part.offset);
+async function volumes_unpackVolume(podman, archive, part, mountpoint) {
+    // Whether the part is zstd, from its first bytes: read once, from a stream that may not rewind.
+    const { first, stream } = await peek(archive.read(part));
+    const compressed = first !== undefined && isZstd(first);
     const script = compressed
         ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
         : 'tar -x --numeric-owner -C "$1"';
@@ -100185,10 +100218,32 @@ async function volumes_unpackVolume(podman, archivePath, part, mountpoint) {
             done(null, chunk);
         }
     });
-    // A tar that quits early breaks the pipe; its own exit status says why, below.
-    await pipeline(createReadStream(archivePath, streamRange(part)), hashing, child.stdin).catch(() => undefined);
-    await exited;
+    // A tar that quits early breaks the pipe, and its exit status says why; a source that fails
+    // (a registry gone away) says why itself.
+    let sourceFailed;
+    stream.once('error', (error) => (sourceFailed = error));
+    await pipeline(stream, hashing, child.stdin).catch(() => undefined);
+    const tarFailed = await exited.then(() => undefined, (error) => error);
+    // The source's reason first: a tar cut short only says its input ended early.
+    if (sourceFailed)
+        throw sourceFailed;
+    if (tarFailed)
+        throw tarFailed;
     return hash.digest('hex');
+}
+/** The stream's first chunk, and a stream of all of it (that chunk included). */
+async function peek(source) {
+    const chunks = source[Symbol.asyncIterator]();
+    const head = await chunks.next();
+    const first = head.done ? undefined : head.value;
+    const rest = { [Symbol.asyncIterator]: () => chunks };
+    async function* all() {
+        if (first)
+            yield first;
+        for await (const chunk of rest)
+            yield chunk;
+    }
+    return { first, stream: Readable.from(all()) };
 }
 /**
  * Makes `directories` (relative paths, checked here) inside a fresh volume, before its file slices
@@ -100247,12 +100302,6 @@ async function removeVolume(podman, name) {
     for (let i = 0; i < (MountCount ?? 0); i++)
         await podman.unmountVolume(name);
     await podman.removeVolume(name);
-}
-async function startsWithZstd(path, offset) {
-    for await (const chunk of createReadStream(path, { start: offset, end: offset + 3 })) {
-        return isZstd(chunk);
-    }
-    return false;
 }
 /** Runs a command as root (through `sudo -n` when not root); resolves with its stdout, or writes it to `stdout`. */
 async function runAsRoot(podman, command, options = {}) {
@@ -100928,14 +100977,16 @@ async function image_dir_createImageDir(podman) {
  * Streams the checkpoint part into `dir` (made by createImageDir), checks its SHA-256 and its tar
  * entries, and makes the slim archive. Throws when anything is wrong; the caller removes `dir`.
  */
-async function image_dir_unpackImages(podman, archivePath, part, dir) {
+async function image_dir_unpackImages(podman, archive, part, dir) {
     const untar = startPipeline(podman.asRoot(['tar', '-x', '--numeric-owner', '-C', `${dir}/slim`]), 'unpacking the checkpoint into memory', { stdin: 'pipe', stdout: 'ignore' });
-    const inspection = await inspectArchive(archivePath, {
+    const inspecting = inspectArchive(archive, {
         range: part,
         plainSink: untar.child.stdin ?? undefined
     });
-    // Whatever the checks say, tar has finished writing before anyone removes the directory.
+    inspecting.catch(() => undefined); // awaited below, once tar has exited
+    // Whatever happens, tar has finished writing before anyone removes the directory.
     const untarFailed = await untar.exited.then(() => undefined, (error) => error);
+    const inspection = await inspecting;
     assertCheckpointPart(inspection, part);
     if (untarFailed)
         throw untarFailed;
@@ -100969,17 +101020,19 @@ async function image_dir_removeImageDir(podman, dir) {
 
 
 
+
 /** Restores from a stored archive, after checking that its manifest fits this host and run. */
 async function restore_restoreWarm(plan, hit, imageReady, options, timings) {
     const differences = manifestDifferences(hit.metadata, plan.key, hit.key);
     if (differences.length) {
         throw new Error(`its manifest does not match this run: ${differences.join('; ')}`);
     }
-    const bytes = statSync(hit.archivePath).size;
+    const archive = hit.source ?? fileSource(hit.archivePath);
+    const bytes = archive.bytes;
     if (bytes !== hit.metadata.bytes) {
         throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`);
     }
-    return restore_restoreArchive(plan, hit.archivePath, decodeParts(hit.metadata.parts, bytes), imageReady, options, timings);
+    return restore_restoreArchive(plan, archive, decodeParts(hit.metadata.parts, bytes), imageReady, options, timings);
 }
 /**
  * Puts the volumes back and decompresses the checkpoint part, side by side, checking every
@@ -100988,7 +101041,7 @@ async function restore_restoreWarm(plan, hit, imageReady, options, timings) {
  * failure leaves is for the caller to remove. Also how the cold path resumes a service whose
  * in-place restore failed, from the archive it just made.
  */
-async function restore_restoreArchive(plan, archivePath, parts, imageReady, options, timings) {
+async function restore_restoreArchive(plan, archive, parts, imageReady, options, timings) {
     const { podman } = options;
     const checkpoint = parts[0];
     const volumes = volumeGroups(parts);
@@ -101003,7 +101056,7 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
             }
             // The checkpoint part takes longest to decompress: it starts first, while the volumes are
             // made, side by side.
-            const checkpointPath = checkpointForPodman(plan, archivePath, checkpoint, scratch, options, (dir) => (imageDir = dir));
+            const checkpointPath = checkpointForPodman(plan, archive, checkpoint, scratch, options, (dir) => (imageDir = dir));
             checkpointPath.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
             const created = await Promise.allSettled(volumes.map(([first]) => createVolumeFor(podman, first, plan.spec.name, storage)));
             const notCreated = created.find((result) => result.status === 'rejected');
@@ -101013,7 +101066,7 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
                 throw notCreated.reason;
             }
             const mountpoints = created.map((result) => result.value);
-            const volumesDone = volumes.map((slices, i) => unpackVolumeSlices(podman, archivePath, slices, mountpoints[i]));
+            const volumesDone = volumes.map((slices, i) => unpackVolumeSlices(podman, archive, slices, mountpoints[i]));
             // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
             const settled = await Promise.allSettled([checkpointPath, ...volumesDone]);
             const failed = settled.find((result) => result.status === 'rejected');
@@ -101054,7 +101107,7 @@ async function restore_restoreArchive(plan, archivePath, parts, imageReady, opti
  * or when /dev/shm is short of room or that area cannot be used, the whole tar decompressed for
  * podman's import.
  */
-async function checkpointForPodman(plan, archivePath, checkpoint, scratch, options, made) {
+async function checkpointForPodman(plan, archive, checkpoint, scratch, options, made) {
     // In memory only where /dev/shm has room to spare (scratchParent chose it for the scratch).
     if (plan.restoreImages === 'memory' && scratch.startsWith(`${SHM}/`)) {
         let dir;
@@ -101066,10 +101119,10 @@ async function checkpointForPodman(plan, archivePath, checkpoint, scratch, optio
         }
         if (dir) {
             made(dir);
-            return (await unpackImages(options.podman, archivePath, checkpoint, dir)).slimArchive;
+            return (await unpackImages(options.podman, archive, checkpoint, dir)).slimArchive;
         }
     }
-    return checkCheckpointPart(archivePath, checkpoint, join(scratch, 'checkpoint.tar'));
+    return checkCheckpointPart(archive, checkpoint, join(scratch, 'checkpoint.tar'));
 }
 /**
  * Initialises a throwaway container of the image, which makes podman load its AppArmor profile
@@ -101111,15 +101164,19 @@ function scratchParent(checkpoint, options) {
 }
 const SHM = '/dev/shm';
 /** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
-async function checkCheckpointPart(archivePath, part, decompressTo) {
-    const inspection = await inspectArchive(archivePath, { decompressTo, range: part });
+async function checkCheckpointPart(archive, part, decompressTo) {
+    const inspection = await inspectArchive(archive, { decompressTo, range: part });
     assertCheckpointPart(inspection, part);
     if (inspection.importPath === decompressTo)
         return decompressTo;
-    // A plain part: podman imports a file, so a part inside a larger file is copied out.
-    if (part.offset === 0 && part.bytes === statSync(archivePath).size)
-        return archivePath;
-    await pipeline(createReadStream(archivePath, streamRange(part)), createWriteStream(decompressTo));
+    // A plain part: podman imports a file, so a part inside a larger file (or not in a file at
+    // all) is copied out, and checked again on the way, since it was read anew.
+    if (archive.path && part.offset === 0 && part.bytes === archive.bytes)
+        return archive.path;
+    const copy = createWriteStream(decompressTo, { mode: 0o600 });
+    const copied = await inspectArchive(archive, { range: part, plainSink: copy });
+    await finished(copy);
+    assertCheckpointPart(copied, part);
     return decompressTo;
 }
 /**
@@ -101127,26 +101184,26 @@ async function checkCheckpointPart(archivePath, part, decompressTo) {
  * directories and links, which sets the directories' owners and modes and makes the links last:
  * no link exists while the file slices write (see splitListing). Each part is checked.
  */
-async function unpackVolumeSlices(podman, archivePath, slices, mountpoint) {
+async function unpackVolumeSlices(podman, archive, slices, mountpoint) {
     const [tree, ...files] = slices;
     // Every directory first, from the tree slice's listing (checked against its SHA-256): tars
     // running side by side race to make shared parents (see makeDirectories).
-    const listing = await inspectArchive(archivePath, { range: tree });
+    const listing = await inspectArchive(archive, { range: tree });
     if (listing.sha256 !== tree.sha256) {
         throw new Error(`the part of volume ${tree.name} has SHA-256 ${listing.sha256}, ${tree.sha256} was stored (damaged?)`);
     }
     if (listing.unreadable)
         throw new Error(`volume ${tree.name}: ${listing.unreadable}`);
     await makeDirectories(podman, mountpoint, listing.entries.filter((entry) => entry.type === '5').map((entry) => entry.path));
-    const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archivePath, part, mountpoint)));
+    const settled = await Promise.allSettled(files.map((part) => unpackChecked(podman, archive, part, mountpoint)));
     const failed = settled.find((result) => result.status === 'rejected');
     if (failed)
         throw failed.reason;
-    await unpackChecked(podman, archivePath, tree, mountpoint);
+    await unpackChecked(podman, archive, tree, mountpoint);
     await refuseDevices(podman, tree.name, mountpoint);
 }
-async function unpackChecked(podman, archivePath, part, mountpoint) {
-    const sha256 = await unpackVolume(podman, archivePath, part, mountpoint);
+async function unpackChecked(podman, archive, part, mountpoint) {
+    const sha256 = await unpackVolume(podman, archive, part, mountpoint);
     if (sha256 !== part.sha256) {
         throw new Error(`the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`);
     }
@@ -101273,6 +101330,7 @@ async function explainStartFailure(error, podman) {
 // (started cold again, with a warning, when the checkpoint left it stopped and its archive could
 // not bring it back). Only a service that cannot be started at all, or a warm-up that fails,
 // fails `up`.
+
 
 
 
@@ -101513,7 +101571,7 @@ async function checkpointAndStore(plan, imageReady, options, timings, warn) {
             await removeService(podman, spec.name);
             try {
                 // Timed by its own phases (unpack, restore, ready): a phase around them would count twice.
-                await restoreArchive(plan, made.archive, made.parts, imageReady, options, timings);
+                await restoreArchive(plan, fileSource(made.archive), made.parts, imageReady, options, timings);
             }
             catch (error) {
                 warn(`importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`);
@@ -102172,10 +102230,12 @@ class RegistryClient {
             ? path
             : new URL(`/v2/${this.location.repository}/${path}`, this.location.baseUrl);
         const what = `${method} ${url.pathname}`;
+        let used;
         const send = () => {
             const headers = { ...options.headers };
-            if (this.authorization)
-                headers.authorization = this.authorization;
+            used = this.authorization;
+            if (used)
+                headers.authorization = used;
             const body = options.body?.();
             return fetch(url, {
                 method,
@@ -102193,7 +102253,9 @@ class RegistryClient {
             const challenge = registry_client_parseChallenge(response.headers.get('www-authenticate') ?? '');
             await response.body?.cancel();
             const authorization = await this.authorize(challenge);
-            if (authorization && authorization !== this.authorization) {
+            // Requests run side by side: another may have authenticated meanwhile. Try once more
+            // whenever this one went without what is now known to work.
+            if (authorization && authorization !== used) {
                 this.authorization = authorization;
                 response = await send();
             }
@@ -102282,11 +102344,11 @@ function causeOf(error) {
 //
 // Saving pushes every blob first and the manifest last, under the key's tag: a reader sees the
 // old entry or the new one, never a mix, and two jobs saving the same key at once leave one
-// complete entry (the last manifest written). A lookup downloads the parts side by side into one
-// archive file, each at its offset, hashing each as it arrives: a part whose bytes do not match
-// its digest fails the lookup (a warning, then a cold start) and its file is removed.
-
-
+// complete entry (the last manifest written). A lookup reads the manifest and checks that every
+// blob is there (a missing one is a miss with a warning); the restore then reads each part
+// straight from its blob into its unpack pipeline, side by side, nothing written to disk first
+// (the Actions cache cannot do that: it downloads, then untars). Every blob's bytes are hashed
+// as they stream by: a blob that does not match its digest fails the restore, which starts cold.
 
 
 
@@ -102301,7 +102363,6 @@ const PARALLEL_MANIFESTS = 8;
 class OciRegistryStore {
     description;
     client;
-    downloadDir;
     now;
     constructor(options) {
         const { registry, repository } = options.location;
@@ -102310,7 +102371,6 @@ class OciRegistryStore {
             location: options.location,
             credentials: options.credentials
         });
-        this.downloadDir = options.downloadDir;
         this.now = options.now ?? Date.now;
     }
     async lookup(key, restoreKeys = []) {
@@ -102320,8 +102380,18 @@ class OciRegistryStore {
                 : undefined);
         if (!entry)
             return undefined;
-        const archivePath = await this.download(entry);
-        return { key: entry.key, archivePath, bytes: entry.bytes, metadata: entry.metadata };
+        // A blob gone (garbage-collected, deleted) is a miss here rather than a failed restore later.
+        await inBatches(entry.parts, PARALLEL_BLOBS, async (part) => {
+            if (!(await this.client.blobExists(partDigest(part)))) {
+                throw new Error(`${entry.tag} (${entry.key}) lacks its blob ${partDigest(part)}`);
+            }
+        });
+        return {
+            key: entry.key,
+            bytes: entry.bytes,
+            metadata: entry.metadata,
+            source: this.partsOf(entry)
+        };
     }
     async save(key, archivePath, metadata) {
         const bytes = (await promises_namespaceObject.stat(archivePath)).size;
@@ -102335,12 +102405,12 @@ class OciRegistryStore {
         await this.client.putManifest(tagForKey(key), MANIFEST_MEDIA_TYPE, JSON.stringify(manifest));
         return { saved: true, bytes };
     }
-    /** Deletes the entry's manifest where the registry allows it; its blobs go at the registry's GC. */
-    async discard(key) {
-        const found = await this.client.getManifest(tagForKey(key), MANIFEST_MEDIA_TYPE);
-        if (found)
-            await this.client.deleteManifest(found.digest);
-    }
+    /**
+     * Leaves the entry: a restore that failed here may have failed on the network's account, and
+     * deleting a good checkpoint for that would cost every later job a cold start. A damaged entry
+     * is replaced by the next save under its key.
+     */
+    async discard() { }
     /** Every warmstart checkpoint in the repository, newest first. */
     async list() {
         return (await this.entries())
@@ -102387,32 +102457,26 @@ class OciRegistryStore {
         return entries;
     }
     /**
-     * Downloads every part side by side into one archive file, each written at its offset and
-     * hashed on the way: a part that is short, long or not its digest fails the whole download.
+     * The entry's archive, read part by part from the parts' blobs: each read is one GET of a
+     * whole blob, streamed, hashed as it goes by and failed at its end when it is not its digest.
      */
-    async download(entry) {
-        await promises_namespaceObject.mkdir(this.downloadDir, { recursive: true, mode: 0o700 });
-        const archivePath = (0,external_node_path_namespaceObject.join)(this.downloadDir, `${entry.tag}.tar`);
-        const file = await promises_namespaceObject.open(archivePath, 'w', 0o600);
-        try {
-            await file.truncate(entry.bytes);
-        }
-        finally {
-            await file.close();
-        }
-        try {
-            await inBatches(entry.parts, PARALLEL_BLOBS, async (part) => {
-                const digest = partDigest(part);
-                const check = new DigestCheck(part);
-                await (0,external_node_stream_promises_namespaceObject.pipeline)(await this.client.blobStream(digest), check, (0,external_node_fs_namespaceObject.createWriteStream)(archivePath, { flags: 'r+', start: part.offset }));
-                check.verify(digest);
-            });
-        }
-        catch (error) {
-            await promises_namespaceObject.rm(archivePath, { force: true });
-            throw error;
-        }
-        return archivePath;
+    partsOf(entry) {
+        return {
+            bytes: entry.bytes,
+            read: (range) => {
+                const part = entry.parts.find((p) => p.offset === range?.offset && p.bytes === range.bytes);
+                if (!part) {
+                    const what = range ? `bytes ${range.offset}+${range.bytes}` : 'the whole archive';
+                    return external_node_stream_.Readable.from([]).destroy(new Error(`${what} is not one part of ${entry.tag}`));
+                }
+                const check = new DigestCheck(part, this.description);
+                this.client.blobStream(partDigest(part)).then((blob) => {
+                    blob.once('error', (error) => check.destroy(error));
+                    blob.pipe(check);
+                }, (error) => check.destroy(error));
+                return check;
+            }
+        };
     }
     // --- writing ---
     async pushPart(archivePath, part) {
@@ -102422,14 +102486,19 @@ class OciRegistryStore {
         await this.client.pushBlob(digest, part.bytes, () => external_node_stream_.Readable.toWeb((0,external_node_fs_namespaceObject.createReadStream)(archivePath, { start: part.offset, end: part.offset + part.bytes - 1 })));
     }
 }
-/** Counts and hashes a part's bytes as they pass; refuses more bytes than the part has. */
+/**
+ * Counts and hashes a part's bytes as they pass; fails on more bytes than the part has, and at
+ * the end when they were fewer or are not its digest.
+ */
 class DigestCheck extends external_node_stream_.Transform {
     part;
+    where;
     hash = (0,external_node_crypto_.createHash)('sha256');
     seen = 0;
-    constructor(part) {
+    constructor(part, where) {
         super();
         this.part = part;
+        this.where = where;
     }
     _transform(chunk, _encoding, done) {
         this.seen += chunk.length;
@@ -102440,14 +102509,18 @@ class DigestCheck extends external_node_stream_.Transform {
         this.hash.update(chunk);
         done(undefined, chunk);
     }
-    verify(digest) {
+    _flush(done) {
+        const digest = partDigest(this.part);
         if (this.seen !== this.part.bytes) {
-            throw new Error(`blob ${digest} ended after ${this.seen} of its ${this.part.bytes} bytes`);
+            done(new Error(`blob ${digest} ended after ${this.seen} of its ${this.part.bytes} bytes`));
+            return;
         }
         const actual = `sha256:${this.hash.digest('hex')}`;
         if (actual !== digest) {
-            throw new Error(`blob ${digest} does not match its digest (its bytes hash to ${actual})`);
+            done(new Error(`blob ${digest} from ${this.where} does not match its digest (its bytes hash to ${actual}): the registry's storage is damaged or was tampered with; delete the blob there (or the repository) so that the next cold run can push it again`));
+            return;
         }
+        done();
     }
 }
 function listed(entry) {
@@ -102550,7 +102623,6 @@ function readMainState() {
 
 
 
-
 async function run() {
     let state;
     try {
@@ -102616,8 +102688,7 @@ async function upload(state) {
         core_setSecret(token);
     const store = new OciRegistryStore({
         location,
-        credentials: actionCredentials(location.registry, location.repository, token, process.env, (0,external_node_os_namespaceObject.homedir)()),
-        downloadDir: (0,external_node_path_namespaceObject.join)(dir, 'download') // save never downloads
+        credentials: actionCredentials(location.registry, location.repository, token, process.env, (0,external_node_os_namespaceObject.homedir)())
     });
     const staged = readStagedEntry(dir);
     try {
@@ -102682,7 +102753,7 @@ async function writeSummary(state, uploaded) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2328);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7065);
 // Entry point of the action's post step.
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -106,7 +106,7 @@ export async function run(): Promise<void> {
 /**
  * The store the inputs name, wrapped so that a save only stages the archive for post: the Actions
  * cache (its entry directory is the staging directory: @actions/cache uploads that directory),
- * or a registry (downloads and the staged archive in their own directories under `cacheDir`).
+ * or a registry (read straight from its blobs; the staged archive in `cacheDir`/staged).
  */
 function openStore(
   inputs: Inputs,
@@ -123,8 +123,7 @@ function openStore(
     )
     const oci = new OciRegistryStore({
       location: inputs.store,
-      credentials,
-      downloadDir: join(cacheDir, 'download')
+      credentials
     })
     const stagedDir = join(cacheDir, 'staged')
     const deferred = new DeferredUploadStore(oci, (archive, metadata) =>

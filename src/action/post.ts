@@ -7,7 +7,6 @@ import { dirname } from 'node:path'
 import { down, formatBytes, message } from '../engine/engine.js'
 import { Podman } from '../podman.js'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
 import { ActionsCacheStore } from '../store/actions-cache.js'
 import { parseOciLocation } from '../store/oci/artifact.js'
 import { actionCredentials } from '../store/oci/credentials.js'
@@ -85,8 +84,7 @@ async function upload(state: MainState): Promise<SaveResult> {
       token,
       process.env,
       homedir()
-    ),
-    downloadDir: join(dir, 'download') // save never downloads
+    )
   })
   const staged = readStagedEntry(dir)
   try {

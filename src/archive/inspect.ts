@@ -5,10 +5,11 @@
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { closeSync, createReadStream, openSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { startPipeline } from '../process.js'
+import { fileSource, type ArchiveSource, type ByteRange } from './source.js'
 
 export interface ArchiveEntry {
   path: string
@@ -139,7 +140,10 @@ export interface Inspection {
   unpackedBytes: number
   /** Why the archive could not be read through, if it could not. */
   unreadable?: string
-  /** The plain tar to import: the decompressed copy when one was written, else the archive. */
+  /**
+   * The plain tar to import: the decompressed copy when one was written, else the archive's file
+   * (empty when the archive is not in a local file).
+   */
   importPath: string
 }
 
@@ -160,7 +164,7 @@ export async function compressArchive(plain: string, compressed: string): Promis
  * podman imports a plain tar twice as fast as it decompresses zstd itself.
  */
 export async function inspectArchive(
-  path: string,
+  archive: string | ArchiveSource,
   options: {
     decompressTo?: string
     range?: ByteRange
@@ -182,51 +186,60 @@ export async function inspectArchive(
   let zstdRunning = false
   let unreadable: Promise<string | undefined> = Promise.resolve(undefined)
   let output: number | undefined
-  for await (const data of createReadStream(path, streamRange(options.range))) {
-    const chunk = data as Buffer
-    if (bytes === 0 && isZstd(chunk)) {
-      if (options.decompressTo) output = openSync(options.decompressTo, 'w', 0o600)
-      const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
-        stdin: 'pipe',
-        stdout: output ?? 'pipe'
-      })
-      zstd = child
-      zstdRunning = true
-      child.stdout?.on('data', (plain: Buffer) => {
-        walker.push(plain)
-        if (sinking && !sink?.write(plain)) {
-          child.stdout?.pause()
-          sink?.once('drain', () => child.stdout?.resume())
-        }
-      })
-      // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
-      child.stdin?.on('error', () => (zstdRunning = false))
-      child.on('close', () => (zstdRunning = false))
-      child.on('error', () => (zstdRunning = false))
-      unreadable = exited.then(
-        () => undefined,
-        (error: Error) =>
-          `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`
-      )
+  const source = typeof archive === 'string' ? fileSource(archive) : archive
+  try {
+    for await (const data of source.read(options.range)) {
+      const chunk = data as Buffer
+      if (bytes === 0 && isZstd(chunk)) {
+        if (options.decompressTo) output = openSync(options.decompressTo, 'w', 0o600)
+        const { child, exited } = startPipeline(['zstd', '-dcq'], 'zstd', {
+          stdin: 'pipe',
+          stdout: output ?? 'pipe'
+        })
+        zstd = child
+        zstdRunning = true
+        child.stdout?.on('data', (plain: Buffer) => {
+          walker.push(plain)
+          if (sinking && !sink?.write(plain)) {
+            child.stdout?.pause()
+            sink?.once('drain', () => child.stdout?.resume())
+          }
+        })
+        // zstd may quit early on a damaged archive: stop feeding it, but keep hashing the file.
+        child.stdin?.on('error', () => (zstdRunning = false))
+        child.on('close', () => (zstdRunning = false))
+        child.on('error', () => (zstdRunning = false))
+        unreadable = exited.then(
+          () => undefined,
+          (error: Error) =>
+            `zstd cannot decompress the archive: ${error.message.replace(/^zstd failed \(exit \d+\): /, '')}`
+        )
+      }
+      hash.update(chunk)
+      bytes += chunk.length
+      if (!zstd) {
+        walker.push(chunk)
+        if (sinking && sink && !sink.write(chunk)) await once(sink, 'drain').catch(() => undefined)
+      } else if (zstdRunning && !zstd.stdin?.write(chunk)) {
+        const child = zstd
+        await new Promise<void>((resume) => {
+          // Whichever comes first; the other listener goes, or they pile up over a long archive.
+          const done = (): void => {
+            child.stdin?.off('drain', done)
+            child.off('close', done)
+            resume()
+          }
+          child.stdin?.once('drain', done)
+          child.once('close', done)
+        })
+      }
     }
-    hash.update(chunk)
-    bytes += chunk.length
-    if (!zstd) {
-      walker.push(chunk)
-      if (sinking && sink && !sink.write(chunk)) await once(sink, 'drain').catch(() => undefined)
-    } else if (zstdRunning && !zstd.stdin?.write(chunk)) {
-      const child = zstd
-      await new Promise<void>((resume) => {
-        // Whichever comes first; the other listener goes, or they pile up over a long archive.
-        const done = (): void => {
-          child.stdin?.off('drain', done)
-          child.off('close', done)
-          resume()
-        }
-        child.stdin?.once('drain', done)
-        child.once('close', done)
-      })
-    }
+  } catch (error) {
+    // The source failed (a registry gone away): nothing downstream may wait for more bytes.
+    zstd?.kill('SIGKILL')
+    sink?.end()
+    if (output !== undefined) closeSync(output)
+    throw error
   }
   zstd?.stdin?.end()
   const problem = await unreadable
@@ -242,7 +255,7 @@ export async function inspectArchive(
     entries: walker.entries,
     unpackedBytes,
     unreadable: problem,
-    importPath: zstd && options.decompressTo ? options.decompressTo : path
+    importPath: zstd && options.decompressTo ? options.decompressTo : (source.path ?? '')
   }
 }
 
@@ -269,17 +282,7 @@ export async function walkTarFile(path: string, walker: TarWalker): Promise<void
   }
 }
 
-/** Bytes `offset` to `offset + bytes` of a file: one part of an archive (src/archive/layout.ts). */
-export interface ByteRange {
-  offset: number
-  bytes: number
-}
-
-/** The options of createReadStream that read `range` (its `end` is inclusive). */
-export function streamRange(range?: ByteRange): { start?: number; end?: number } {
-  if (!range) return {}
-  return { start: range.offset, end: range.offset + range.bytes - 1 }
-}
+export { streamRange, type ByteRange } from './source.js'
 
 export function isZstd(chunk: Buffer): boolean {
   return chunk.length >= 4 && chunk.readUInt32LE(0) === 0xfd2fb528

@@ -1,7 +1,6 @@
 // The command line: parse, run the engine, print. No logic of its own beyond that.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { homedir, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
 import {
   down,
   formatBytes,
@@ -61,20 +60,9 @@ async function execute(command: Command, io: Io): Promise<number> {
       const spec = loadSpec(command.spec, command.specFile)
       const logger = consoleLogger({ verbose: command.verbose })
       const podman = new Podman({ logger })
-      const opened = openStore(command.store)
-      try {
-        const result = await up(spec, {
-          podman,
-          store: opened.store,
-          logger,
-          replace: command.replace
-        })
-        io.stdout(
-          command.json ? `${JSON.stringify(outputs(result), null, 2)}\n` : describeUp(result)
-        )
-      } finally {
-        opened.close()
-      }
+      const store = openStore(command.store)
+      const result = await up(spec, { podman, store, logger, replace: command.replace })
+      io.stdout(command.json ? `${JSON.stringify(outputs(result), null, 2)}\n` : describeUp(result))
       return 0
     }
     case 'key': {
@@ -100,39 +88,30 @@ async function execute(command: Command, io: Io): Promise<number> {
       io.stderr(`removed ${command.container}\n`)
       return 0
     case 'ls': {
-      const { store, close } = openStore(command.store)
-      try {
-        const entries = await store.list()
-        if (command.json) {
-          io.stdout(`${JSON.stringify(entries, null, 2)}\n`)
-        } else if (!entries.length) {
-          io.stdout(`no checkpoints in ${store.description}\n`)
-        } else {
-          for (const entry of entries) {
-            const when =
-              'lastUsedAt' in entry
-                ? `last used ${new Date(entry.lastUsedAt).toISOString()}`
-                : `created ${new Date(entry.createdAt).toISOString()}`
-            io.stdout(`${entry.key}  ${formatBytes(entry.bytes)}  ${when}\n`)
-          }
+      const store = openStore(command.store)
+      const entries = await store.list()
+      if (command.json) {
+        io.stdout(`${JSON.stringify(entries, null, 2)}\n`)
+      } else if (!entries.length) {
+        io.stdout(`no checkpoints in ${store.description}\n`)
+      } else {
+        for (const entry of entries) {
+          const when =
+            'lastUsedAt' in entry
+              ? `last used ${new Date(entry.lastUsedAt).toISOString()}`
+              : `created ${new Date(entry.createdAt).toISOString()}`
+          io.stdout(`${entry.key}  ${formatBytes(entry.bytes)}  ${when}\n`)
         }
-      } finally {
-        close()
       }
       return 0
     }
     case 'prune': {
-      const { store, close } = openStore(command.store)
-      let removed: Array<{ bytes: number }>
-      try {
-        removed = await store.prune({
-          maxBytes: command.all ? 0 : command.maxSize,
-          maxAgeMs: command.maxAgeMs,
-          dryRun: command.dryRun
-        })
-      } finally {
-        close()
-      }
+      const store = openStore(command.store)
+      const removed: Array<{ bytes: number }> = await store.prune({
+        maxBytes: command.all ? 0 : command.maxSize,
+        maxAgeMs: command.maxAgeMs,
+        dryRun: command.dryRun
+      })
       if (command.json) io.stdout(`${JSON.stringify(removed, null, 2)}\n`)
       else {
         const verb = command.dryRun ? 'would remove' : 'removed'
@@ -168,15 +147,11 @@ function loadSpec(flags: RawSpec, file?: string): ServiceSpec {
 
 /**
  * The store `--store` names: `oci://REGISTRY/REPOSITORY` (credentials from the auth files
- * podman and docker keep), else a directory. `close` removes what the store downloaded.
+ * podman and docker keep), else a directory.
  */
-function openStore(text?: string): {
-  store: LocalDirectoryStore | OciRegistryStore
-  close: () => void
-} {
+function openStore(text?: string): LocalDirectoryStore | OciRegistryStore {
   if (text === undefined || !isOciStore(text)) {
-    const dir = text ?? defaultStoreDir(process.env, homedir())
-    return { store: new LocalDirectoryStore({ dir }), close: () => undefined }
+    return new LocalDirectoryStore({ dir: text ?? defaultStoreDir(process.env, homedir()) })
   }
   let location
   try {
@@ -184,13 +159,10 @@ function openStore(text?: string): {
   } catch (error) {
     throw new UsageError(`--store: ${message(error)}`)
   }
-  const downloadDir = mkdtempSync(join(tmpdir(), 'warmstart-oci-'))
-  const store = new OciRegistryStore({
+  return new OciRegistryStore({
     location,
-    credentials: readCredentials(location.registry, location.repository, process.env, homedir()),
-    downloadDir
+    credentials: readCredentials(location.registry, location.repository, process.env, homedir())
   })
-  return { store, close: () => rmSync(downloadDir, { recursive: true, force: true }) }
 }
 
 /** The action's output names, plus the phase timings and warnings. */

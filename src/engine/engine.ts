@@ -27,6 +27,7 @@ import { decidePlan, otherUsersFix, UnknownImageError } from './decide.js'
 import { gatherFacts, type Facts, type FactSources } from './facts.js'
 import { UpError, type EngineOptions, type Plan } from './plan.js'
 import { restoreArchive, restoreWarm } from './restore.js'
+import { fileSource } from '../archive/source.js'
 import {
   containerId,
   ensureImage,
@@ -331,7 +332,14 @@ async function checkpointAndStore(
       await removeService(podman, spec.name)
       try {
         // Timed by its own phases (unpack, restore, ready): a phase around them would count twice.
-        await restoreArchive(plan, made.archive, made.parts, imageReady, options, timings)
+        await restoreArchive(
+          plan,
+          fileSource(made.archive),
+          made.parts,
+          imageReady,
+          options,
+          timings
+        )
       } catch (error) {
         warn(
           `importing the checkpoint failed too, starting ${spec.name} again cold: ${message(error)}`

@@ -14,6 +14,7 @@
 // podman or CRIU sees it.
 import { assertCheckpointPart, IMAGE_PATH_MARKER, inspectArchive } from '../archive/inspect.js'
 import type { CheckpointPart } from '../archive/layout.js'
+import type { ArchiveSource } from '../archive/source.js'
 import type { Podman } from '../podman.js'
 import { collectOutput, startPipeline } from '../process.js'
 
@@ -79,7 +80,7 @@ export async function createImageDir(podman: Podman): Promise<string> {
  */
 export async function unpackImages(
   podman: Podman,
-  archivePath: string,
+  archive: ArchiveSource,
   part: CheckpointPart,
   dir: string
 ): Promise<ImageDir> {
@@ -88,15 +89,17 @@ export async function unpackImages(
     'unpacking the checkpoint into memory',
     { stdin: 'pipe', stdout: 'ignore' }
   )
-  const inspection = await inspectArchive(archivePath, {
+  const inspecting = inspectArchive(archive, {
     range: part,
     plainSink: untar.child.stdin ?? undefined
   })
-  // Whatever the checks say, tar has finished writing before anyone removes the directory.
+  inspecting.catch(() => undefined) // awaited below, once tar has exited
+  // Whatever happens, tar has finished writing before anyone removes the directory.
   const untarFailed = await untar.exited.then(
     () => undefined,
     (error: unknown) => error
   )
+  const inspection = await inspecting
   assertCheckpointPart(inspection, part)
   if (untarFailed) throw untarFailed
   const argv = podman.asRoot(['sh', '-c', FINISH, 'sh', dir, IMAGE_PATH_MARKER])

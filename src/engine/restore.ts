@@ -3,18 +3,12 @@
 // decompresses beside them (its CRIU images straight into memory where warmstart's runtime
 // wrapper can point runc there: src/engine/image-dir.ts), every part's SHA-256 checked on the
 // way, and podman restores the processes onto them.
-import {
-  createReadStream,
-  createWriteStream,
-  mkdtempSync,
-  rmSync,
-  statfsSync,
-  statSync
-} from 'node:fs'
+import { createWriteStream, mkdtempSync, rmSync, statfsSync } from 'node:fs'
 import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
-import { assertCheckpointPart, inspectArchive, streamRange } from '../archive/inspect.js'
+import { finished } from 'node:stream/promises'
+import { assertCheckpointPart, inspectArchive } from '../archive/inspect.js'
+import { fileSource, type ArchiveSource } from '../archive/source.js'
 import {
   decodeParts,
   volumeGroups,
@@ -57,13 +51,14 @@ export async function restoreWarm(
   if (differences.length) {
     throw new Error(`its manifest does not match this run: ${differences.join('; ')}`)
   }
-  const bytes = statSync(hit.archivePath).size
+  const archive = hit.source ?? fileSource(hit.archivePath as string)
+  const bytes = archive.bytes
   if (bytes !== hit.metadata.bytes) {
     throw new Error(`the archive is ${bytes} bytes, ${hit.metadata.bytes} were stored (truncated?)`)
   }
   return restoreArchive(
     plan,
-    hit.archivePath,
+    archive,
     decodeParts(hit.metadata.parts, bytes),
     imageReady,
     options,
@@ -80,7 +75,7 @@ export async function restoreWarm(
  */
 export async function restoreArchive(
   plan: Plan,
-  archivePath: string,
+  archive: ArchiveSource,
   parts: ArchivePart[],
   imageReady: Promise<void>,
   options: EngineOptions,
@@ -104,7 +99,7 @@ export async function restoreArchive(
       // made, side by side.
       const checkpointPath = checkpointForPodman(
         plan,
-        archivePath,
+        archive,
         checkpoint,
         scratch,
         options,
@@ -124,7 +119,7 @@ export async function restoreArchive(
       }
       const mountpoints = created.map((result) => (result as PromiseFulfilledResult<string>).value)
       const volumesDone = volumes.map((slices, i) =>
-        unpackVolumeSlices(podman, archivePath, slices, mountpoints[i] as string)
+        unpackVolumeSlices(podman, archive, slices, mountpoints[i] as string)
       )
       // allSettled: nothing may still be writing into a volume when a failure is cleaned up.
       const settled = await Promise.allSettled([checkpointPath, ...volumesDone])
@@ -170,7 +165,7 @@ export async function restoreArchive(
  */
 async function checkpointForPodman(
   plan: Plan,
-  archivePath: string,
+  archive: ArchiveSource,
   checkpoint: CheckpointPart,
   scratch: string,
   options: EngineOptions,
@@ -188,10 +183,10 @@ async function checkpointForPodman(
     }
     if (dir) {
       made(dir)
-      return (await unpackImages(options.podman, archivePath, checkpoint, dir)).slimArchive
+      return (await unpackImages(options.podman, archive, checkpoint, dir)).slimArchive
     }
   }
-  return checkCheckpointPart(archivePath, checkpoint, join(scratch, 'checkpoint.tar'))
+  return checkCheckpointPart(archive, checkpoint, join(scratch, 'checkpoint.tar'))
 }
 
 /**
@@ -234,16 +229,20 @@ const SHM = '/dev/shm'
 
 /** The checkpoint part, decompressed to `decompressTo` for podman, if it is what was stored. */
 async function checkCheckpointPart(
-  archivePath: string,
+  archive: ArchiveSource,
   part: CheckpointPart,
   decompressTo: string
 ): Promise<string> {
-  const inspection = await inspectArchive(archivePath, { decompressTo, range: part })
+  const inspection = await inspectArchive(archive, { decompressTo, range: part })
   assertCheckpointPart(inspection, part)
   if (inspection.importPath === decompressTo) return decompressTo
-  // A plain part: podman imports a file, so a part inside a larger file is copied out.
-  if (part.offset === 0 && part.bytes === statSync(archivePath).size) return archivePath
-  await pipeline(createReadStream(archivePath, streamRange(part)), createWriteStream(decompressTo))
+  // A plain part: podman imports a file, so a part inside a larger file (or not in a file at
+  // all) is copied out, and checked again on the way, since it was read anew.
+  if (archive.path && part.offset === 0 && part.bytes === archive.bytes) return archive.path
+  const copy = createWriteStream(decompressTo, { mode: 0o600 })
+  const copied = await inspectArchive(archive, { range: part, plainSink: copy })
+  await finished(copy)
+  assertCheckpointPart(copied, part)
   return decompressTo
 }
 
@@ -254,14 +253,14 @@ async function checkCheckpointPart(
  */
 async function unpackVolumeSlices(
   podman: Podman,
-  archivePath: string,
+  archive: ArchiveSource,
   slices: VolumePart[],
   mountpoint: string
 ): Promise<void> {
   const [tree, ...files] = slices as [VolumePart, ...VolumePart[]]
   // Every directory first, from the tree slice's listing (checked against its SHA-256): tars
   // running side by side race to make shared parents (see makeDirectories).
-  const listing = await inspectArchive(archivePath, { range: tree })
+  const listing = await inspectArchive(archive, { range: tree })
   if (listing.sha256 !== tree.sha256) {
     throw new Error(
       `the part of volume ${tree.name} has SHA-256 ${listing.sha256}, ${tree.sha256} was stored (damaged?)`
@@ -274,21 +273,21 @@ async function unpackVolumeSlices(
     listing.entries.filter((entry) => entry.type === '5').map((entry) => entry.path)
   )
   const settled = await Promise.allSettled(
-    files.map((part) => unpackChecked(podman, archivePath, part, mountpoint))
+    files.map((part) => unpackChecked(podman, archive, part, mountpoint))
   )
   const failed = settled.find((result) => result.status === 'rejected')
   if (failed) throw failed.reason
-  await unpackChecked(podman, archivePath, tree, mountpoint)
+  await unpackChecked(podman, archive, tree, mountpoint)
   await refuseDevices(podman, tree.name, mountpoint)
 }
 
 async function unpackChecked(
   podman: Podman,
-  archivePath: string,
+  archive: ArchiveSource,
   part: VolumePart,
   mountpoint: string
 ): Promise<void> {
-  const sha256 = await unpackVolume(podman, archivePath, part, mountpoint)
+  const sha256 = await unpackVolume(podman, archive, part, mountpoint)
   if (sha256 !== part.sha256) {
     throw new Error(
       `the part of volume ${part.name} has SHA-256 ${sha256}, ${part.sha256} was stored (damaged?)`

@@ -100,7 +100,10 @@ export class LocalDirectoryStore implements CheckpointStore {
     this.description = `local directory ${this.dir}`
   }
 
-  async lookup(key: string, restoreKeys: string[] = []): Promise<StoreHit | undefined> {
+  async lookup(
+    key: string,
+    restoreKeys: string[] = []
+  ): Promise<(StoreHit & { archivePath: string }) | undefined> {
     assertValidKey(key)
     const entry = (await this.exactEntry(key)) ?? (await this.newestEntryByPrefix(restoreKeys))
     if (!entry) return undefined

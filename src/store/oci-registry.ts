@@ -5,16 +5,17 @@
 //
 // Saving pushes every blob first and the manifest last, under the key's tag: a reader sees the
 // old entry or the new one, never a mix, and two jobs saving the same key at once leave one
-// complete entry (the last manifest written). A lookup downloads the parts side by side into one
-// archive file, each at its offset, hashing each as it arrives: a part whose bytes do not match
-// its digest fails the lookup (a warning, then a cold start) and its file is removed.
+// complete entry (the last manifest written). A lookup reads the manifest and checks that every
+// blob is there (a missing one is a miss with a warning); the restore then reads each part
+// straight from its blob into its unpack pipeline, side by side, nothing written to disk first
+// (the Actions cache cannot do that: it downloads, then untars). Every blob's bytes are hashed
+// as they stream by: a blob that does not match its digest fails the restore, which starts cold.
 import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import * as fs from 'node:fs/promises'
-import { join } from 'node:path'
-import { Readable, Transform } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { decodeParts, type ArchivePart } from '../archive/layout.js'
+import type { ArchiveSource, ByteRange } from '../archive/source.js'
 import {
   buildArtifactManifest,
   EMPTY_CONFIG,
@@ -41,8 +42,6 @@ const PARALLEL_MANIFESTS = 8
 export interface OciRegistryStoreOptions {
   location: OciLocation
   credentials?: Credentials
-  /** Where a lookup writes the archive it downloads; the caller removes it. */
-  downloadDir: string
   now?: () => number
 }
 
@@ -65,7 +64,6 @@ export interface RegistryPruneOptions {
 export class OciRegistryStore implements CheckpointStore {
   readonly description: string
   private readonly client: RegistryClient
-  private readonly downloadDir: string
   private readonly now: () => number
 
   constructor(options: OciRegistryStoreOptions) {
@@ -75,7 +73,6 @@ export class OciRegistryStore implements CheckpointStore {
       location: options.location,
       credentials: options.credentials
     })
-    this.downloadDir = options.downloadDir
     this.now = options.now ?? Date.now
   }
 
@@ -86,8 +83,18 @@ export class OciRegistryStore implements CheckpointStore {
         ? newestByPrefix(await this.entries(), restoreKeys)
         : undefined)
     if (!entry) return undefined
-    const archivePath = await this.download(entry)
-    return { key: entry.key, archivePath, bytes: entry.bytes, metadata: entry.metadata }
+    // A blob gone (garbage-collected, deleted) is a miss here rather than a failed restore later.
+    await inBatches(entry.parts, PARALLEL_BLOBS, async (part) => {
+      if (!(await this.client.blobExists(partDigest(part)))) {
+        throw new Error(`${entry.tag} (${entry.key}) lacks its blob ${partDigest(part)}`)
+      }
+    })
+    return {
+      key: entry.key,
+      bytes: entry.bytes,
+      metadata: entry.metadata,
+      source: this.partsOf(entry)
+    }
   }
 
   async save(key: string, archivePath: string, metadata: EntryMetadata): Promise<SaveResult> {
@@ -103,11 +110,12 @@ export class OciRegistryStore implements CheckpointStore {
     return { saved: true, bytes }
   }
 
-  /** Deletes the entry's manifest where the registry allows it; its blobs go at the registry's GC. */
-  async discard(key: string): Promise<void> {
-    const found = await this.client.getManifest(tagForKey(key), MANIFEST_MEDIA_TYPE)
-    if (found) await this.client.deleteManifest(found.digest)
-  }
+  /**
+   * Leaves the entry: a restore that failed here may have failed on the network's account, and
+   * deleting a good checkpoint for that would cost every later job a cold start. A damaged entry
+   * is replaced by the next save under its key.
+   */
+  async discard(): Promise<void> {}
 
   /** Every warmstart checkpoint in the repository, newest first. */
   async list(): Promise<RegistryEntry[]> {
@@ -159,34 +167,29 @@ export class OciRegistryStore implements CheckpointStore {
   }
 
   /**
-   * Downloads every part side by side into one archive file, each written at its offset and
-   * hashed on the way: a part that is short, long or not its digest fails the whole download.
+   * The entry's archive, read part by part from the parts' blobs: each read is one GET of a
+   * whole blob, streamed, hashed as it goes by and failed at its end when it is not its digest.
    */
-  private async download(entry: ArtifactEntry): Promise<string> {
-    await fs.mkdir(this.downloadDir, { recursive: true, mode: 0o700 })
-    const archivePath = join(this.downloadDir, `${entry.tag}.tar`)
-    const file = await fs.open(archivePath, 'w', 0o600)
-    try {
-      await file.truncate(entry.bytes)
-    } finally {
-      await file.close()
-    }
-    try {
-      await inBatches(entry.parts, PARALLEL_BLOBS, async (part) => {
-        const digest = partDigest(part)
-        const check = new DigestCheck(part)
-        await pipeline(
-          await this.client.blobStream(digest),
-          check,
-          createWriteStream(archivePath, { flags: 'r+', start: part.offset })
+  private partsOf(entry: ArtifactEntry): ArchiveSource {
+    return {
+      bytes: entry.bytes,
+      read: (range?: ByteRange): Readable => {
+        const part = entry.parts.find((p) => p.offset === range?.offset && p.bytes === range.bytes)
+        if (!part) {
+          const what = range ? `bytes ${range.offset}+${range.bytes}` : 'the whole archive'
+          return Readable.from([]).destroy(new Error(`${what} is not one part of ${entry.tag}`))
+        }
+        const check = new DigestCheck(part, this.description)
+        this.client.blobStream(partDigest(part)).then(
+          (blob) => {
+            blob.once('error', (error) => check.destroy(error))
+            blob.pipe(check)
+          },
+          (error: Error) => check.destroy(error)
         )
-        check.verify(digest)
-      })
-    } catch (error) {
-      await fs.rm(archivePath, { force: true })
-      throw error
+        return check
+      }
     }
-    return archivePath
   }
 
   // --- writing ---
@@ -205,12 +208,18 @@ export class OciRegistryStore implements CheckpointStore {
   }
 }
 
-/** Counts and hashes a part's bytes as they pass; refuses more bytes than the part has. */
+/**
+ * Counts and hashes a part's bytes as they pass; fails on more bytes than the part has, and at
+ * the end when they were fewer or are not its digest.
+ */
 class DigestCheck extends Transform {
   private readonly hash = createHash('sha256')
   private seen = 0
 
-  constructor(private readonly part: ArchivePart) {
+  constructor(
+    private readonly part: ArchivePart,
+    private readonly where: string
+  ) {
     super()
   }
 
@@ -228,14 +237,22 @@ class DigestCheck extends Transform {
     done(undefined, chunk)
   }
 
-  verify(digest: string): void {
+  override _flush(done: TransformCallback): void {
+    const digest = partDigest(this.part)
     if (this.seen !== this.part.bytes) {
-      throw new Error(`blob ${digest} ended after ${this.seen} of its ${this.part.bytes} bytes`)
+      done(new Error(`blob ${digest} ended after ${this.seen} of its ${this.part.bytes} bytes`))
+      return
     }
     const actual = `sha256:${this.hash.digest('hex')}`
     if (actual !== digest) {
-      throw new Error(`blob ${digest} does not match its digest (its bytes hash to ${actual})`)
+      done(
+        new Error(
+          `blob ${digest} from ${this.where} does not match its digest (its bytes hash to ${actual}): the registry's storage is damaged or was tampered with; delete the blob there (or the repository) so that the next cold run can push it again`
+        )
+      )
+      return
     }
+    done()
   }
 }
 

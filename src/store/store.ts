@@ -1,14 +1,18 @@
 // Where checkpoints live between runs. The engine only knows this interface; a local directory
 // (src/store/local.ts) and the GitHub Actions cache implement it.
 
+import type { ArchiveSource } from '../archive/source.js'
+
 /** What is recorded beside every stored archive. Values are plain JSON. */
 export type EntryMetadata = Record<string, string | number | boolean>
 
 export interface StoreHit {
   /** The key the entry was stored under (a restore key may match another than the one asked). */
   key: string
-  /** A local file holding the archive, readable until the process ends. */
-  archivePath: string
+  /** A local file holding the archive, readable until the process ends; or: */
+  archivePath?: string
+  /** Where to read the archive from, for a store that streams its parts (a registry). */
+  source?: ArchiveSource
   /** The archive's size in bytes. */
   bytes: number
   metadata: EntryMetadata

@@ -152,9 +152,11 @@ export class RegistryClient {
         ? path
         : new URL(`/v2/${this.location.repository}/${path}`, this.location.baseUrl)
     const what = `${method} ${url.pathname}`
+    let used: string | undefined
     const send = (): Promise<Response> => {
       const headers: Record<string, string> = { ...options.headers }
-      if (this.authorization) headers.authorization = this.authorization
+      used = this.authorization
+      if (used) headers.authorization = used
       const body = options.body?.()
       return fetch(url, {
         method,
@@ -175,7 +177,9 @@ export class RegistryClient {
       const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '')
       await response.body?.cancel()
       const authorization = await this.authorize(challenge)
-      if (authorization && authorization !== this.authorization) {
+      // Requests run side by side: another may have authenticated meanwhile. Try once more
+      // whenever this one went without what is now known to work.
+      if (authorization && authorization !== used) {
         this.authorization = authorization
         response = await send()
       }

@@ -1,0 +1,42 @@
+// Where a stored archive's bytes are read from: a local file (the local directory, the Actions
+// cache's download, an archive just made), or a store that streams each part from elsewhere (an
+// OCI registry, whose parts are blobs). The restore reads every part through this, once or
+// twice (a volume's slice 0 is listed, then unpacked), and checks each part's SHA-256 itself.
+import { createReadStream, statSync } from 'node:fs'
+import { Readable } from 'node:stream'
+
+/** Bytes `offset` to `offset + bytes` of a file: one part of an archive (src/archive/layout.ts). */
+export interface ByteRange {
+  offset: number
+  bytes: number
+}
+
+/** The options of createReadStream that read `range` (its `end` is inclusive). */
+export function streamRange(range?: ByteRange): { start?: number; end?: number } {
+  if (!range) return {}
+  return { start: range.offset, end: range.offset + range.bytes - 1 }
+}
+
+export interface ArchiveSource {
+  /** The archive's size in bytes. */
+  readonly bytes: number
+  /** The local file holding the archive, when there is one (podman can import a part in place). */
+  readonly path?: string
+  /**
+   * A stream of exactly the bytes of `range` (a part of the archive, src/archive/layout.ts), or
+   * of the whole archive.
+   */
+  read(range?: ByteRange): Readable
+}
+
+/** An archive in a local file. Throws (ENOENT) when there is none. */
+export function fileSource(path: string): ArchiveSource {
+  const bytes = statSync(path).size
+  return {
+    bytes,
+    path,
+    // createReadStream has no empty range (its `end` is inclusive).
+    read: (range) =>
+      range?.bytes === 0 ? Readable.from([]) : createReadStream(path, streamRange(range))
+  }
+}
