@@ -102225,15 +102225,14 @@ class OciRegistryStore {
     }
     /**
      * Leaves the entry: a restore that failed here may have failed on the network's account, and
-     * deleting a good checkpoint for that would cost every later job a cold start. A damaged entry
-     * is replaced by the next save under its key.
+     * deleting a good checkpoint for that would cost every later job a cold start. The next save
+     * under the key replaces its manifest; a blob the registry serves wrong stays wrong until it
+     * is removed there (the restore's warning names it and says so).
      */
     async discard() { }
     /** Every warmstart checkpoint in the repository, newest first. */
     async list() {
-        return (await this.entries())
-            .sort((a, b) => b.createdAt - a.createdAt)
-            .map(({ key, bytes, createdAt, tag, digest }) => ({ key, bytes, createdAt, tag, digest }));
+        return (await this.entries()).sort((a, b) => b.createdAt - a.createdAt).map(listed);
     }
     /**
      * Removes entries older than `maxAgeMs`, then the oldest beyond `maxBytes`, by deleting their

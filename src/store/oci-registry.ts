@@ -112,16 +112,15 @@ export class OciRegistryStore implements CheckpointStore {
 
   /**
    * Leaves the entry: a restore that failed here may have failed on the network's account, and
-   * deleting a good checkpoint for that would cost every later job a cold start. A damaged entry
-   * is replaced by the next save under its key.
+   * deleting a good checkpoint for that would cost every later job a cold start. The next save
+   * under the key replaces its manifest; a blob the registry serves wrong stays wrong until it
+   * is removed there (the restore's warning names it and says so).
    */
   async discard(): Promise<void> {}
 
   /** Every warmstart checkpoint in the repository, newest first. */
   async list(): Promise<RegistryEntry[]> {
-    return (await this.entries())
-      .sort((a, b) => b.createdAt - a.createdAt)
-      .map(({ key, bytes, createdAt, tag, digest }) => ({ key, bytes, createdAt, tag, digest }))
+    return (await this.entries()).sort((a, b) => b.createdAt - a.createdAt).map(listed)
   }
 
   /**
