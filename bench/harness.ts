@@ -14,7 +14,8 @@ import {
   runDatadir,
   runFloor,
   runWarm,
-  type BenchContext
+  type BenchContext,
+  type PeerRun
 } from './peers.js'
 import {
   formatMs,
@@ -91,28 +92,9 @@ export async function runScenario(
       step('warm (podman imports it all)', imported.seconds, imported.query.ms)
       const floor = await runFloor(warm.archivePath)
       step('floor', floor)
-      const answers = {
-        cold: cold.query,
-        datadir: fromDatadir.query,
-        warm: restored.query,
-        imported: imported.query
-      }
-      if (new Set(Object.values(answers).map((query) => query.answer)).size !== 1) {
-        throw new Error(
-          `the peers answered the first query differently: ${JSON.stringify(answers)}`
-        )
-      }
-      const workloads = {
-        cold: cold.workload,
-        datadir: fromDatadir.workload,
-        warm: restored.workload,
-        imported: imported.workload
-      }
-      if (new Set(Object.values(workloads).map((workload) => workload.answer)).size !== 1) {
-        throw new Error(
-          `the peers answered the first workload differently: ${JSON.stringify(workloads)}`
-        )
-      }
+      const peers = { cold, datadir: fromDatadir, warm: restored, imported }
+      assertSameAnswers('first query', peers, (peer) => peer.query)
+      assertSameAnswers('first workload', peers, (peer) => peer.workload)
       workloadRequests = restored.workload.requests
       say(
         `round ${round}/${runs} first workload (${restored.workload.requests} requests): cold ${formatSeconds(cold.workload.seconds)}, datadir ${formatSeconds(fromDatadir.workload.seconds)}, warm ${formatSeconds(restored.workload.seconds)}`
@@ -176,6 +158,20 @@ function quietLogger(say: Progress): Logger {
     info: () => undefined,
     warning: (message) => say(`warning: ${message}`),
     group: (_title, work) => work()
+  }
+}
+
+/** Every peer must have served the same data: the same answer from each. */
+function assertSameAnswers(
+  what: string,
+  peers: Record<string, PeerRun>,
+  pick: (peer: PeerRun) => { answer: string }
+): void {
+  const answers = Object.fromEntries(
+    Object.entries(peers).map(([name, peer]) => [name, pick(peer)])
+  )
+  if (new Set(Object.values(answers).map((answer) => answer.answer)).size !== 1) {
+    throw new Error(`the peers answered the ${what} differently: ${JSON.stringify(answers)}`)
   }
 }
 

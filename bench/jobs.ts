@@ -216,22 +216,14 @@ function renderJobs(result: JobsResult): string {
       [
         ['job', 'main step', 'lookup', 'unpack + restore', 'upload (post)', 'vs cold'],
         ['cold', s(result.cold_main_s), '', '', '', ''],
-        [
-          'warm, Actions cache',
-          s(result.warm_main_s.cache),
-          s(result.warm_lookup_s.cache),
-          s(result.warm_unpack_restore_s.cache),
-          s(result.upload_s.cache),
-          `${result.speedup_vs_cold.cache.toFixed(1)}x`
-        ],
-        [
-          'warm, OCI registry',
-          s(result.warm_main_s.registry),
-          s(result.warm_lookup_s.registry),
-          s(result.warm_unpack_restore_s.registry),
-          s(result.upload_s.registry),
-          `${result.speedup_vs_cold.registry.toFixed(1)}x`
-        ]
+        ...(['cache', 'registry'] as const).map((store) => [
+          store === 'cache' ? 'warm, Actions cache' : 'warm, OCI registry',
+          s(result.warm_main_s[store]),
+          s(result.warm_lookup_s[store]),
+          s(result.warm_unpack_restore_s[store]),
+          s(result.upload_s[store]),
+          `${result.speedup_vs_cold[store].toFixed(1)}x`
+        ])
       ],
       ['---', '--:', '--:', '--:', '--:', '--:']
     )
