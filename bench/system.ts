@@ -1,10 +1,11 @@
 // Small process helpers for the benchmark: shell scripts, timing, free ports, and a clean-up
 // list that runs on success, failure and (through main.ts) Ctrl-C.
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describeFailure, runCommand } from '../src/process.js'
+
+export { freePort } from '../tools/net.js'
 
 /** Runs a bash script with `pipefail`, arguments as $1..; resolves with its stdout. */
 export async function bash(script: string, args: string[] = []): Promise<string> {
@@ -20,18 +21,6 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seco
   const start = performance.now()
   const value = await work()
   return { value, seconds: (performance.now() - start) / 1000 }
-}
-
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
 }
 
 /** The repository's root: the nearest directory above this module with a package.json. */

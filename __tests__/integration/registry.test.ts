@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { listening } from '../../tools/net.js'
 import { join } from 'node:path'
 import { down, up } from '../../src/engine/engine.js'
 import type { Logger } from '../../src/logger.js'
@@ -36,17 +36,6 @@ const logger: Logger = {
   info: (message) => void lines.push(message),
   warning: (message) => void lines.push(`warning: ${message}`),
   group: (_title, work) => work()
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }
 
 beforeAll(async () => {

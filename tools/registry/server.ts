@@ -4,9 +4,9 @@
 // installed by `npm run setup`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort, listening } from '../net.js'
 
 export interface TestRegistry {
   /** host:port, as an oci:// store address and an auth file name it. */
@@ -108,27 +108,4 @@ export function writeAuthFile(
 ): void {
   const auth = Buffer.from(`${username}:${password}`).toString('base64')
   writeFileSync(path, JSON.stringify({ auths: { [host]: { auth } } }), { mode: 0o600 })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket()
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-    socket.connect(port, '127.0.0.1')
-  })
 }
