@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { Readable, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { isZstd } from './archive/inspect.js'
-import type { ArchiveSource } from './archive/source.js'
+import { readHead, sha256OfRange, type ArchiveSource } from './archive/source.js'
 import type { VolumePart } from './archive/layout.js'
 import type { Podman } from './podman.js'
 import { collectOutput, startPipeline } from './process.js'
@@ -219,10 +219,58 @@ export function chooseVolumeStorage(
 }
 
 /**
- * Unpacks a volume part of the archive into the volume's directory, hashing the part's bytes as
- * they go by; returns their SHA-256 (the caller compares it with the manifest's).
+ * Unpacks a volume part of the archive into the volume's directory and returns the SHA-256 of the
+ * part's bytes (the caller compares it with the manifest's).
  */
 export async function unpackVolume(
+  podman: Podman,
+  archive: ArchiveSource,
+  part: VolumePart,
+  mountpoint: string
+): Promise<string> {
+  return archive.path
+    ? unpackVolumeFromFile(podman, archive.path, part, mountpoint)
+    : unpackVolumeFromStream(podman, archive, part, mountpoint)
+}
+
+/**
+ * A part of an archive in a local file: root's tar reads it straight from the file (dd), while
+ * warmstart hashes the same range on its own read, side by side. Piping the part through Node
+ * instead cost about 0.25 s of CPU per 60 MB compressed slice here, on a 2-core runner where the
+ * unpack is bound by CPU. The two reads see the same bytes unless the file changes in between,
+ * which takes write access to warmstart's own store or download directory.
+ */
+async function unpackVolumeFromFile(
+  podman: Podman,
+  path: string,
+  part: VolumePart,
+  mountpoint: string
+): Promise<string> {
+  const compressed = isZstd(readHead(path, part.offset, 4))
+  const read = 'dd if="$2" iflag=skip_bytes,count_bytes skip="$3" count="$4" bs=1M status=none'
+  const script = `${read} | ${compressed ? 'zstd -dcq | ' : ''}tar -x --numeric-owner -C "$1"`
+  const argv = podman.asRoot([
+    'bash',
+    '-o',
+    'pipefail',
+    '-c',
+    script,
+    'bash',
+    mountpoint,
+    path,
+    String(part.offset),
+    String(part.bytes)
+  ])
+  const { exited } = startPipeline(argv, `unpacking volume ${part.name}`, { stdout: 'ignore' })
+  // allSettled: tar has finished writing into the volume before any failure is reported.
+  const [unpacked, hashed] = await Promise.allSettled([exited, sha256OfRange(path, part)])
+  if (hashed.status === 'rejected') throw hashed.reason
+  if (unpacked.status === 'rejected') throw unpacked.reason
+  return hashed.value
+}
+
+/** A part streamed from elsewhere (a registry's blob): hashed as it goes by into root's tar. */
+async function unpackVolumeFromStream(
   podman: Podman,
   archive: ArchiveSource,
   part: VolumePart,

@@ -12,6 +12,7 @@ import {
   TarWalker,
   type ArchiveEntry
 } from '../../src/archive/inspect.js'
+import { readHead, sha256OfRange } from '../../src/archive/source.js'
 
 // Archives are built with python3's tarfile module (exact control over formats and entry types)
 // and with GNU tar (real files), compressed with the zstd CLI.
@@ -886,5 +887,45 @@ describe('GNU incremental archives (atime/ctime where ustar keeps its prefix)', 
     const listed = execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).trim().split('\n')
     expect(listed).toHaveLength(4)
     expect(walk(readFileSync(out)).map((entry) => entry.type)).toEqual(['D', '0', '0', '0'])
+  })
+})
+
+describe('reading one part of a local archive (what a warm restore hashes beside its tar)', () => {
+  // Three parts end to end, of sizes around the 1 MiB read size, like an archive's layout.
+  const [first, second, third] = [
+    randomBytes(1024 * 1024 + 7),
+    randomBytes(13),
+    randomBytes(3 * 1024 * 1024)
+  ]
+  const parts = [first, second, third]
+  const offsets = [0, first.length, first.length + second.length]
+  let path: string
+  beforeAll(() => {
+    path = tempPath('parts.bin')
+    writeFileSync(path, Buffer.concat(parts))
+  })
+
+  test('each range hashes to its own bytes, not its neighbours', async () => {
+    for (const [i, part] of parts.entries()) {
+      const range = { offset: offsets[i] as number, bytes: part.length }
+      expect(await sha256OfRange(path, range)).toBe(sha256(part))
+    }
+  })
+
+  test('an empty range is the hash of nothing', async () => {
+    expect(await sha256OfRange(path, { offset: 5, bytes: 0 })).toBe(sha256(Buffer.alloc(0)))
+  })
+
+  test('a file cut short hashes short: the manifest check then fails', async () => {
+    const truncated = tempPath('truncated.bin')
+    writeFileSync(truncated, Buffer.concat(parts).subarray(0, first.length + second.length + 100))
+    const last = { offset: first.length + second.length, bytes: third.length }
+    expect(await sha256OfRange(truncated, last)).toBe(sha256(third.subarray(0, 100)))
+  })
+
+  test('readHead gives the first bytes of a part, fewer at the end of the file', () => {
+    expect(readHead(path, first.length, 4)).toEqual(second.subarray(0, 4))
+    const size = statSync(path).size
+    expect(readHead(path, size - 2, 4)).toEqual(third.subarray(-2))
   })
 })

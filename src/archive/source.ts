@@ -1,8 +1,11 @@
 // Where a stored archive's bytes are read from: a local file (the local directory, the Actions
 // cache's download, an archive just made), or a store that streams each part from elsewhere (an
 // OCI registry, whose parts are blobs). The restore reads every part through this, once or
-// twice (a volume's slice 0 is listed, then unpacked), and checks each part's SHA-256 itself.
-import { createReadStream, statSync } from 'node:fs'
+// twice (a volume's slice 0 is listed, then unpacked), and checks each part's SHA-256 itself;
+// from a local file, root's dd reads a part for its tar and warmstart hashes the same range on
+// its own read (sha256OfRange): piping every byte through Node costs CPU the unpack needs.
+import { createHash } from 'node:crypto'
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs'
 import { Readable } from 'node:stream'
 
 /** Bytes `offset` to `offset + bytes` of a file: one part of an archive (src/archive/layout.ts). */
@@ -38,5 +41,29 @@ export function fileSource(path: string): ArchiveSource {
     // createReadStream has no empty range (its `end` is inclusive).
     read: (range) =>
       range?.bytes === 0 ? Readable.from([]) : createReadStream(path, streamRange(range))
+  }
+}
+
+/** Large reads: a part is read once, start to end, and the hash costs per call (64 KiB by default). */
+const READ_CHUNK = 1 << 20
+
+/** The SHA-256 of `range` of a local file, read on its own (a truncated file hashes short). */
+export async function sha256OfRange(path: string, range: ByteRange): Promise<string> {
+  const hash = createHash('sha256')
+  if (range.bytes > 0) {
+    const stream = createReadStream(path, { ...streamRange(range), highWaterMark: READ_CHUNK })
+    for await (const chunk of stream) hash.update(chunk as Buffer)
+  }
+  return hash.digest('hex')
+}
+
+/** Up to `length` bytes of a local file from `offset` (fewer at its end). */
+export function readHead(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r')
+  try {
+    const buffer = Buffer.alloc(length)
+    return buffer.subarray(0, readSync(fd, buffer, 0, length, offset))
+  } finally {
+    closeSync(fd)
   }
 }

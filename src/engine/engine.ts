@@ -93,8 +93,14 @@ export async function up(spec: ServiceSpec, options: EngineOptions): Promise<UpR
   }
 
   const { plan, imageReady } = await logger.group(`Prepare ${spec.name}`, async () => {
-    await clearName(spec, options)
-    const facts = await readFacts(spec, options, timings)
+    // Side by side: reading the host and the image does not depend on the name being free.
+    const [cleared, read] = await Promise.allSettled([
+      clearName(spec, options),
+      readFacts(spec, options, timings)
+    ])
+    if (cleared.status === 'rejected') throw cleared.reason
+    if (read.status === 'rejected') throw read.reason
+    const facts = read.value
     const decided = decidePlan(spec, facts)
     const plan = options.restoreImages
       ? { ...decided, restoreImages: options.restoreImages }

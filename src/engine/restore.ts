@@ -1,8 +1,9 @@
 // The warm path: from a stored archive to a restored service. The manifest is checked against this
 // host and run first; then the volumes are unpacked straight into place while the checkpoint part
 // decompresses beside them (its CRIU images straight into memory where warmstart's runtime
-// wrapper can point runc there: src/engine/image-dir.ts), every part's SHA-256 checked on the
-// way, and podman restores the processes onto them.
+// wrapper can point runc there: src/engine/image-dir.ts), every part's SHA-256 checked (from a
+// local archive, on warmstart's own read of the range dd feeds the tar), and podman restores the
+// processes onto them.
 import { createWriteStream, mkdtempSync, rmSync, statfsSync } from 'node:fs'
 import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
