@@ -13,6 +13,7 @@ import {
   type ArchiveEntry
 } from '../../src/archive/inspect.js'
 import { readHead, sha256OfRange } from '../../src/archive/source.js'
+import { parseTarListing, type TarListing } from '../../src/archive/tar-listing.js'
 
 // Archives are built with python3's tarfile module (exact control over formats and entry types)
 // and with GNU tar (real files), compressed with the zstd CLI.
@@ -929,3 +930,106 @@ describe('reading one part of a local archive (what a warm restore hashes beside
     expect(readHead(path, size - 2, 4)).toEqual(third.subarray(-2))
   })
 })
+
+describe("tar's own listing of what it unpacks (a local checkpoint part, src/archive/tar-listing.ts)", () => {
+  /** What GNU tar lists as it unpacks (-x) or lists (-t) the archive, parsed; and its exit status. */
+  function tarListing(archive: string, mode: 'x' | 't' = 'x'): TarListing & { status: number } {
+    const into = tempPath('unpacked')
+    mkdirSync(into)
+    const run = spawnSync(
+      'tar',
+      [`-${mode}vv`, '--numeric-owner', '--quoting-style=c', '-f', archive, '-C', into],
+      { env: { ...process.env, LC_ALL: 'C' } }
+    )
+    return { ...parseTarListing(run.stdout.toString('latin1')), status: run.status ?? -1 }
+  }
+
+  const awkward = [
+    'dir with space/',
+    'dir with space/a "quoted" name',
+    'back\\slash and\ttab',
+    'new\nline',
+    'caf\u00e9 \u2603',
+    `long/${'x'.repeat(150)}`,
+    `${'p'.repeat(60)}/${'q'.repeat(90)}`
+  ]
+
+  test.each(['gnu', 'pax', 'ustar'] as const)(
+    'the entries tar lists are the ones its headers hold (%s format, awkward names)',
+    (format) => {
+      const names =
+        format === 'ustar' ? awkward.filter((name) => !name.startsWith('long/')) : awkward
+      const archive = pythonTar(
+        names.map((name, i) =>
+          name.endsWith('/') ? { name, type: 'dir' as const } : { name, size: 100 * i + 1 }
+        ),
+        format
+      )
+      const listing = tarListing(archive)
+      expect(listing.status).toBe(0)
+      expect(listing.problems).toEqual([])
+      expect(listing.entries).toEqual(walk(readFileSync(archive)))
+    }
+  )
+
+  test("podman's layout, written by GNU tar: the same entries as the walker's", () => {
+    const archive = podmanTar()
+    const listing = tarListing(archive)
+    expect(listing.entries).toEqual(podmanEntries)
+    expect(archiveProblems({ ...inspectionOf(listing), sha256: '' }, 1024 ** 3)).toEqual([])
+  })
+
+  test('links, devices and fifos are listed with their types, and refused', () => {
+    const archive = pythonTar([
+      { name: 'checkpoint/', type: 'dir' },
+      { name: 'checkpoint/sym', type: 'symlink', linkname: '/etc/shadow' },
+      { name: 'checkpoint/hard', type: 'link', linkname: 'checkpoint/sym' },
+      { name: 'checkpoint/null', type: 'chr', dev: [1, 3] },
+      { name: 'checkpoint/disk', type: 'blk', dev: [8, 0] },
+      { name: 'checkpoint/pipe', type: 'fifo' }
+    ])
+    const listing = tarListing(archive, 't')
+    expect(listing.problems).toEqual([])
+    expect(listing.entries).toEqual(walk(readFileSync(archive)))
+    expect(listing.entries.map(entryProblem)).toEqual([
+      undefined,
+      'checkpoint/sym: link to /etc/shadow',
+      'checkpoint/hard: link to checkpoint/sym',
+      'checkpoint/null: device node',
+      'checkpoint/disk: device node',
+      'checkpoint/pipe: not a regular file or directory (tar type "6")'
+    ])
+  })
+
+  test('an absolute path is listed as stored, and refused', () => {
+    const listing = tarListing(pythonTar([{ name: '/etc/cron.d/planted', size: 5 }]))
+    expect(listing.entries.map(entryProblem)).toEqual(['/etc/cron.d/planted: absolute path'])
+  })
+
+  test('a ../ member: tar itself refuses it and fails (the restore then fails)', () => {
+    const listing = tarListing(pythonTar([{ name: '../escaped', size: 5 }]))
+    expect(listing.status).not.toBe(0)
+    expect(listing.entries).toEqual([])
+  })
+
+  test('a line it cannot read is a problem (fails closed); directories tar made are not entries', () => {
+    const made = 'drwxr-xr-x                  Creating directory: "checkpoint"'
+    const member = '-rw-r--r-- 0/0               5 2026-12-02 16:50 "checkpoint/x"'
+    const odd = 'V--------- 0/0               0 2026-12-02 16:50 --Volume Header--'
+    expect(parseTarListing([made, member, odd, ''].join('\n'))).toEqual({
+      entries: [file('checkpoint/x', 5)],
+      problems: [`tar listed a member this cannot read: ${JSON.stringify(odd)}`]
+    })
+    expect(parseTarListing('')).toEqual({ entries: [], problems: [] })
+  })
+})
+
+function inspectionOf(listing: TarListing): {
+  bytes: number
+  entries: ArchiveEntry[]
+  unpackedBytes: number
+  importPath: string
+} {
+  const unpackedBytes = listing.entries.reduce((sum, entry) => sum + entry.size, 0)
+  return { bytes: 0, entries: listing.entries, unpackedBytes, importPath: '' }
+}
