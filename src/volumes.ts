@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto'
 import { closeSync, openSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { Readable, Transform, type Writable } from 'node:stream'
+import { Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { isZstd } from './archive/inspect.js'
-import { readHead, sha256OfRange, type ArchiveSource } from './archive/source.js'
+import { peek, readHead, sha256OfRange, type ArchiveSource } from './archive/source.js'
 import type { VolumePart } from './archive/layout.js'
 import type { Podman } from './podman.js'
 import { collectOutput, startPipeline } from './process.js'
@@ -307,19 +307,6 @@ async function unpackVolumeFromStream(
   if (sourceFailed) throw sourceFailed
   if (tarFailed) throw tarFailed
   return hash.digest('hex')
-}
-
-/** The stream's first chunk, and a stream of all of it (that chunk included). */
-async function peek(source: Readable): Promise<{ first?: Buffer; stream: Readable }> {
-  const chunks = source[Symbol.asyncIterator]()
-  const head = await chunks.next()
-  const first = head.done ? undefined : (head.value as Buffer)
-  const rest = { [Symbol.asyncIterator]: () => chunks }
-  async function* all(): AsyncGenerator<Buffer> {
-    if (first) yield first
-    for await (const chunk of rest) yield chunk as Buffer
-  }
-  return { first, stream: Readable.from(all()) }
 }
 
 /**

@@ -2225,6 +2225,20 @@ function readHead(path, offset, length) {
         (0,external_node_fs_namespaceObject.closeSync)(fd);
     }
 }
+/** The stream's first chunk, and a stream of all of it (that chunk included). */
+async function peek(source) {
+    const chunks = source[Symbol.asyncIterator]();
+    const head = await chunks.next();
+    const first = head.done ? undefined : head.value;
+    const rest = { [Symbol.asyncIterator]: () => chunks };
+    async function* all() {
+        if (first)
+            yield first;
+        for await (const chunk of rest)
+            yield chunk;
+    }
+    return { first, stream: external_node_stream_namespaceObject.Readable.from(all()) };
+}
 
 ;// CONCATENATED MODULE: ./src/archive/inspect.ts
 
@@ -3126,20 +3140,6 @@ async function unpackVolumeFromStream(podman, archive, part, mountpoint) {
         throw tarFailed;
     return hash.digest('hex');
 }
-/** The stream's first chunk, and a stream of all of it (that chunk included). */
-async function peek(source) {
-    const chunks = source[Symbol.asyncIterator]();
-    const head = await chunks.next();
-    const first = head.done ? undefined : head.value;
-    const rest = { [Symbol.asyncIterator]: () => chunks };
-    async function* all() {
-        if (first)
-            yield first;
-        for await (const chunk of rest)
-            yield chunk;
-    }
-    return { first, stream: external_node_stream_namespaceObject.Readable.from(all()) };
-}
 /**
  * Makes `directories` (relative paths, checked here) inside a fresh volume, before its file slices
  * unpack side by side. GNU tar, finding a file's parent missing, makes the parents and retries
@@ -3932,11 +3932,10 @@ function unquote(quoted) {
 ;// CONCATENATED MODULE: ./src/engine/image-dir.ts
 // The in-memory restore: the checkpoint part streams from the archive through zstd into a root
 // `tar -x` in a directory of warmstart's tmpfs area, while its bytes are hashed and its tar
-// entries checked (src/archive/inspect.ts) as for podman's import (from a local file, root reads
-// and decompresses the part itself and tar's own listing of what it unpacks is checked: see
-// UNPACK_FROM_FILE); podman is then given a slim archive: everything but CRIU's images, plus
-// checkpoint/inventory.img and descriptors.json (podman and runc read them) and a marker naming
-// the directory. podman extracts that small archive; the runtime wrapper
+// entries checked as for podman's import (src/archive/inspect.ts), from tar's own listing of
+// what it unpacks (see UNPACK); podman is then given a slim archive: everything but CRIU's
+// images, plus checkpoint/inventory.img and descriptors.json (podman and runc read them) and a
+// marker naming the directory. podman extracts that small archive; the runtime wrapper
 // (scripts/lib/runtime-wrapper.sh) finds the marker and points runc's --image-path at the
 // directory, which it refuses unless it is this area's. The pages are written once, to memory,
 // instead of to a decompressed tar and then again onto podman's storage on the disk, and read
@@ -3946,6 +3945,7 @@ function unquote(quoted) {
 // write, does not write outside it (it drops leading / and .. and never writes through a link it
 // made), as with the volumes (src/volumes.ts); a checkpoint that fails a check is removed before
 // podman or CRIU sees it.
+
 
 
 
@@ -4000,9 +4000,7 @@ async function createImageDir(podman) {
  * entries, and makes the slim archive. Throws when anything is wrong; the caller removes `dir`.
  */
 async function unpackImages(podman, archive, part, dir) {
-    const { inspection, untarFailed } = archive.path
-        ? await unpackFromFile(podman, archive.path, part, dir)
-        : await unpackFromStream(podman, archive, part, dir);
+    const { inspection, untarFailed } = await unpackListed(podman, archive, part, `${dir}/slim`);
     assertCheckpointPart(inspection, part);
     if (untarFailed)
         throw untarFailed;
@@ -4010,48 +4008,43 @@ async function unpackImages(podman, archive, part, dir) {
     await collectOutput(argv, 'packing what podman needs of the checkpoint');
     return { slimArchive: `${dir}/slim.tar`, images: `${dir}/images` };
 }
-/** A part streamed from elsewhere (a registry's blob): Node hashes it and feeds zstd and tar. */
-async function unpackFromStream(podman, archive, part, dir) {
-    const untar = startPipeline(podman.asRoot(['tar', '-x', '--numeric-owner', '-C', `${dir}/slim`]), 'unpacking the checkpoint into memory', { stdin: 'pipe', stdout: 'ignore' });
-    const inspecting = inspectArchive(archive, {
-        range: part,
-        plainSink: untar.child.stdin ?? undefined
-    });
-    inspecting.catch(() => undefined); // awaited below, once tar has exited
-    // Whatever happens, tar has finished writing before anyone removes the directory.
-    const untarFailed = await untar.exited.then(() => undefined, (error) => error);
-    return { inspection: await inspecting, untarFailed };
-}
 /**
- * As root, for a part in a local file: dd reads it, zstd decompresses it (when it is zstd) and tar
- * unpacks it, listing every member it writes (src/archive/tar-listing.ts), so that warmstart
- * checks each entry of the very stream tar unpacks without that stream passing through Node;
- * warmstart hashes the part on its own read meanwhile. Relaying the plain tar through Node
- * doubled the unpack of memcached's 471 MiB checkpoint here (2.0 s against 1.0-1.2 s for
- * zstd | tar alone): on a 2-core runner Node's one thread was the bottleneck.
+ * As root: reads the part (dd, from a local file; else stdin, which warmstart feeds from the
+ * store's stream), decompresses it when it is zstd, and unpacks it into $5, tar listing every
+ * member it writes (src/archive/tar-listing.ts). warmstart checks each entry of the very stream
+ * tar unpacks, and the plain tar never passes through Node: relaying it through Node doubled the
+ * unpack of memcached's 471 MiB checkpoint here (2.0 s against 1.0-1.2 s for zstd | tar alone),
+ * Node's one thread being the bottleneck on a 2-core runner.
  */
-const UNPACK_FROM_FILE = `set -eu -o pipefail
-dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=1M status=none |
+const UNPACK = `set -eu -o pipefail
+if [ -n "$1" ]; then
+  dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=1M status=none
+else
+  cat
+fi |
   if [ "$4" = zstd ]; then zstd -dcq; else cat; fi |
   LC_ALL=C tar -x -vv --numeric-owner --quoting-style=c -C "$5"`;
-async function unpackFromFile(podman, path, part, dir) {
-    const format = isZstd(readHead(path, part.offset, 4)) ? 'zstd' : 'tar';
-    const argv = podman.asRoot([
-        'bash',
-        '-c',
-        UNPACK_FROM_FILE,
-        'bash',
-        path,
-        String(part.offset),
-        String(part.bytes),
-        format,
-        `${dir}/slim`
-    ]);
-    const untar = startPipeline(argv, 'unpacking the checkpoint into memory', { stdout: 'pipe' });
+async function unpackListed(podman, archive, part, into) {
+    const local = archive.path;
+    // A stream that cannot rewind: its first chunk says whether it is zstd, and goes on to tar.
+    const streamed = local ? undefined : await peek(archive.read(part));
+    const head = local ? readHead(local, part.offset, 4) : streamed?.first;
+    const format = head && isZstd(head) ? 'zstd' : 'tar';
+    const range = local ? [local, String(part.offset), String(part.bytes)] : ['', '', ''];
+    const argv = podman.asRoot(['bash', '-c', UNPACK, 'bash', ...range, format, into]);
+    const untar = startPipeline(argv, 'unpacking the checkpoint into memory', {
+        stdin: streamed ? 'pipe' : 'ignore',
+        stdout: 'pipe'
+    });
     const listing = [];
     untar.child.stdout?.on('data', (chunk) => listing.push(chunk));
-    // The hash is of the part as stored: the bytes dd reads, from warmstart's own read.
-    const [unpacked, hashed] = await Promise.allSettled([untar.exited, sha256OfRange(path, part)]);
+    // The hash is of the part as stored: from a local file, warmstart's own read of the range dd
+    // reads; from a stream, the bytes as they go by to tar.
+    const hashing = streamed
+        ? feedHashed(streamed.stream, untar.child.stdin)
+        : sha256OfRange(local, part);
+    const [unpacked, hashed] = await Promise.allSettled([untar.exited, hashing]);
+    // A source that failed (a registry gone away) says why itself.
     if (hashed.status === 'rejected')
         throw hashed.reason;
     const { entries, problems } = parseTarListing(Buffer.concat(listing).toString('latin1'));
@@ -4064,6 +4057,39 @@ async function unpackFromFile(podman, path, part, dir) {
         unreadable: problems.length ? problems.slice(0, 3).join('; ') : undefined
     };
     return { inspection, untarFailed: unpacked.status === 'rejected' ? unpacked.reason : undefined };
+}
+/**
+ * Writes `stream` into `sink` and returns the SHA-256 of all of it. A sink that fails (its tar
+ * quit) is fed no more, but the stream is still read and hashed to its end, so that a damaged
+ * part is named by its hash; the sink is ended whatever happens, or its tar would wait forever.
+ */
+async function feedHashed(stream, sink) {
+    const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
+    let feeding = true;
+    sink.on('error', () => (feeding = false));
+    try {
+        for await (const chunk of stream) {
+            hash.update(chunk);
+            if (feeding && !sink.write(chunk))
+                await drainedOrClosed(sink);
+        }
+    }
+    finally {
+        sink.end();
+    }
+    return hash.digest('hex');
+}
+/** Whichever comes first; the other listener goes, or they pile up over a long part. */
+function drainedOrClosed(sink) {
+    return new Promise((resume) => {
+        const done = () => {
+            sink.off('drain', done);
+            sink.off('close', done);
+            resume();
+        };
+        sink.once('drain', done);
+        sink.once('close', done);
+    });
 }
 /** Removes a restore directory (as root); one already gone is fine. */
 async function removeImageDir(podman, dir) {

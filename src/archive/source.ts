@@ -67,3 +67,16 @@ export function readHead(path: string, offset: number, length: number): Buffer {
     closeSync(fd)
   }
 }
+
+/** The stream's first chunk, and a stream of all of it (that chunk included). */
+export async function peek(source: Readable): Promise<{ first?: Buffer; stream: Readable }> {
+  const chunks = source[Symbol.asyncIterator]()
+  const head = await chunks.next()
+  const first = head.done ? undefined : (head.value as Buffer)
+  const rest = { [Symbol.asyncIterator]: () => chunks }
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first) yield first
+    for await (const chunk of rest) yield chunk as Buffer
+  }
+  return { first, stream: Readable.from(all()) }
+}

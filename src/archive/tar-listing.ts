@@ -1,8 +1,8 @@
 // What GNU tar says it unpacked, read back as archive entries: `tar -x -vv --numeric-owner
 // --quoting-style=c` prints one line per member before it writes it, like `ls -l`, its name in
-// C quotes. The checks of src/archive/inspect.ts then run on those entries, so a local
-// checkpoint part reaches root's tar without passing through Node (src/engine/image-dir.ts),
-// and is still checked entry by entry from the very stream tar unpacks. Pure; fails closed: a line
+// C quotes. The checks of src/archive/inspect.ts then run on those entries, so a checkpoint
+// part's plain tar never passes through Node (src/engine/image-dir.ts), and is still checked
+// entry by entry from the very stream tar unpacks. Pure; fails closed: a line
 // this does not recognise is a problem, and the restore is refused.
 import type { ArchiveEntry } from './inspect.js'
 
