@@ -7,9 +7,17 @@
 // data read back by the job's own step as `runner`. Nothing is left running or mounted.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFile, spawn } from 'node:child_process'
-import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmdirSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { startCacheDouble, type CacheDouble } from '../../tools/cache-double/server.js'
 import { freePort } from '../integration/host.js'
@@ -110,6 +118,13 @@ class TwinSession implements Runner {
 
   async stop(): Promise<void> {
     await twin('stop', this.dir)
+    // The session's parent, from mkdtemp, is empty once the twin stopped; rmdir (never rm -r: a
+    // twin that failed to stop may still have mounts below) leaves it when it is not.
+    try {
+      rmdirSync(dirname(this.dir))
+    } catch {
+      // Not empty: the twin's own stop said what went wrong.
+    }
   }
 }
 
