@@ -169,8 +169,8 @@ export async function inspectArchive(
     decompressTo?: string
     range?: ByteRange
     /**
-     * Also receives the plain tar as it goes by (a `tar -x` unpacking it), and is ended after the
-     * last byte; not with `decompressTo`.
+     * Also receives the plain tar as it goes by (the copy of a plain part podman imports:
+     * src/engine/restore.ts), and is ended after the last byte; not with `decompressTo`.
      */
     plainSink?: Writable
   } = {}
