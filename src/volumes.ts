@@ -4,13 +4,10 @@
 // root, so every file operation here runs as root: directly when warmstart is root, else through
 // `sudo -n`. Tars keep numeric owners: the container's users, mapped as its user namespace maps
 // them, are not the host's.
-import { createHash } from 'node:crypto'
 import { closeSync, openSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { Transform, type Writable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { isZstd } from './archive/inspect.js'
-import { peek, readHead, sha256OfRange, type ArchiveSource } from './archive/source.js'
+import type { ArchiveSource } from './archive/source.js'
+import { unpackPart } from './archive/unpack-part.js'
 import type { VolumePart } from './archive/layout.js'
 import type { Podman } from './podman.js'
 import { collectOutput, startPipeline } from './process.js'
@@ -219,8 +216,8 @@ export function chooseVolumeStorage(
 }
 
 /**
- * Unpacks a volume part of the archive into the volume's directory and returns the SHA-256 of the
- * part's bytes (the caller compares it with the manifest's).
+ * Unpacks a volume part of the archive into the volume's directory (src/archive/unpack-part.ts)
+ * and returns the SHA-256 of the part's bytes (the caller compares it with the manifest's).
  */
 export async function unpackVolume(
   podman: Podman,
@@ -228,85 +225,11 @@ export async function unpackVolume(
   part: VolumePart,
   mountpoint: string
 ): Promise<string> {
-  return archive.path
-    ? unpackVolumeFromFile(podman, archive.path, part, mountpoint)
-    : unpackVolumeFromStream(podman, archive, part, mountpoint)
-}
-
-/**
- * A part of an archive in a local file: root's tar reads it straight from the file (dd), while
- * warmstart hashes the same range on its own read, side by side. Piping the part through Node
- * instead cost about 0.25 s of CPU per 60 MB compressed slice here, on a 2-core runner where the
- * unpack is bound by CPU. The two reads see the same bytes unless the file changes in between,
- * which takes write access to warmstart's own store or download directory.
- */
-async function unpackVolumeFromFile(
-  podman: Podman,
-  path: string,
-  part: VolumePart,
-  mountpoint: string
-): Promise<string> {
-  const compressed = isZstd(readHead(path, part.offset, 4))
-  const read = 'dd if="$2" iflag=skip_bytes,count_bytes skip="$3" count="$4" bs=1M status=none'
-  const script = `${read} | ${compressed ? 'zstd -dcq | ' : ''}tar -x --numeric-owner -C "$1"`
-  const argv = podman.asRoot([
-    'bash',
-    '-o',
-    'pipefail',
-    '-c',
-    script,
-    'bash',
-    mountpoint,
-    path,
-    String(part.offset),
-    String(part.bytes)
-  ])
-  const { exited } = startPipeline(argv, `unpacking volume ${part.name}`, { stdout: 'ignore' })
-  // allSettled: tar has finished writing into the volume before any failure is reported.
-  const [unpacked, hashed] = await Promise.allSettled([exited, sha256OfRange(path, part)])
-  if (hashed.status === 'rejected') throw hashed.reason
-  if (unpacked.status === 'rejected') throw unpacked.reason
-  return hashed.value
-}
-
-/** A part streamed from elsewhere (a registry's blob): hashed as it goes by into root's tar. */
-async function unpackVolumeFromStream(
-  podman: Podman,
-  archive: ArchiveSource,
-  part: VolumePart,
-  mountpoint: string
-): Promise<string> {
-  // Whether the part is zstd, from its first bytes: read once, from a stream that may not rewind.
-  const { first, stream } = await peek(archive.read(part))
-  const compressed = first !== undefined && isZstd(first)
-  const script = compressed
-    ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
-    : 'tar -x --numeric-owner -C "$1"'
-  const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint])
-  const { child, exited } = startPipeline(argv, `unpacking volume ${part.name}`, {
-    stdin: 'pipe',
-    stdout: 'ignore'
+  const unpacked = await unpackPart(podman, archive, part, mountpoint, {
+    what: `unpacking volume ${part.name}`
   })
-  const hash = createHash('sha256')
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk)
-      done(null, chunk)
-    }
-  })
-  // A tar that quits early breaks the pipe, and its exit status says why; a source that fails
-  // (a registry gone away) says why itself.
-  let sourceFailed: unknown
-  stream.once('error', (error) => (sourceFailed = error))
-  await pipeline(stream, hashing, child.stdin as Writable).catch(() => undefined)
-  const tarFailed = await exited.then(
-    () => undefined,
-    (error: unknown) => error
-  )
-  // The source's reason first: a tar cut short only says its input ended early.
-  if (sourceFailed) throw sourceFailed
-  if (tarFailed) throw tarFailed
-  return hash.digest('hex')
+  if (unpacked.failed) throw unpacked.failed
+  return unpacked.sha256
 }
 
 /**

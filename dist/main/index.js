@@ -38400,7 +38400,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7435:
+/***/ 6879:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43275,8 +43275,109 @@ async function httpAnswers2xx(url) {
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/archive/unpack-part.ts
+// One part of an archive (src/archive/layout.ts) unpacked by root's tar, for a volume and for the
+// checkpoint's CRIU images alike. The part's bytes reach tar without its decompressed bytes ever
+// passing through Node: from a local file, root's dd reads the range and warmstart hashes the same
+// range on its own read (sha256OfRange); from a stream (a registry's blob), warmstart feeds the
+// compressed bytes to root's stdin, hashing them as they go. Relaying the bytes through Node
+// instead made Node's one thread the bottleneck of a warm restore on a 2-core runner (memcached's
+// 471 MiB checkpoint: 2.0 s against 1.0-1.2 s for zstd | tar alone; a 62 MB volume slice: 1.5 s
+// against 1.05-1.15 s). From a file the two reads see the same bytes unless the file changes in
+// between, which takes write access to warmstart's own store or download directory.
+
+
+
+
+/**
+ * As root: reads the part (dd from the file $2, or stdin when $2 is empty), decompresses it when
+ * it is zstd, and unpacks it into $1 with tar's options after $5.
+ */
+const UNPACK = `set -eu -o pipefail
+dir=$1 file=$2 offset=$3 bytes=$4 format=$5
+shift 5
+if [ -n "$file" ]; then
+  dd if="$file" iflag=skip_bytes,count_bytes skip="$offset" count="$bytes" bs=1M status=none
+else
+  cat
+fi |
+  if [ "$format" = zstd ]; then zstd -dcq; else cat; fi |
+  LC_ALL=C tar -x --numeric-owner -C "$dir" "$@"`;
+/**
+ * Unpacks `part` of `archive` into `into` as root. Throws only when the source fails (a registry
+ * gone away: its reason says more than a tar cut short); a failed tar is returned, so that the
+ * caller decides what to report first.
+ */
+async function unpackPart(podman, archive, part, into, options) {
+    const file = archive.path;
+    // A stream that cannot rewind: its first chunk says whether it is zstd, and goes on to tar.
+    const streamed = file ? undefined : await peek(archive.read(part));
+    const head = file ? readHead(file, part.offset, 4) : streamed?.first;
+    const format = head && isZstd(head) ? 'zstd' : 'tar';
+    const range = file ? [file, String(part.offset), String(part.bytes)] : ['', '', ''];
+    const argv = podman.asRoot([
+        'bash',
+        '-c',
+        UNPACK,
+        'bash',
+        into,
+        ...range,
+        format,
+        ...(options.tarOptions ?? [])
+    ]);
+    const untar = startPipeline(argv, options.what, {
+        stdin: streamed ? 'pipe' : 'ignore',
+        stdout: 'pipe'
+    });
+    const stdout = [];
+    untar.child.stdout?.on('data', (chunk) => stdout.push(chunk));
+    const hashing = streamed
+        ? feedHashed(streamed.stream, untar.child.stdin)
+        : sha256OfRange(file, part);
+    // allSettled: tar has finished writing before any failure is reported.
+    const [unpacked, hashed] = await Promise.allSettled([untar.exited, hashing]);
+    if (hashed.status === 'rejected')
+        throw hashed.reason;
+    return {
+        sha256: hashed.value,
+        stdout: Buffer.concat(stdout),
+        failed: unpacked.status === 'rejected' ? unpacked.reason : undefined
+    };
+}
+/**
+ * Writes `stream` into `sink` and returns the SHA-256 of all of it. A sink that fails (its tar
+ * quit) is fed no more, but the stream is still read and hashed to its end, so that a damaged
+ * part is named by its hash; the sink is ended whatever happens, or its tar would wait forever.
+ */
+async function feedHashed(stream, sink) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let feeding = true;
+    sink.on('error', () => (feeding = false));
+    try {
+        for await (const chunk of stream) {
+            hash.update(chunk);
+            if (feeding && !sink.write(chunk))
+                await drainedOrClosed(sink);
+        }
+    }
+    finally {
+        sink.end();
+    }
+    return hash.digest('hex');
+}
+/** Whichever comes first; the other listener goes, or they pile up over a long part. */
+function drainedOrClosed(sink) {
+    return new Promise((resume) => {
+        const done = () => {
+            sink.off('drain', done);
+            sink.off('close', done);
+            resume();
+        };
+        sink.once('drain', done);
+        sink.once('close', done);
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/volumes.ts
 // A service's named volumes (the anonymous ones of an image's VOLUME paths included): what a
 // checkpoint keeps of them, and how a warm restore puts them back before podman restores the
@@ -43284,10 +43385,6 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 // root, so every file operation here runs as root: directly when warmstart is root, else through
 // `sudo -n`. Tars keep numeric owners: the container's users, mapped as its user namespace maps
 // them, are not the host's.
-
-
-
-
 
 
 
@@ -43445,78 +43542,16 @@ function chooseVolumeStorage(setting, unpackedBytes, totalMemory) {
     return unpackedBytes <= totalMemory * MEMORY_SHARE ? 'memory' : 'disk';
 }
 /**
- * Unpacks a volume part of the archive into the volume's directory and returns the SHA-256 of the
- * part's bytes (the caller compares it with the manifest's).
+ * Unpacks a volume part of the archive into the volume's directory (src/archive/unpack-part.ts)
+ * and returns the SHA-256 of the part's bytes (the caller compares it with the manifest's).
  */
 async function unpackVolume(podman, archive, part, mountpoint) {
-    return archive.path
-        ? unpackVolumeFromFile(podman, archive.path, part, mountpoint)
-        : unpackVolumeFromStream(podman, archive, part, mountpoint);
-}
-/**
- * A part of an archive in a local file: root's tar reads it straight from the file (dd), while
- * warmstart hashes the same range on its own read, side by side. Piping the part through Node
- * instead cost about 0.25 s of CPU per 60 MB compressed slice here, on a 2-core runner where the
- * unpack is bound by CPU. The two reads see the same bytes unless the file changes in between,
- * which takes write access to warmstart's own store or download directory.
- */
-async function unpackVolumeFromFile(podman, path, part, mountpoint) {
-    const compressed = isZstd(readHead(path, part.offset, 4));
-    const read = 'dd if="$2" iflag=skip_bytes,count_bytes skip="$3" count="$4" bs=1M status=none';
-    const script = `${read} | ${compressed ? 'zstd -dcq | ' : ''}tar -x --numeric-owner -C "$1"`;
-    const argv = podman.asRoot([
-        'bash',
-        '-o',
-        'pipefail',
-        '-c',
-        script,
-        'bash',
-        mountpoint,
-        path,
-        String(part.offset),
-        String(part.bytes)
-    ]);
-    const { exited } = startPipeline(argv, `unpacking volume ${part.name}`, { stdout: 'ignore' });
-    // allSettled: tar has finished writing into the volume before any failure is reported.
-    const [unpacked, hashed] = await Promise.allSettled([exited, sha256OfRange(path, part)]);
-    if (hashed.status === 'rejected')
-        throw hashed.reason;
-    if (unpacked.status === 'rejected')
-        throw unpacked.reason;
-    return hashed.value;
-}
-/** A part streamed from elsewhere (a registry's blob): hashed as it goes by into root's tar. */
-async function unpackVolumeFromStream(podman, archive, part, mountpoint) {
-    // Whether the part is zstd, from its first bytes: read once, from a stream that may not rewind.
-    const { first, stream } = await peek(archive.read(part));
-    const compressed = first !== undefined && isZstd(first);
-    const script = compressed
-        ? 'zstd -dcq | tar -x --numeric-owner -C "$1"'
-        : 'tar -x --numeric-owner -C "$1"';
-    const argv = podman.asRoot(['bash', '-o', 'pipefail', '-c', script, 'bash', mountpoint]);
-    const { child, exited } = startPipeline(argv, `unpacking volume ${part.name}`, {
-        stdin: 'pipe',
-        stdout: 'ignore'
+    const unpacked = await unpackPart(podman, archive, part, mountpoint, {
+        what: `unpacking volume ${part.name}`
     });
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const hashing = new external_node_stream_.Transform({
-        transform(chunk, _encoding, done) {
-            hash.update(chunk);
-            done(null, chunk);
-        }
-    });
-    // A tar that quits early breaks the pipe, and its exit status says why; a source that fails
-    // (a registry gone away) says why itself.
-    let sourceFailed;
-    stream.once('error', (error) => (sourceFailed = error));
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(stream, hashing, child.stdin).catch(() => undefined);
-    const tarFailed = await exited.then(() => undefined, (error) => error);
-    // The source's reason first: a tar cut short only says its input ended early.
-    if (sourceFailed)
-        throw sourceFailed;
-    if (tarFailed)
-        throw tarFailed;
-    return hash.digest('hex');
+    if (unpacked.failed)
+        throw unpacked.failed;
+    return unpacked.sha256;
 }
 /**
  * Makes `directories` (relative paths, checked here) inside a fresh volume, before its file slices
@@ -43585,6 +43620,8 @@ async function runAsRoot(podman, command, options = {}) {
     return Buffer.alloc(0);
 }
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/archive/assemble.ts
 // One archive of parts laid end to end (the layout is src/archive/layout.ts): the checkpoint part,
 // then every volume's slices, each hashed on the way.
@@ -44311,7 +44348,7 @@ function unquote(quoted) {
 // The in-memory restore: the checkpoint part streams from the archive through zstd into a root
 // `tar -x` in a directory of warmstart's tmpfs area, while its bytes are hashed and its tar
 // entries checked as for podman's import (src/archive/inspect.ts), from tar's own listing of
-// what it unpacks (see UNPACK); podman is then given a slim archive: everything but CRIU's
+// what it unpacks (see unpackListed); podman is then given a slim archive: everything but CRIU's
 // images, plus checkpoint/inventory.img and descriptors.json (podman and runc read them) and a
 // marker naming the directory. podman extracts that small archive; the runtime wrapper
 // (scripts/lib/runtime-wrapper.sh) finds the marker and points runc's --image-path at the
@@ -44323,7 +44360,6 @@ function unquote(quoted) {
 // write, does not write outside it (it drops leading / and .. and never writes through a link it
 // made), as with the volumes (src/volumes.ts); a checkpoint that fails a check is removed before
 // podman or CRIU sees it.
-
 
 
 
@@ -44387,87 +44423,26 @@ async function unpackImages(podman, archive, part, dir) {
     return { slimArchive: `${dir}/slim.tar`, images: `${dir}/images` };
 }
 /**
- * As root: reads the part (dd, from a local file; else stdin, which warmstart feeds from the
- * store's stream), decompresses it when it is zstd, and unpacks it into $5, tar listing every
- * member it writes (src/archive/tar-listing.ts). warmstart checks each entry of the very stream
- * tar unpacks, and the plain tar never passes through Node: relaying it through Node doubled the
- * unpack of memcached's 471 MiB checkpoint here (2.0 s against 1.0-1.2 s for zstd | tar alone),
- * Node's one thread being the bottleneck on a 2-core runner.
+ * Unpacks the part into `into` (src/archive/unpack-part.ts), tar listing every member it writes
+ * (src/archive/tar-listing.ts): warmstart checks each entry of the very stream tar unpacks,
+ * without the plain tar passing through Node.
  */
-const UNPACK = `set -eu -o pipefail
-if [ -n "$1" ]; then
-  dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=1M status=none
-else
-  cat
-fi |
-  if [ "$4" = zstd ]; then zstd -dcq; else cat; fi |
-  LC_ALL=C tar -x -vv --numeric-owner --quoting-style=c -C "$5"`;
 async function unpackListed(podman, archive, part, into) {
-    const local = archive.path;
-    // A stream that cannot rewind: its first chunk says whether it is zstd, and goes on to tar.
-    const streamed = local ? undefined : await peek(archive.read(part));
-    const head = local ? readHead(local, part.offset, 4) : streamed?.first;
-    const format = head && isZstd(head) ? 'zstd' : 'tar';
-    const range = local ? [local, String(part.offset), String(part.bytes)] : ['', '', ''];
-    const argv = podman.asRoot(['bash', '-c', UNPACK, 'bash', ...range, format, into]);
-    const untar = startPipeline(argv, 'unpacking the checkpoint into memory', {
-        stdin: streamed ? 'pipe' : 'ignore',
-        stdout: 'pipe'
+    const unpacked = await unpackPart(podman, archive, part, into, {
+        what: 'unpacking the checkpoint into memory',
+        tarOptions: ['-vv', '--quoting-style=c']
     });
-    const listing = [];
-    untar.child.stdout?.on('data', (chunk) => listing.push(chunk));
-    // The hash is of the part as stored: from a local file, warmstart's own read of the range dd
-    // reads; from a stream, the bytes as they go by to tar.
-    const hashing = streamed
-        ? feedHashed(streamed.stream, untar.child.stdin)
-        : sha256OfRange(local, part);
-    const [unpacked, hashed] = await Promise.allSettled([untar.exited, hashing]);
-    // A source that failed (a registry gone away) says why itself.
-    if (hashed.status === 'rejected')
-        throw hashed.reason;
-    const { entries, problems } = parseTarListing(Buffer.concat(listing).toString('latin1'));
+    const { entries, problems } = parseTarListing(unpacked.stdout.toString('latin1'));
     const inspection = {
-        sha256: hashed.value,
+        sha256: unpacked.sha256,
         bytes: part.bytes,
         entries,
         unpackedBytes: entries.reduce((sum, entry) => sum + entry.size, 0),
         importPath: '',
         unreadable: problems.length ? problems.slice(0, 3).join('; ') : undefined
     };
-    return { inspection, untarFailed: unpacked.status === 'rejected' ? unpacked.reason : undefined };
-}
-/**
- * Writes `stream` into `sink` and returns the SHA-256 of all of it. A sink that fails (its tar
- * quit) is fed no more, but the stream is still read and hashed to its end, so that a damaged
- * part is named by its hash; the sink is ended whatever happens, or its tar would wait forever.
- */
-async function feedHashed(stream, sink) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let feeding = true;
-    sink.on('error', () => (feeding = false));
-    try {
-        for await (const chunk of stream) {
-            hash.update(chunk);
-            if (feeding && !sink.write(chunk))
-                await drainedOrClosed(sink);
-        }
-    }
-    finally {
-        sink.end();
-    }
-    return hash.digest('hex');
-}
-/** Whichever comes first; the other listener goes, or they pile up over a long part. */
-function drainedOrClosed(sink) {
-    return new Promise((resume) => {
-        const done = () => {
-            sink.off('drain', done);
-            sink.off('close', done);
-            resume();
-        };
-        sink.once('drain', done);
-        sink.once('close', done);
-    });
+    // Reported after the checks, which say more.
+    return { inspection, untarFailed: unpacked.failed };
 }
 /** Removes a restore directory (as root); one already gone is fine. */
 async function removeImageDir(podman, dir) {
@@ -103299,7 +103274,7 @@ const unavailableStore = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7435);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6879);
 // Entry point of the action's main step.
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -1,7 +1,7 @@
 // The in-memory restore: the checkpoint part streams from the archive through zstd into a root
 // `tar -x` in a directory of warmstart's tmpfs area, while its bytes are hashed and its tar
 // entries checked as for podman's import (src/archive/inspect.ts), from tar's own listing of
-// what it unpacks (see UNPACK); podman is then given a slim archive: everything but CRIU's
+// what it unpacks (see unpackListed); podman is then given a slim archive: everything but CRIU's
 // images, plus checkpoint/inventory.img and descriptors.json (podman and runc read them) and a
 // marker naming the directory. podman extracts that small archive; the runtime wrapper
 // (scripts/lib/runtime-wrapper.sh) finds the marker and points runc's --image-path at the
@@ -13,19 +13,13 @@
 // write, does not write outside it (it drops leading / and .. and never writes through a link it
 // made), as with the volumes (src/volumes.ts); a checkpoint that fails a check is removed before
 // podman or CRIU sees it.
-import { createHash } from 'node:crypto'
-import type { Readable, Writable } from 'node:stream'
-import {
-  assertCheckpointPart,
-  IMAGE_PATH_MARKER,
-  isZstd,
-  type Inspection
-} from '../archive/inspect.js'
+import { assertCheckpointPart, IMAGE_PATH_MARKER, type Inspection } from '../archive/inspect.js'
 import type { CheckpointPart } from '../archive/layout.js'
-import { peek, readHead, sha256OfRange, type ArchiveSource } from '../archive/source.js'
+import type { ArchiveSource } from '../archive/source.js'
 import { parseTarListing } from '../archive/tar-listing.js'
+import { unpackPart } from '../archive/unpack-part.js'
 import type { Podman } from '../podman.js'
-import { collectOutput, startPipeline } from '../process.js'
+import { collectOutput } from '../process.js'
 
 /** warmstart's area for CRIU images: root's, mode 0711; the wrapper accepts nothing else. */
 export const IMAGE_AREA = '/dev/shm/warmstart-images'
@@ -102,99 +96,31 @@ export async function unpackImages(
 }
 
 /**
- * As root: reads the part (dd, from a local file; else stdin, which warmstart feeds from the
- * store's stream), decompresses it when it is zstd, and unpacks it into $5, tar listing every
- * member it writes (src/archive/tar-listing.ts). warmstart checks each entry of the very stream
- * tar unpacks, and the plain tar never passes through Node: relaying it through Node doubled the
- * unpack of memcached's 471 MiB checkpoint here (2.0 s against 1.0-1.2 s for zstd | tar alone),
- * Node's one thread being the bottleneck on a 2-core runner.
+ * Unpacks the part into `into` (src/archive/unpack-part.ts), tar listing every member it writes
+ * (src/archive/tar-listing.ts): warmstart checks each entry of the very stream tar unpacks,
+ * without the plain tar passing through Node.
  */
-const UNPACK = `set -eu -o pipefail
-if [ -n "$1" ]; then
-  dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=1M status=none
-else
-  cat
-fi |
-  if [ "$4" = zstd ]; then zstd -dcq; else cat; fi |
-  LC_ALL=C tar -x -vv --numeric-owner --quoting-style=c -C "$5"`
-
-interface Unpacked {
-  /** What was read of the part: its SHA-256 and the entries tar unpacked. */
-  inspection: Inspection
-  /** Why the unpacking failed, if it did (reported after the checks, which say more). */
-  untarFailed?: unknown
-}
-
 async function unpackListed(
   podman: Podman,
   archive: ArchiveSource,
   part: CheckpointPart,
   into: string
-): Promise<Unpacked> {
-  const local = archive.path
-  // A stream that cannot rewind: its first chunk says whether it is zstd, and goes on to tar.
-  const streamed = local ? undefined : await peek(archive.read(part))
-  const head = local ? readHead(local, part.offset, 4) : streamed?.first
-  const format = head && isZstd(head) ? 'zstd' : 'tar'
-  const range = local ? [local, String(part.offset), String(part.bytes)] : ['', '', '']
-  const argv = podman.asRoot(['bash', '-c', UNPACK, 'bash', ...range, format, into])
-  const untar = startPipeline(argv, 'unpacking the checkpoint into memory', {
-    stdin: streamed ? 'pipe' : 'ignore',
-    stdout: 'pipe'
+): Promise<{ inspection: Inspection; untarFailed?: unknown }> {
+  const unpacked = await unpackPart(podman, archive, part, into, {
+    what: 'unpacking the checkpoint into memory',
+    tarOptions: ['-vv', '--quoting-style=c']
   })
-  const listing: Buffer[] = []
-  untar.child.stdout?.on('data', (chunk: Buffer) => listing.push(chunk))
-  // The hash is of the part as stored: from a local file, warmstart's own read of the range dd
-  // reads; from a stream, the bytes as they go by to tar.
-  const hashing = streamed
-    ? feedHashed(streamed.stream, untar.child.stdin as Writable)
-    : sha256OfRange(local as string, part)
-  const [unpacked, hashed] = await Promise.allSettled([untar.exited, hashing])
-  // A source that failed (a registry gone away) says why itself.
-  if (hashed.status === 'rejected') throw hashed.reason
-  const { entries, problems } = parseTarListing(Buffer.concat(listing).toString('latin1'))
+  const { entries, problems } = parseTarListing(unpacked.stdout.toString('latin1'))
   const inspection: Inspection = {
-    sha256: hashed.value,
+    sha256: unpacked.sha256,
     bytes: part.bytes,
     entries,
     unpackedBytes: entries.reduce((sum, entry) => sum + entry.size, 0),
     importPath: '',
     unreadable: problems.length ? problems.slice(0, 3).join('; ') : undefined
   }
-  return { inspection, untarFailed: unpacked.status === 'rejected' ? unpacked.reason : undefined }
-}
-
-/**
- * Writes `stream` into `sink` and returns the SHA-256 of all of it. A sink that fails (its tar
- * quit) is fed no more, but the stream is still read and hashed to its end, so that a damaged
- * part is named by its hash; the sink is ended whatever happens, or its tar would wait forever.
- */
-async function feedHashed(stream: Readable, sink: Writable): Promise<string> {
-  const hash = createHash('sha256')
-  let feeding = true
-  sink.on('error', () => (feeding = false))
-  try {
-    for await (const chunk of stream) {
-      hash.update(chunk as Buffer)
-      if (feeding && !sink.write(chunk)) await drainedOrClosed(sink)
-    }
-  } finally {
-    sink.end()
-  }
-  return hash.digest('hex')
-}
-
-/** Whichever comes first; the other listener goes, or they pile up over a long part. */
-function drainedOrClosed(sink: Writable): Promise<void> {
-  return new Promise((resume) => {
-    const done = (): void => {
-      sink.off('drain', done)
-      sink.off('close', done)
-      resume()
-    }
-    sink.once('drain', done)
-    sink.once('close', done)
-  })
+  // Reported after the checks, which say more.
+  return { inspection, untarFailed: unpacked.failed }
 }
 
 /** Removes a restore directory (as root); one already gone is fine. */
